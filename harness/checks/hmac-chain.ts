@@ -1,0 +1,56 @@
+import { createHmac } from 'node:crypto';
+import type { ChainObservation, ChainProblem } from '../drill/types.ts';
+
+/** One row of an HMAC-linked chain, in chain order. */
+export interface ChainRow {
+  id: string;
+  rowHmac: string;
+  prevHmac: string | null;
+  /** The exact bytes the application signed for this row. */
+  message: string;
+}
+
+export interface WalkOptions {
+  table: string;
+  /** Signing keys: the current one first, then older ones still accepted. */
+  keys: Buffer[];
+  /** How many problems to keep in detail (all are counted). */
+  maxProblems?: number;
+}
+
+/**
+ * Walks a whole chain, streaming: each row's HMAC is recomputed with the keys,
+ * and each row's previous-HMAC must equal the row before it. Memory does not
+ * grow with the chain (only the first problems are kept).
+ */
+export function walkChain(rows: Iterable<ChainRow>, opts: WalkOptions): ChainObservation {
+  const maxProblems = opts.maxProblems ?? 50;
+  const problems: ChainProblem[] = [];
+  let problemCount = 0;
+  let verifiedRows = 0;
+  let length = 0;
+  let last: string | null = null;
+  let firstPrevHmac: string | null = null;
+  const note = (p: ChainProblem) => {
+    problemCount++;
+    if (problems.length < maxProblems) problems.push(p);
+  };
+  for (const row of rows) {
+    if (length === 0) firstPrevHmac = row.prevHmac;
+    else if (row.prevHmac !== last) {
+      note({ kind: 'chain-break', position: length, rowId: row.id, expectedPrev: last, actualPrev: row.prevHmac });
+    }
+    if (verifies(row, opts.keys)) verifiedRows++;
+    else note({ kind: 'hmac-mismatch', position: length, rowId: row.id });
+    last = row.rowHmac;
+    length++;
+  }
+  return { table: opts.table, length, headHmac: last, firstPrevHmac, verifiedRows, problems, problemCount };
+}
+
+function verifies(row: ChainRow, keys: Buffer[]): boolean {
+  for (const key of keys) {
+    if (createHmac('sha256', key).update(row.message).digest('hex') === row.rowHmac) return true;
+  }
+  return false;
+}

@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
+
+/** A SQLite file opened read-only for checks; never written. */
+export function openReadOnly(path: string): Database.Database {
+  return new Database(path, { readonly: true, fileMustExist: true });
+}
+
+/** `PRAGMA integrity_check`: an empty list means "ok". */
+export function integrityProblems(db: Database.Database, max = 20): string[] {
+  const rows = db.pragma(`integrity_check(${max})`) as Array<{ integrity_check: string }>;
+  const msgs = rows.map((r) => r.integrity_check);
+  return msgs.length === 1 && msgs[0] === 'ok' ? [] : msgs;
+}
+
+/** `PRAGMA foreign_key_check`: every row that points at a missing parent. */
+export function foreignKeyProblems(db: Database.Database, max = 20): string[] {
+  const out: string[] = [];
+  for (const r of db.prepare('PRAGMA foreign_key_check').iterate() as Iterable<{ table: string; rowid: number | null; parent: string; fkid: number }>) {
+    out.push(`${r.table} rowid ${r.rowid ?? '?'} references a missing row in ${r.parent}`);
+    if (out.length >= max) break;
+  }
+  return out;
+}
+
+export function tableExists(db: Database.Database, table: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
+}
+
+export function countRows(db: Database.Database, table: string): number {
+  const r = db.prepare(`SELECT count(*) AS n FROM ${quoteIdent(table)}`).get() as { n: number };
+  return r.n;
+}
+
+/**
+ * sha256 over a table's rows in primary-key order (rowid for tables without
+ * one), each row as a JSON array of its values. Capture and drill both read
+ * through this, so equal data gives equal fingerprints.
+ */
+export function fingerprintTable(db: Database.Database, table: string): string {
+  const pk = (db.pragma(`table_info(${quoteIdent(table)})`) as Array<{ name: string; pk: number }>)
+    .filter((c) => c.pk > 0)
+    .sort((a, b) => a.pk - b.pk)
+    .map((c) => quoteIdent(c.name));
+  const order = pk.length > 0 ? pk.join(', ') : 'rowid';
+  const h = createHash('sha256');
+  const stmt = db.prepare(`SELECT * FROM ${quoteIdent(table)} ORDER BY ${order}`).raw(true);
+  for (const row of stmt.iterate() as Iterable<unknown[]>) {
+    h.update(JSON.stringify(row, (_k, v: unknown) => (Buffer.isBuffer(v) ? `x'${v.toString('hex')}'` : typeof v === 'bigint' ? v.toString() : v)));
+    h.update('\n');
+  }
+  return h.digest('hex');
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** The SQLite file header check: the first 16 bytes of every database file. */
+export const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');

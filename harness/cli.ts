@@ -1,0 +1,155 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, isRestoreDrillError } from './errors.ts';
+import { TOOL_VERSION } from './version.ts';
+import { setupCommand } from './commands/setup.ts';
+import { imagesBuild, imagesList, imagesPrune } from './commands/images.ts';
+import { runCommand } from './commands/run.ts';
+import { captureCommand } from './commands/capture.ts';
+import { sweepCommand } from './commands/sweep.ts';
+import { demoCommand } from './commands/demo.ts';
+import { manifestJsonSchema } from './manifest/schema.ts';
+
+const out = (line: string): void => void process.stdout.write(`${line}\n`);
+const say = (line: string): void => void process.stderr.write(`restore-drill: ${line}\n`);
+
+const baseOption = () =>
+  new Option('--base <mode>', 'base image: auto (built here before, or debian:bookworm-slim if present, else debootstrap), debootstrap, registry').choices(['auto', 'debootstrap', 'registry']);
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('restore-drill')
+    .description('Proves backups can be restored: drills each archive in a fresh, disposable container and reports a verdict.')
+    .version(TOOL_VERSION)
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 all drills passed, 1 a drill failed, 2 usage error (nothing started),
+3 a drill could not finish (error), 130 interrupted.
+Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, drill).`,
+    );
+
+  program
+    .command('run')
+    .description('drill archives: restore each into a fresh container and compare with its manifest')
+    .requiredOption('--profile <name>', 'application profile (see "restore-drill profiles")')
+    .argument('<archive...>', 'backup archives; each needs <archive>.manifest.json or --manifest')
+    .option('--manifest <path>', 'manifest for the (single) archive')
+    .option('--secrets <file>', "the application's secrets file (KEY=VALUE), e.g. z4j's secret.env")
+    .option('--json <path>', 'write the full report as JSON')
+    .option('--exec-timeout <seconds>', 'limit for each command run in a container', (v) => parsePositive(v, '--exec-timeout'), 300)
+    .action(async (archives: string[], o: { profile: string; manifest?: string; secrets?: string; json?: string; execTimeout: number }) => {
+      setExit(
+        await runCommand({
+          profile: o.profile,
+          archives,
+          ...(o.manifest ? { manifest: o.manifest } : {}),
+          ...(o.secrets ? { secrets: o.secrets } : {}),
+          ...(o.json ? { json: o.json } : {}),
+          execTimeoutMs: o.execTimeout * 1000,
+          out,
+          say,
+        }),
+      );
+    });
+
+  const manifest = program.command('manifest').description('expectations recorded at backup time');
+  manifest
+    .command('capture')
+    .description('read a finished backup and write <archive>.manifest.json')
+    .requiredOption('--profile <name>', 'application profile')
+    .requiredOption('--archive <path>', 'the backup archive')
+    .option('--secrets <file>', 'secrets file the drill will need (its location is recorded, never its values)')
+    .option('--app-version <version>', 'application version, for archives that do not record it')
+    .option('--out <path>', 'where to write the manifest (default: next to the archive)')
+    .option('--force', 'replace an existing manifest')
+    .action(async (o: { profile: string; archive: string; secrets?: string; appVersion?: string; out?: string; force?: boolean }) => {
+      setExit(await captureCommand({ ...o, say }));
+    });
+  manifest
+    .command('schema')
+    .description('print the manifest JSON Schema')
+    .action(() => {
+      out(JSON.stringify(manifestJsonSchema(), null, 2));
+    });
+
+  program
+    .command('setup')
+    .description('make this host ready: a container engine (installed and started as root on Debian), leftovers swept, images built')
+    .option('--profile <name>', 'only this profile (default: all)')
+    .option('--version <version...>', 'application versions to build images for (default: the profile default)')
+    .addOption(baseOption())
+    .action(async (o: { profile?: string; version?: string[]; base?: 'auto' | 'debootstrap' | 'registry' }) => {
+      setExit(await setupCommand({ ...o, say }));
+    });
+
+  const images = program.command('images').description('images the drills run, built locally without a registry');
+  images
+    .command('build')
+    .description('build (or find cached) images for profiles and versions')
+    .option('--profile <name>', 'only this profile (default: all)')
+    .option('--version <version...>', 'application versions (default: the profile default)')
+    .addOption(baseOption())
+    .action(async (o: { profile?: string; version?: string[]; base?: 'auto' | 'debootstrap' | 'registry' }) => {
+      setExit(await imagesBuild({ ...o, say, out }));
+    });
+  images
+    .command('list')
+    .description('list restore-drill images')
+    .action(async () => setExit(await imagesList({ out })));
+  images
+    .command('prune')
+    .description('remove images that no current recipe uses')
+    .option('--all', 'remove every restore-drill image')
+    .action(async (o: { all?: boolean }) => setExit(await imagesPrune({ ...o, out })));
+
+  program
+    .command('sweep')
+    .description('remove labelled containers, networks and volumes left by harness processes that are gone')
+    .option('--all', 'also remove those of harness processes still running')
+    .action(async (o: { all?: boolean }) => setExit(await sweepCommand({ ...o, out })));
+
+  program
+    .command('profiles')
+    .description('list the application profiles')
+    .action(async () => {
+      const { listProfiles } = await import('./profiles.ts');
+      for (const p of listProfiles()) out(`${p.name}\t${p.defaultVersion}\t${p.summary}`);
+    });
+
+  program
+    .command('demo')
+    .description('make a sample deployment, back it up, capture its manifest and drill it')
+    .option('--profile <name>', 'application profile', 'z4j')
+    .option('--out <dir>', 'where the sample backup and reports go', 'out/demo')
+    .action(async (o: { profile: string; out: string }) => setExit(await demoCommand({ ...o, say })));
+
+  return program;
+}
+
+function parsePositive(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new CommanderError(ExitCode.usage, 'restore-drill.invalidArgument', `${name} must be a positive number, got "${v}"`);
+  return n;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = ExitCode.passed;
+  const program = buildProgram((c) => (code = c));
+  program.exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : ExitCode.usage;
+    }
+    if (isRestoreDrillError(e)) {
+      process.stderr.write(`restore-drill: ${e.message}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`restore-drill: unexpected error\n${(e as Error).stack ?? String(e)}\n`);
+    return ExitCode.error;
+  }
+}
+

@@ -1,0 +1,9 @@
+import { ensureEngine } from '../runtime/engine.ts';
+import { sweep } from '../runtime/sweep.ts';
+
+export async function sweepCommand(opts: { all?: boolean; out: (l: string) => void }): Promise<number> {
+  const engine = await ensureEngine();
+  const r = await sweep(engine.docker, { all: opts.all ?? false });
+  opts.out(`removed ${r.containers} containers, ${r.networks} networks, ${r.volumes} volumes`);
+  return 0;
+}

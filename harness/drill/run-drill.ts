@@ -1,0 +1,179 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Engine } from '../runtime/engine.ts';
+import { startContainer, type DrillContainer } from '../runtime/container.ts';
+import { newDrillId } from '../runtime/labels.ts';
+import { ensureImage } from '../images/index.ts';
+import { compareWithManifest } from '../manifest/compare.ts';
+import type { Manifest } from '../manifest/schema.ts';
+import type { DrillContext, Profile } from '../profile.ts';
+import { TimeoutError, errorMessage } from '../errors.ts';
+import { debug } from '../log.ts';
+import { redact, type SecretBag } from './secrets.ts';
+import type { CheckResult, DrillReport, Observations, StageName, StageTiming, Verdict } from './types.ts';
+
+export interface DrillPlan {
+  archive: string;
+  manifestPath: string;
+  manifest: Manifest;
+  profile: Profile;
+  secrets: SecretBag | undefined;
+}
+
+export interface DrillOptions {
+  engine: Engine;
+  execTimeoutMs?: number;
+  /** Progress lines (stage starts) for the console. */
+  onStage?: (archive: string, stage: StageName) => void;
+}
+
+/**
+ * Runs one archive through the pipeline. Never throws for a drill problem:
+ * every outcome, an unexpected crash included, ends in a report with a verdict.
+ * Containers and the work folder are removed whatever happens.
+ */
+export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<DrillReport> {
+  const drillId = newDrillId();
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const checks: CheckResult[] = [];
+  const stages: StageTiming[] = [];
+  const containers: DrillContainer[] = [];
+  const redactions = plan.secrets?.valuesToRedact() ?? [];
+  const report: DrillReport = {
+    drillId,
+    profile: plan.profile.name,
+    archive: { path: plan.archive, file: basename(plan.archive) },
+    manifest: plan.manifestPath,
+    app: { name: plan.manifest.app.name, version: plan.manifest.app.version },
+    verdict: 'error',
+    summary: '',
+    stages,
+    checks,
+    startedAt: startedAt.toISOString(),
+    finishedAt: '',
+    durationMs: 0,
+  };
+  const workDir = await mkdtemp(join(tmpdir(), `restore-drill-${drillId}-`));
+  let current: StageName = 'plan';
+  const recipe = plan.profile.image(plan.manifest.app.version);
+  let imageTag = '';
+
+  const ctx: DrillContext = {
+    drillId,
+    archive: plan.archive,
+    manifest: plan.manifest,
+    secrets: plan.secrets,
+    get image() {
+      return imageTag;
+    },
+    workDir,
+    execTimeoutMs: opts.execTimeoutMs ?? 300_000,
+    async start(o) {
+      const c = await startContainer({ ...o, image: o.image ?? imageTag, drillId });
+      containers.push(c);
+      return c;
+    },
+    check(result) {
+      checks.push(redact({ ...result, stage: current }, redactions));
+    },
+  };
+
+  /** Runs a stage; returns false when the pipeline must stop after it. */
+  const stage = async (name: StageName, fn: () => Promise<void>): Promise<boolean> => {
+    current = name;
+    opts.onStage?.(plan.archive, name);
+    const before = checks.length;
+    const s = performance.now();
+    let status: StageTiming['status'] = 'passed';
+    try {
+      await fn();
+    } catch (e) {
+      debug.drill('stage %s threw: %O', name, e);
+      ctx.check({
+        id: `${name}.${e instanceof TimeoutError ? 'timeout' : 'crash'}`,
+        status: 'error',
+        reason: e instanceof TimeoutError ? `timed out in stage ${name}: ${e.message}` : `the harness could not finish stage ${name}: ${errorMessage(e)}`,
+      });
+    }
+    const mine = checks.slice(before);
+    if (mine.some((c) => c.status === 'fail')) status = 'failed';
+    else if (mine.some((c) => c.status === 'error')) status = 'error';
+    stages.push({ name, status, durationMs: performance.now() - s });
+    // Up to the restore, a problem leaves nothing meaningful to probe; a failing
+    // probe still lets the comparison list every difference.
+    return status === 'passed' || name === 'probe';
+  };
+
+  let observations: Observations | undefined;
+  const session = plan.profile.session(ctx);
+  try {
+    const ok =
+      (await stage('integrity', () => checkIntegrity(plan, ctx, report))) &&
+      (await stage('inspect', () => session.inspect())) &&
+      (await stage('provision', async () => {
+        const built = await ensureImage(opts.engine.docker, recipe);
+        imageTag = built.tag;
+        report.image = { tag: built.tag, id: built.id, cacheHit: built.cacheHit };
+        await session.provision();
+      })) &&
+      (await stage('restore', () => session.restore())) &&
+      (await stage('probe', async () => {
+        observations = await session.probe();
+      }));
+    if (ok && observations) {
+      const obs = observations;
+      await stage('compare', async () => {
+        for (const f of compareWithManifest(plan.manifest, obs)) ctx.check(f);
+      });
+    }
+  } finally {
+    await Promise.allSettled(containers.map((c) => c.stop()));
+    await rm(workDir, { recursive: true, force: true });
+  }
+
+  const finished = new Date();
+  report.finishedAt = finished.toISOString();
+  report.durationMs = performance.now() - t0;
+  const [verdict, summary] = decide(checks, stages);
+  report.verdict = verdict;
+  report.summary = summary;
+  return report;
+}
+
+async function checkIntegrity(plan: DrillPlan, ctx: DrillContext, report: DrillReport): Promise<void> {
+  const exp = plan.manifest.archive;
+  const st = await stat(plan.archive);
+  const h = createHash('sha256');
+  await pipeline(createReadStream(plan.archive), h);
+  const sha256 = h.digest('hex');
+  report.archive.sha256 = sha256;
+  report.archive.sizeBytes = st.size;
+  ctx.check(
+    st.size === exp.sizeBytes
+      ? { id: 'integrity.size', status: 'pass', reason: `${st.size} bytes as recorded`, expected: exp.sizeBytes, observed: st.size }
+      : { id: 'integrity.size', status: 'fail', reason: `archive size ${st.size} bytes, manifest records ${exp.sizeBytes}`, expected: exp.sizeBytes, observed: st.size },
+  );
+  ctx.check(
+    sha256 === exp.sha256
+      ? { id: 'integrity.sha256', status: 'pass', reason: 'sha256 matches the manifest', expected: exp.sha256, observed: sha256 }
+      : { id: 'integrity.sha256', status: 'fail', reason: `archive sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${exp.sha256.slice(0, 12)}…: the file changed since the backup was taken`, expected: exp.sha256, observed: sha256 },
+  );
+}
+
+/** Fail-closed: a failing check fails the drill; any error, or a stage that never ran, is an error. */
+export function decide(checks: CheckResult[], stages: StageTiming[]): [Verdict, string] {
+  const fails = checks.filter((c) => c.status === 'fail');
+  if (fails.length > 0) return ['failed', `${fails[0]!.stage}: ${fails[0]!.reason}${fails.length > 1 ? ` (+${fails.length - 1} more)` : ''}`];
+  const errors = checks.filter((c) => c.status === 'error');
+  if (errors.length > 0) return ['error', `${errors[0]!.stage}: ${errors[0]!.reason}`];
+  const ran = new Set(stages.map((s) => s.name));
+  const missing = (['integrity', 'inspect', 'provision', 'restore', 'probe', 'compare'] as const).filter((s) => !ran.has(s));
+  if (missing.length > 0) return ['error', `stages not run: ${missing.join(', ')}`];
+  if (checks.length === 0) return ['error', 'no check ran'];
+  return ['passed', `${checks.length} checks passed`];
+}

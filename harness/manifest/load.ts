@@ -1,0 +1,40 @@
+import { readFile } from 'node:fs/promises';
+import { UsageError } from '../errors.ts';
+import { Manifest } from './schema.ts';
+
+/** The manifest beside an archive: <archive>.manifest.json. */
+export function manifestPathFor(archive: string): string {
+  return `${archive}.manifest.json`;
+}
+
+/**
+ * Reads and validates a manifest. Every schema problem is listed with its JSON
+ * path in one UsageError, so a user fixes them all in one go.
+ */
+export async function loadManifest(path: string): Promise<Manifest> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read manifest ${path}: ${code === 'ENOENT' ? 'no such file' : code}`, 'RD_MANIFEST_UNREADABLE');
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`manifest ${path} is not JSON: ${(e as Error).message}`, 'RD_MANIFEST_UNREADABLE');
+  }
+  return parseManifest(raw, path);
+}
+
+export function parseManifest(raw: unknown, source = 'manifest'): Manifest {
+  const r = Manifest.safeParse(raw);
+  if (r.success) return r.data;
+  const problems = r.error.issues.map((i) => `${jsonPath(i.path)}: ${i.message}`);
+  throw new UsageError(`${source} does not match the manifest schema (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.join('; ')}`, 'RD_MANIFEST_INVALID');
+}
+
+function jsonPath(path: ReadonlyArray<PropertyKey>): string {
+  return '$' + path.map((p) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z_$][\w$]*$/.test(String(p)) ? `.${String(p)}` : `[${JSON.stringify(String(p))}]`)).join('');
+}

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+
+/**
+ * The expectations file written at backup time and read at drill time
+ * (<archive>.manifest.json). Versioned: readers refuse a schemaVersion they do
+ * not know instead of guessing.
+ */
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 as 64 lower-case hex digits');
+
+/** An exact count, or bounds when the data is expected to move. */
+export const CountExpectation = z.union([
+  z.number().int().nonnegative(),
+  z
+    .object({ min: z.number().int().nonnegative().optional(), max: z.number().int().nonnegative().optional() })
+    .strict()
+    .refine((b) => b.min !== undefined || b.max !== undefined, 'bounds need min, max or both'),
+]);
+
+export const ChainExpectation = z
+  .object({
+    /** Table holding the chain (for messages). */
+    table: z.string().min(1),
+    length: z.number().int().nonnegative(),
+    /** row HMAC of the newest row; null for an empty chain. */
+    headHmac: z.string().nullable(),
+    /**
+     * True when the first row must be a genesis row (no previous HMAC). False when
+     * older rows were pruned on purpose; then firstPrevHmac says what the first
+     * remaining row links to.
+     */
+    startsAtGenesis: z.boolean(),
+    firstPrevHmac: z.string().nullable().optional(),
+  })
+  .strict();
+
+export const Manifest = z
+  .object({
+    $schema: z.string().optional(),
+    schemaVersion: z.literal(1),
+    app: z
+      .object({
+        name: z.string().min(1),
+        version: z.string().min(1),
+        /** The schema/migration revision of the data (e.g. an alembic revision). */
+        schemaRevision: z.string().min(1).optional(),
+      })
+      .strict(),
+    archive: z
+      .object({
+        /** File name only: the manifest travels with the archive. */
+        file: z.string().min(1),
+        format: z.string().min(1),
+        sha256: sha256Hex,
+        sizeBytes: z.number().int().nonnegative(),
+        createdAt: z.iso.datetime({ offset: true }),
+      })
+      .strict(),
+    /** Where the secrets a drill needs live. Never the secrets themselves. */
+    secrets: z
+      .object({
+        reference: z.string().min(1),
+        /** Names of the secret values a drill needs (not their values). */
+        names: z.array(z.string().min(1)),
+        /** sha256 of the secret file at capture time, to tell "wrong file" from "tampered data". */
+        fileSha256: sha256Hex.optional(),
+      })
+      .strict()
+      .optional(),
+    expectations: z
+      .object({
+        /** Checks the application's own tools must pass (e.g. "doctor"). */
+        appChecks: z.array(z.string().min(1)).default([]),
+        counts: z.record(z.string(), CountExpectation),
+        chain: ChainExpectation.optional(),
+        /** sha256 over each table's rows in key order. */
+        fingerprints: z.record(z.string(), sha256Hex).default({}),
+      })
+      .strict(),
+    capture: z
+      .object({
+        tool: z.string(),
+        toolVersion: z.string(),
+        capturedAt: z.iso.datetime({ offset: true }),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type Manifest = z.infer<typeof Manifest>;
+export type ManifestInput = z.input<typeof Manifest>;
+export type CountExpectation = z.infer<typeof CountExpectation>;
+export type ChainExpectation = z.infer<typeof ChainExpectation>;
+
+export const MANIFEST_SCHEMA_ID = 'https://restore-drill.invalid/schema/manifest-v1.json';
+
+/** The published JSON Schema (schema/manifest.schema.json is generated from this). */
+export function manifestJsonSchema(): Record<string, unknown> {
+  return {
+    $id: MANIFEST_SCHEMA_ID,
+    title: 'restore-drill manifest (expectations recorded at backup time)',
+    ...z.toJSONSchema(Manifest, { io: 'input' }),
+  };
+}

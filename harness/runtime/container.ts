@@ -1,0 +1,144 @@
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { basename } from 'node:path';
+import { GenericContainer, type StartedTestContainer } from 'testcontainers';
+import tar from 'tar-stream';
+import { TimeoutError } from '../errors.ts';
+import { debug } from '../log.ts';
+import { managedLabels } from './labels.ts';
+
+/** A finished process inside a container, as a value (a failed one too). */
+export interface ExecOutcome {
+  command: string[];
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export interface ExecOptions {
+  /** Required: nothing the harness runs may hang a drill. */
+  timeoutMs: number;
+  /** Non-secret variables only: exec environments are visible in `docker inspect`. */
+  env?: Record<string, string>;
+  user?: string;
+  workingDir?: string;
+}
+
+export interface StartOptions {
+  image: string;
+  drillId: string;
+  /** "none" (the default) gives the container loopback only; or a network name. */
+  network?: string;
+  /** Names the container has on that network. */
+  aliases?: string[];
+  command?: string[];
+  env?: Record<string, string>;
+  /** Extra labels (e.g. the role of the container in a drill). */
+  labels?: Record<string, string>;
+  startupTimeoutMs?: number;
+}
+
+/** The reaper (Ryuk) is an image pulled from a registry: we rely on our labels and sweep instead. */
+function disableReaper(): void {
+  process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
+}
+
+/** A started, labelled container that removes itself when disposed. */
+export class DrillContainer implements AsyncDisposable {
+  readonly #inner: StartedTestContainer;
+  #stopped = false;
+
+  constructor(inner: StartedTestContainer) {
+    this.#inner = inner;
+  }
+
+  get id(): string {
+    return this.#inner.getId();
+  }
+
+  get name(): string {
+    return this.#inner.getName().replace(/^\//, '');
+  }
+
+  /** Runs a command; a non-zero exit is a value, a timeout is an error naming the command. */
+  async exec(command: string[], opts: ExecOptions): Promise<ExecOutcome> {
+    const started = performance.now();
+    debug.exec('%s: %o', this.name, command);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new TimeoutError(`"${command.join(' ')}" did not finish within ${opts.timeoutMs / 1000} s`)),
+        opts.timeoutMs,
+      );
+    });
+    try {
+      const r = await Promise.race([
+        this.#inner.exec(command, {
+          ...(opts.env ? { env: opts.env } : {}),
+          ...(opts.user ? { user: opts.user } : {}),
+          ...(opts.workingDir ? { workingDir: opts.workingDir } : {}),
+        }),
+        timeout,
+      ]);
+      const outcome = { command, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: performance.now() - started };
+      debug.exec('%s: exit %d in %d ms', this.name, outcome.exitCode, Math.round(outcome.durationMs));
+      return outcome;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Writes bytes into the container with a mode (0600 for secrets: they die with the container). */
+  async writeFile(target: string, content: string | Buffer, mode = 0o644): Promise<void> {
+    await this.#inner.copyContentToContainer([{ content, target, mode }]);
+  }
+
+  async copyIn(source: string, target: string, mode = 0o644): Promise<void> {
+    await this.#inner.copyFilesToContainer([{ source, target, mode }]);
+  }
+
+  /** Copies one regular file out of the container to a host path. */
+  async copyOut(source: string, target: string): Promise<void> {
+    const archive = await this.#inner.copyArchiveFromContainer(source);
+    const extract = tar.extract();
+    let found = false;
+    extract.on('entry', (header, stream, next) => {
+      if (!found && header.type === 'file' && basename(header.name) === basename(source)) {
+        found = true;
+        pipeline(stream, createWriteStream(target)).then(() => next(), next);
+      } else {
+        stream.on('end', () => next());
+        stream.resume();
+      }
+    });
+    await pipeline(archive as NodeJS.ReadableStream & AsyncIterable<Buffer>, extract);
+    if (!found) throw new Error(`${source} in ${this.name} is not a regular file`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#inner.stop({ timeout: 0, remove: true, removeVolumes: true });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** Starts a labelled container; with no network given it runs with network "none". */
+export async function startContainer(opts: StartOptions): Promise<DrillContainer> {
+  disableReaper();
+  let builder = new GenericContainer(opts.image)
+    .withLabels({ ...managedLabels(opts.drillId), ...opts.labels })
+    .withNetworkMode(opts.network ?? 'none')
+    .withCommand(opts.command ?? ['sleep', 'infinity'])
+    .withStartupTimeout(opts.startupTimeoutMs ?? 60_000);
+  if (opts.env) builder = builder.withEnvironment(opts.env);
+  debug.runtime('starting %s (network %s) for drill %s', opts.image, opts.network ?? 'none', opts.drillId);
+  const started = await builder.start();
+  const c = new DrillContainer(started);
+  debug.runtime('started %s', c.name);
+  return c;
+}

@@ -1,0 +1,26 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+
+/** Every container, network and volume the harness creates carries these labels. */
+export const MANAGED_LABEL = 'io.restore-drill.managed';
+export const DRILL_ID_LABEL = 'io.restore-drill.drill-id';
+/** The harness process that owns the object: a sweep removes objects whose owner is gone. */
+export const OWNER_PID_LABEL = 'io.restore-drill.owner-pid';
+export const OWNER_HOST_LABEL = 'io.restore-drill.owner-host';
+/** Images the harness built carry this label (and their recipe hash). */
+export const IMAGE_LABEL = 'io.restore-drill.image';
+export const RECIPE_LABEL = 'io.restore-drill.recipe';
+
+export function newDrillId(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+export function managedLabels(drillId: string, pid = process.pid): Record<string, string> {
+  return {
+    [MANAGED_LABEL]: 'true',
+    [DRILL_ID_LABEL]: drillId,
+    [OWNER_PID_LABEL]: String(pid),
+    [OWNER_HOST_LABEL]: hostname(),
+  };
+}

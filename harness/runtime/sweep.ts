@@ -1,0 +1,69 @@
+import { hostname } from 'node:os';
+import type Docker from 'dockerode';
+import { debug } from '../log.ts';
+import { MANAGED_LABEL, OWNER_HOST_LABEL, OWNER_PID_LABEL } from './labels.ts';
+
+export interface SweepResult {
+  containers: number;
+  networks: number;
+  volumes: number;
+}
+
+export interface SweepOptions {
+  /** Remove every labelled object, even those whose owner process still runs. */
+  all?: boolean;
+}
+
+/**
+ * Removes labelled leftovers whose owning harness process is gone (killed,
+ * crashed, machine rebooted). Objects owned by a live process on this host are
+ * left alone, so two drills on one host do not sweep each other.
+ */
+export async function sweep(docker: Docker, opts: SweepOptions = {}): Promise<SweepResult> {
+  const filters = JSON.stringify({ label: [`${MANAGED_LABEL}=true`] });
+  const orphan = (labels: Record<string, string> | undefined) => opts.all || !ownerAlive(labels ?? {});
+  const result: SweepResult = { containers: 0, networks: 0, volumes: 0 };
+
+  for (const c of await docker.listContainers({ all: true, filters })) {
+    if (!orphan(c.Labels)) continue;
+    debug.runtime('sweeping container %s', c.Id.slice(0, 12));
+    await ignoreMissing(docker.getContainer(c.Id).remove({ force: true, v: true }));
+    result.containers++;
+  }
+  for (const n of await docker.listNetworks({ filters })) {
+    if (!orphan(n.Labels)) continue;
+    debug.runtime('sweeping network %s', n.Name);
+    await ignoreMissing(docker.getNetwork(n.Id).remove());
+    result.networks++;
+  }
+  const { Volumes } = await docker.listVolumes({ filters });
+  for (const v of Volumes ?? []) {
+    if (!orphan(v.Labels)) continue;
+    debug.runtime('sweeping volume %s', v.Name);
+    await ignoreMissing(docker.getVolume(v.Name).remove());
+    result.volumes++;
+  }
+  return result;
+}
+
+function ownerAlive(labels: Record<string, string>): boolean {
+  // Another host's objects (a shared remote engine) cannot be judged from here: keep them.
+  if (labels[OWNER_HOST_LABEL] !== undefined && labels[OWNER_HOST_LABEL] !== hostname()) return true;
+  const pid = Number(labels[OWNER_PID_LABEL]);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function ignoreMissing(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    const status = (e as { statusCode?: number }).statusCode;
+    if (status !== 404 && status !== 409) throw e;
+  }
+}

@@ -1,0 +1,27 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'containers',
+          include: ['test/containers/**/*.test.ts'],
+          // Real containers on a 2-core machine: generous limits, and files run
+          // one after another so drills do not starve each other.
+          testTimeout: 600_000,
+          hookTimeout: 900_000,
+          fileParallelism: false,
+          globalSetup: ['test/containers/global-setup.ts'],
+        },
+      },
+    ],
+  },
+});
