@@ -1,0 +1,19 @@
+import { setupCommand } from '../../harness/commands/setup.ts';
+import { ensureEngine, sweep } from '../../harness/runtime/index.ts';
+import { skipReason } from './engine.ts';
+
+/** Prepares the host once for all container tests: engine, sweep, images. */
+export default async function setup(): Promise<() => Promise<void>> {
+  if (skipReason) {
+    process.stderr.write(`\n*** container tests SKIPPED: RESTORE_DRILL_SKIP_CONTAINER_TESTS=${skipReason} ***\n\n`);
+    return async () => {};
+  }
+  const say = (l: string) => process.stderr.write(`[setup] ${l}\n`);
+  // Installs and starts an engine where it can; throws (failing the run) where it cannot.
+  await setupCommand({ say });
+  return async () => {
+    const engine = await ensureEngine();
+    const left = await sweep(engine.docker);
+    if (left.containers > 0) process.stderr.write(`[teardown] swept ${left.containers} containers left by tests\n`);
+  };
+}
