@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { decide } from '../../harness/drill/run-drill.ts';
+import type { CheckResult, StageTiming } from '../../harness/drill/types.ts';
+
+const all: StageTiming[] = (['integrity', 'inspect', 'provision', 'restore', 'probe', 'compare'] as const).map((name) => ({ name, status: 'passed', durationMs: 1 }));
+const pass: CheckResult = { id: 'x', stage: 'probe', status: 'pass', reason: 'ok' };
+
+describe('verdict (fail-closed)', () => {
+  it('passes only when every stage ran and every check passed', () => {
+    expect(decide([pass], all)[0]).toBe('passed');
+  });
+  it('is an error when a stage did not run', () => {
+    expect(decide([pass], all.slice(0, 4))).toEqual(['error', 'stages not run: probe, compare']);
+  });
+  it('is an error when no check ran', () => {
+    expect(decide([], all)[0]).toBe('error');
+  });
+  it('is an error when a check could not conclude', () => {
+    expect(decide([pass, { ...pass, status: 'error', reason: 'timed out' }], all)).toEqual(['error', 'probe: timed out']);
+  });
+  it('fails when any check fails, naming the first and counting the rest', () => {
+    const f = { ...pass, status: 'fail' as const, reason: 'bad' };
+    expect(decide([f, f, { ...pass, status: 'error' }], all)).toEqual(['failed', 'probe: bad (+1 more)']);
+  });
+});
