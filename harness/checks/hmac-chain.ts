@@ -8,12 +8,20 @@ export interface ChainRow {
   prevHmac: string | null;
   /** The exact bytes the application signed for this row. */
   message: string;
+  /** The id of the key the row says signed it, where the application records one. */
+  keyId?: string | null;
+}
+
+export interface ChainKey {
+  key: Buffer;
+  /** Matched against ChainRow.keyId; a key without an id is tried on every row. */
+  id?: string;
 }
 
 export interface WalkOptions {
   table: string;
   /** Signing keys: the current one first, then older ones still accepted. */
-  keys: Buffer[];
+  keys: ChainKey[];
   /** How many problems to keep in detail (all are counted). */
   maxProblems?: number;
 }
@@ -48,9 +56,10 @@ export function walkChain(rows: Iterable<ChainRow>, opts: WalkOptions): ChainObs
   return { table: opts.table, length, headHmac: last, firstPrevHmac, verifiedRows, problems, problemCount };
 }
 
-function verifies(row: ChainRow, keys: Buffer[]): boolean {
-  for (const key of keys) {
-    if (createHmac('sha256', key).update(row.message).digest('hex') === row.rowHmac) return true;
+function verifies(row: ChainRow, keys: ChainKey[]): boolean {
+  for (const k of keys) {
+    if (k.id !== undefined && row.keyId != null && k.id !== row.keyId) continue;
+    if (createHmac('sha256', k.key).update(row.message).digest('hex') === row.rowHmac) return true;
   }
   return false;
 }

@@ -20,14 +20,14 @@ function chain(n: number, key = KEY, firstPrev: string | null = null): ChainRow[
 describe('HMAC chain walk', () => {
   it('verifies and links every row of a clean chain', () => {
     const rows = chain(100);
-    const obs = walkChain(rows, { table: 't', keys: [KEY] });
+    const obs = walkChain(rows, { table: 't', keys: [{ key: KEY }] });
     expect(obs).toMatchObject({ length: 100, verifiedRows: 100, problemCount: 0, firstPrevHmac: null, headHmac: rows[99]!.rowHmac });
   });
 
   it('names the row whose content changed after signing', () => {
     const rows = chain(10);
     rows[4] = { ...rows[4]!, message: rows[4]!.message.replace('"i":4', '"i":5') };
-    const obs = walkChain(rows, { table: 't', keys: [KEY] });
+    const obs = walkChain(rows, { table: 't', keys: [{ key: KEY }] });
     expect(obs.problems).toEqual([{ kind: 'hmac-mismatch', position: 4, rowId: 'r4' }]);
     const findings = compareChain({ table: 't', length: 10, headHmac: rows[9]!.rowHmac, startsAtGenesis: true }, obs);
     expect(findings.find((f) => f.status === 'fail')!.reason).toMatch(/row r4 .*HMAC does not match/);
@@ -35,7 +35,7 @@ describe('HMAC chain walk', () => {
 
   it('says the secret is wrong when no row verifies but the links hold', () => {
     const rows = chain(10);
-    const obs = walkChain(rows, { table: 't', keys: [Buffer.from('other')] });
+    const obs = walkChain(rows, { table: 't', keys: [{ key: Buffer.from('other') }] });
     const findings = compareChain({ table: 't', length: 10, headHmac: rows[9]!.rowHmac, startsAtGenesis: true }, obs);
     const fails = findings.filter((f) => f.status === 'fail');
     expect(fails).toHaveLength(1);
@@ -44,13 +44,13 @@ describe('HMAC chain walk', () => {
 
   it('accepts an older key listed after the current one', () => {
     const rows = chain(5, Buffer.from('old-key'));
-    expect(walkChain(rows, { table: 't', keys: [KEY, Buffer.from('old-key')] }).verifiedRows).toBe(5);
+    expect(walkChain(rows, { table: 't', keys: [{ key: KEY }, { key: Buffer.from('old-key') }] }).verifiedRows).toBe(5);
   });
 
   it('reports a chain break at the row after a deleted one', () => {
     const rows = chain(10);
     rows.splice(5, 1);
-    const obs = walkChain(rows, { table: 't', keys: [KEY] });
+    const obs = walkChain(rows, { table: 't', keys: [{ key: KEY }] });
     expect(obs.problems).toEqual([{ kind: 'chain-break', position: 5, rowId: 'r6', expectedPrev: rows[4]!.rowHmac, actualPrev: rows[5]!.prevHmac }]);
     const findings = compareChain({ table: 't', length: 10, headHmac: rows[8]!.rowHmac, startsAtGenesis: true }, obs);
     expect(findings.filter((f) => f.status === 'fail').map((f) => f.reason).join('\n')).toMatch(/chain break at row r6/);
@@ -59,7 +59,7 @@ describe('HMAC chain walk', () => {
   it('tells a recorded pruning from a truncation', () => {
     const full = chain(10);
     const pruned = full.slice(3);
-    const obs = walkChain(pruned, { table: 't', keys: [KEY] });
+    const obs = walkChain(pruned, { table: 't', keys: [{ key: KEY }] });
     const recorded = compareChain({ table: 't', length: 7, headHmac: full[9]!.rowHmac, startsAtGenesis: false, firstPrevHmac: full[2]!.rowHmac }, obs);
     expect(recorded.every((f) => f.status === 'pass')).toBe(true);
     const expectsGenesis = compareChain({ table: 't', length: 7, headHmac: full[9]!.rowHmac, startsAtGenesis: true }, obs);
@@ -68,7 +68,7 @@ describe('HMAC chain walk', () => {
 
   it('keeps memory flat: only the first problems are kept, all are counted', () => {
     const rows = chain(200);
-    const obs = walkChain(rows, { table: 't', keys: [Buffer.from('x')], maxProblems: 3 });
+    const obs = walkChain(rows, { table: 't', keys: [{ key: Buffer.from('x') }], maxProblems: 3 });
     expect(obs.problems).toHaveLength(3);
     expect(obs.problemCount).toBe(200);
   });

@@ -1,0 +1,118 @@
+import { createHmac } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type { ChainKey, ChainRow } from '../../harness/checks/hmac-chain.ts';
+import { pythonCanonicalJson } from '../../harness/checks/python-json.ts';
+
+/**
+ * z4j's authenticated audit chain (row hmac_version 2, z4j >= 1.8), as the
+ * installed z4j_brain computes it:
+ * - key: the raw UTF-8 bytes of Z4J_AUDIT_CHAIN_SECRET; its id is
+ *   HMAC(key, "z4j/audit-chain/key-id/v1\0") and each row records it;
+ * - message: "z4j/audit-chain/row/v2\0" + json.dumps(payload, sort_keys=True,
+ *   separators=(",", ":"), ensure_ascii=False) over the row's fields;
+ * - chain: the active generation's rows (legacy_frozen = 0) ordered by
+ *   occurred_at, id; the first links to audit_chain_state.prune_row_hmac (NULL
+ *   until retention prunes the genesis), each later one to the row before.
+ */
+export const CHAIN_SECRET_NAME = 'Z4J_AUDIT_CHAIN_SECRET';
+const ROW_PREFIX = 'z4j/audit-chain/row/v2\0';
+const KEY_ID_LABEL = 'z4j/audit-chain/key-id/v1\0';
+
+export function chainKey(secret: string): ChainKey {
+  const key = Buffer.from(secret, 'utf8');
+  return { key, id: createHmac('sha256', key).update(KEY_ID_LABEL).digest('hex') };
+}
+
+export interface ChainState {
+  generation: string;
+  pruneRowHmac: string | null;
+  headRowHmac: string | null;
+  activeRowCount: number | null;
+}
+
+export function readChainState(db: Database.Database): ChainState | undefined {
+  const r = db.prepare('SELECT generation, prune_row_hmac, head_row_hmac, active_row_count FROM audit_chain_state').get() as
+    | { generation: string; prune_row_hmac: string | null; head_row_hmac: string | null; active_row_count: number | null }
+    | undefined;
+  return r && { generation: r.generation, pruneRowHmac: r.prune_row_hmac, headRowHmac: r.head_row_hmac, activeRowCount: r.active_row_count };
+}
+
+interface AuditRow {
+  id: string;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  result: string;
+  outcome: string | null;
+  event_id: string | null;
+  user_id: string | null;
+  api_key_id: string | null;
+  project_id: string | null;
+  source_ip: string | null;
+  user_agent: string | null;
+  metadata: string;
+  occurred_at: string;
+  prev_row_hmac: string | null;
+  row_hmac: string;
+  hmac_key_id: string | null;
+  hmac_version: number;
+  chain_generation: string;
+}
+
+/** Streams the active generation's rows in chain order, each with the message z4j signed. */
+export function* chainRows(db: Database.Database, generation: string): Generator<ChainRow> {
+  const stmt = db.prepare(
+    `SELECT id, action, target_type, target_id, result, outcome, event_id, user_id, api_key_id, project_id,
+            source_ip, user_agent, metadata, occurred_at, prev_row_hmac, row_hmac, hmac_key_id, hmac_version, chain_generation
+       FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ? ORDER BY occurred_at, id`,
+  );
+  for (const r of stmt.iterate(generation) as Iterable<AuditRow>) {
+    yield { id: uuid(r.id)!, rowHmac: r.row_hmac, prevHmac: r.prev_row_hmac, keyId: r.hmac_key_id, message: rowMessage(r) };
+  }
+}
+
+/** The payload keys in sorted order, so the JSON is written directly without sorting per row. */
+function rowMessage(r: AuditRow): string {
+  const s = JSON.stringify;
+  return (
+    ROW_PREFIX +
+    `{"action":${s(r.action)},"api_key_id":${str(uuid(r.api_key_id))},"chain_generation":${str(uuid(r.chain_generation))},` +
+    `"event_id":${str(uuid(r.event_id))},"hmac_key_id":${str(r.hmac_key_id)},"id":${str(uuid(r.id))},` +
+    `"metadata":${pythonCanonicalJson(r.metadata)},"occurred_at":${s(utcIsoMicros(r.occurred_at))},"outcome":${str(r.outcome)},` +
+    `"prev_row_hmac":${str(r.prev_row_hmac)},"project_id":${str(uuid(r.project_id))},"result":${s(r.result)},` +
+    `"source_ip":${str(r.source_ip)},"target_id":${str(r.target_id)},"target_type":${s(r.target_type)},` +
+    `"user_agent":${str(r.user_agent)},"user_id":${str(uuid(r.user_id))},"version":${r.hmac_version}}`
+  );
+}
+
+function str(v: string | null): string {
+  return v === null ? 'null' : JSON.stringify(v);
+}
+
+/** SQLite stores uuids as 32 hex digits; z4j signs them in the dashed form. */
+export function uuid(hex: string | null): string | null {
+  if (hex === null) return null;
+  if (hex.length !== 32) return hex;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`.toLowerCase();
+}
+
+/**
+ * Python's datetime.isoformat(timespec="microseconds") of a stored timestamp
+ * taken as UTC: "2026-11-22 01:47:07.5698" -> "2026-11-22T01:47:07.569800+00:00".
+ * Pure text and UTC arithmetic: the host's time zone never enters.
+ */
+export function utcIsoMicros(stored: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:?\d{2})?$/.exec(stored.trim());
+  if (!m) throw new Error(`unrecognised timestamp ${JSON.stringify(stored)}`);
+  const micros = (m[7] ?? '').padEnd(6, '0');
+  const tz = m[8];
+  if (!tz || tz === 'Z' || /^[+-]00:?00$/.test(tz)) {
+    return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${micros}+00:00`;
+  }
+  const sign = tz[0] === '-' ? -1 : 1;
+  const [oh, om] = [Number(tz.slice(1, 3)), Number(tz.slice(-2))];
+  const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) - sign * (oh * 60 + om) * 60_000;
+  const d = new Date(ms);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${p(d.getUTCFullYear(), 4)}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}T${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${micros}+00:00`;
+}
