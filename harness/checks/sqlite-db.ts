@@ -27,8 +27,14 @@ export function tableExists(db: Database.Database, table: string): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
 }
 
-export function countRows(db: Database.Database, table: string): number {
-  const r = db.prepare(`SELECT count(*) AS n FROM ${quoteIdent(table)}`).get() as { n: number };
+/** A filter on a table's rows: a SQL condition and its parameters. */
+export interface RowFilter {
+  where: string;
+  params: unknown[];
+}
+
+export function countRows(db: Database.Database, table: string, filter?: RowFilter): number {
+  const r = db.prepare(`SELECT count(*) AS n FROM ${quoteIdent(table)}${filter ? ` WHERE ${filter.where}` : ''}`).get(...(filter?.params ?? [])) as { n: number };
   return r.n;
 }
 
@@ -37,15 +43,15 @@ export function countRows(db: Database.Database, table: string): number {
  * one), each row as a JSON array of its values. Capture and drill both read
  * through this, so equal data gives equal fingerprints.
  */
-export function fingerprintTable(db: Database.Database, table: string): string {
+export function fingerprintTable(db: Database.Database, table: string, filter?: RowFilter): string {
   const pk = (db.pragma(`table_info(${quoteIdent(table)})`) as Array<{ name: string; pk: number }>)
     .filter((c) => c.pk > 0)
     .sort((a, b) => a.pk - b.pk)
     .map((c) => quoteIdent(c.name));
   const order = pk.length > 0 ? pk.join(', ') : 'rowid';
   const h = createHash('sha256');
-  const stmt = db.prepare(`SELECT * FROM ${quoteIdent(table)} ORDER BY ${order}`).raw(true);
-  for (const row of stmt.iterate() as Iterable<unknown[]>) {
+  const stmt = db.prepare(`SELECT * FROM ${quoteIdent(table)}${filter ? ` WHERE ${filter.where}` : ''} ORDER BY ${order}`).raw(true);
+  for (const row of stmt.iterate(...(filter?.params ?? [])) as Iterable<unknown[]>) {
     h.update(JSON.stringify(row, (_k, v: unknown) => (Buffer.isBuffer(v) ? `x'${v.toString('hex')}'` : typeof v === 'bigint' ? v.toString() : v)));
     h.update('\n');
   }

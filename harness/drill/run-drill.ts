@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { sha256File } from '../archive/hash.ts';
 import type { Engine } from '../runtime/engine.ts';
 import { startContainer, type DrillContainer } from '../runtime/container.ts';
 import { newDrillId } from '../runtime/labels.ts';
@@ -104,9 +102,11 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
     if (mine.some((c) => c.status === 'fail')) status = 'failed';
     else if (mine.some((c) => c.status === 'error')) status = 'error';
     stages.push({ name, status, durationMs: performance.now() - s });
-    // Up to the restore, a problem leaves nothing meaningful to probe; a failing
-    // probe still lets the comparison list every difference.
-    return status === 'passed' || name === 'probe';
+    // A bad archive (integrity) starts nothing, and a failed provision or
+    // restore leaves nothing to probe. Inspect findings do not stop the drill:
+    // the application's own restore still gets its say. A failing probe still
+    // lets the comparison list every difference.
+    return status === 'passed' || name === 'inspect' || name === 'probe';
   };
 
   let observations: Observations | undefined;
@@ -148,9 +148,7 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
 async function checkIntegrity(plan: DrillPlan, ctx: DrillContext, report: DrillReport): Promise<void> {
   const exp = plan.manifest.archive;
   const st = await stat(plan.archive);
-  const h = createHash('sha256');
-  await pipeline(createReadStream(plan.archive), h);
-  const sha256 = h.digest('hex');
+  const sha256 = await sha256File(plan.archive);
   report.archive.sha256 = sha256;
   report.archive.sizeBytes = st.size;
   ctx.check(

@@ -18,7 +18,7 @@ export const CHAIN_SECRET_NAME = 'Z4J_AUDIT_CHAIN_SECRET';
 const ROW_PREFIX = 'z4j/audit-chain/row/v2\0';
 const KEY_ID_LABEL = 'z4j/audit-chain/key-id/v1\0';
 
-export function chainKey(secret: string): ChainKey {
+export function chainKey(secret: string): ChainKey & { id: string } {
   const key = Buffer.from(secret, 'utf8');
   return { key, id: createHmac('sha256', key).update(KEY_ID_LABEL).digest('hex') };
 }
@@ -31,6 +31,7 @@ export interface ChainState {
 }
 
 export function readChainState(db: Database.Database): ChainState | undefined {
+  if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_chain_state'").get()) return undefined;
   const r = db.prepare('SELECT generation, prune_row_hmac, head_row_hmac, active_row_count FROM audit_chain_state').get() as
     | { generation: string; prune_row_hmac: string | null; head_row_hmac: string | null; active_row_count: number | null }
     | undefined;

@@ -1,0 +1,65 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { sha256File } from '../../harness/archive/hash.ts';
+import { UsageError } from '../../harness/errors.ts';
+import { hasSqliteHeader, privateCopy } from '../../harness/archive/sqlite-file.ts';
+import { openReadOnly } from '../../harness/checks/sqlite-db.ts';
+import type { Manifest } from '../../harness/manifest/schema.ts';
+import type { CaptureInput } from '../../harness/profile.ts';
+import { TOOL_VERSION } from '../../harness/version.ts';
+import { readFacts, walkZ4jChain } from './sqlite-facts.ts';
+import { CHAIN_SECRET_NAME } from './audit-chain.ts';
+
+/**
+ * Expectations from the backup itself: the SQLite snapshot `z4j backup` wrote,
+ * opened read-only (a private copy), so they match the archive exactly.
+ */
+export async function captureZ4j(input: CaptureInput): Promise<Manifest> {
+  if (!(await hasSqliteHeader(input.archive))) {
+    throw new UsageError(`${input.archive} is not a SQLite database (z4j's SQLite backups are); PostgreSQL dumps are not supported yet`, 'RD_ARCHIVE_FORMAT');
+  }
+  const work = await mkdtemp(join(tmpdir(), 'restore-drill-capture-'));
+  try {
+    const db = openReadOnly(await privateCopy(input.archive, work));
+    try {
+      const facts = readFacts(db);
+      if (facts.missingTables.length > 0) throw new UsageError(`${input.archive} lacks z4j tables: ${facts.missingTables.join(', ')}`, 'RD_ARCHIVE_FORMAT');
+      const version = input.appVersion ?? facts.version;
+      if (!version) throw new UsageError(`${input.archive} does not record the z4j version (z4j_meta); pass --app-version`, 'RD_NO_VERSION');
+      if (!facts.revision) throw new UsageError(`${input.archive} has no alembic revision`, 'RD_ARCHIVE_FORMAT');
+      const chain = walkZ4jChain(db, undefined);
+      if (!chain) throw new UsageError(`${input.archive} has no audit_chain_state: z4j before the authenticated audit chain is not supported`, 'RD_ARCHIVE_FORMAT');
+      const st = await stat(input.archive);
+      const manifest: Manifest = {
+        schemaVersion: 1,
+        app: { name: 'z4j', version, schemaRevision: facts.revision },
+        archive: { file: basename(input.archive), format: 'sqlite', sha256: await sha256File(input.archive), sizeBytes: st.size, createdAt: st.mtime.toISOString() },
+        ...(input.secrets
+          ? { secrets: { reference: resolve(input.secrets.source), names: input.secrets.names(), fileSha256: input.secrets.fileSha256 } }
+          : {}),
+        expectations: {
+          appChecks: ['z4j check', 'z4j migrate current --check-heads', 'z4j audit verify'],
+          counts: facts.counts,
+          chain: {
+            table: 'audit_log',
+            length: chain.length,
+            headHmac: chain.headHmac,
+            startsAtGenesis: chain.firstPrevHmac === null,
+            ...(chain.firstPrevHmac !== null ? { firstPrevHmac: chain.firstPrevHmac } : {}),
+          },
+          fingerprints: facts.fingerprints,
+        },
+        capture: { tool: 'restore-drill', toolVersion: TOOL_VERSION, capturedAt: new Date().toISOString() },
+      };
+      if (input.secrets && !input.secrets.get(CHAIN_SECRET_NAME)) {
+        throw new UsageError(`${input.secrets.source} has no ${CHAIN_SECRET_NAME}: it is not z4j's secret.env`, 'RD_SECRETS_INVALID');
+      }
+      return manifest;
+    } finally {
+      db.close();
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,294 @@
+import { basename, join } from 'node:path';
+import { compareChain } from '../../harness/manifest/compare.ts';
+import { hasSqliteHeader, privateCopy } from '../../harness/archive/sqlite-file.ts';
+import { foreignKeyProblems, integrityProblems, openReadOnly } from '../../harness/checks/sqlite-db.ts';
+import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
+import type { DrillContext, DrillSession } from '../../harness/profile.ts';
+import type { ChainObservation, Observations } from '../../harness/drill/types.ts';
+import { errorMessage } from '../../harness/errors.ts';
+import { CHAIN_SECRET_NAME, chainKey, readChainState } from './audit-chain.ts';
+import { parseAuditVerify, parseCheck, parseMigrateCurrent, parseStatus, quote } from './parse.ts';
+import { readFacts, restoreAppendedRows, walkZ4jChain } from './sqlite-facts.ts';
+import { DRILL_DIR, STATUS_LABELS, Z4J_DB, Z4J_HOME } from './tables.ts';
+
+const SECRETS_HINT =
+  "z4j's operator docs say to back up secret.env (~/.z4j/secret.env, the only copy of its auto-minted secrets) together with the database; pass it with --secrets";
+
+/** One z4j SQLite drill: the archive restored by z4j's own CLI in a fresh container. */
+export class Z4jSqliteSession implements DrillSession {
+  readonly #ctx: DrillContext;
+  #app: DrillContainer | undefined;
+
+  constructor(ctx: DrillContext) {
+    this.#ctx = ctx;
+  }
+
+  get #secret(): string | undefined {
+    return this.#ctx.secrets?.get(CHAIN_SECRET_NAME);
+  }
+
+  async inspect(): Promise<void> {
+    const ctx = this.#ctx;
+    if (!(await hasSqliteHeader(ctx.archive))) {
+      ctx.check({ id: 'inspect.sqlite-header', status: 'fail', reason: 'the archive is not a SQLite database (no SQLite header): not a z4j SQLite backup' });
+      return;
+    }
+    if (!ctx.secrets) {
+      ctx.check({ id: 'inspect.secrets', status: 'fail', reason: `secret material missing: no secrets file was supplied, so the audit chain cannot be verified and z4j cannot run; ${SECRETS_HINT}` });
+    } else if (!this.#secret) {
+      ctx.check({ id: 'inspect.secrets', status: 'fail', reason: `secret material missing: ${ctx.secrets.source} has no ${CHAIN_SECRET_NAME}, so the audit chain cannot be verified; ${SECRETS_HINT}` });
+    }
+    const db = openReadOnly(await privateCopy(ctx.archive, ctx.workDir));
+    try {
+      const problems = integrityProblems(db);
+      if (problems.length > 0) {
+        ctx.check({ id: 'inspect.integrity', status: 'fail', reason: `the archive is a damaged SQLite file: ${problems.slice(0, 3).join('; ')}`, observed: problems });
+        return;
+      }
+      ctx.check({ id: 'inspect.integrity', status: 'pass', reason: 'archive: PRAGMA integrity_check ok' });
+      const secret = this.#secret;
+      if (!secret) return;
+      const state = readChainState(db);
+      const key = chainKey(secret);
+      if (state) {
+        const row = db.prepare('SELECT hmac_key_id FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ? LIMIT 1').get(state.generation) as { hmac_key_id: string } | undefined;
+        if (row && row.hmac_key_id !== key.id) {
+          ctx.check({
+            id: 'inspect.secret-key',
+            status: 'fail',
+            reason: `the secret supplied is not the one that signed this audit chain: its key id is ${key.id.slice(0, 12)}…, the chain's rows were signed with key id ${row.hmac_key_id.slice(0, 12)}… (the data is not corrupt; find the secret.env of the install that made this backup)`,
+            expected: row.hmac_key_id,
+            observed: key.id,
+          });
+          return;
+        }
+      }
+      // The whole chain walked in the archive itself, so a problem is located
+      // before z4j's restore gets a say (its authenticated restore may refuse).
+      const chain = walkZ4jChain(db, secret);
+      const exp = ctx.manifest.expectations.chain;
+      if (chain && exp) {
+        for (const f of compareChain(exp, chain)) {
+          if (f.status !== 'pass') ctx.check({ ...f, id: f.id.replace(/^compare\./, 'inspect.'), reason: `archive: ${f.reason}` });
+        }
+      }
+    } catch (e) {
+      ctx.check({ id: 'inspect.read', status: 'fail', reason: `the archive cannot be read as a z4j database: ${errorMessage(e)}` });
+    } finally {
+      db.close();
+    }
+  }
+
+  async provision(): Promise<void> {
+    const ctx = this.#ctx;
+    if (!ctx.secrets) {
+      ctx.check({ id: 'provision.secrets', status: 'fail', reason: `nothing was restored: z4j's CLI refuses to run without its secrets; ${SECRETS_HINT}` });
+      return;
+    }
+    const app = (this.#app = await ctx.start({ labels: { 'io.restore-drill.role': 'app' } }));
+    const listing = await this.#exec(['ls', '-A', Z4J_HOME]);
+    if (listing.exitCode !== 0) {
+      ctx.check({ id: 'provision.data-dir', status: 'error', reason: `cannot list the data dir ${Z4J_HOME}: ${quote(listing.stdout, listing.stderr)}` });
+      return;
+    }
+    const entries = listing.stdout.split('\n').filter(Boolean);
+    if (entries.length > 0) {
+      ctx.check({ id: 'provision.data-dir', status: 'fail', reason: `data dir not empty: ${Z4J_HOME} holds ${entries.join(', ')} before the restore; refusing to restore over it`, observed: entries });
+      return;
+    }
+    ctx.check({ id: 'provision.data-dir', status: 'pass', reason: `data dir ${Z4J_HOME} is empty` });
+    // Secrets go in as a 0600 file that dies with the container: never an argument or an env var.
+    await app.writeFile(`${Z4J_HOME}/secret.env`, ctx.secrets.raw, 0o600);
+    await this.#exec(['mkdir', '-p', DRILL_DIR]);
+    await app.copyIn(ctx.archive, `${DRILL_DIR}/${basename(ctx.archive)}`, 0o600);
+    // z4j's authenticated restore needs an existing release-head database to
+    // restore over: what a fresh install has after its first start.
+    const migrate = await this.#exec(['z4j', 'migrate', 'upgrade', 'head']);
+    ctx.check(
+      migrate.exitCode === 0
+        ? { id: 'provision.fresh-install', status: 'pass', reason: 'fresh z4j database created at this version\'s migration head (z4j migrate upgrade head)' }
+        : { id: 'provision.fresh-install', status: 'error', reason: `could not create a fresh z4j database to restore over: ${quote(migrate.stdout, migrate.stderr)}` },
+    );
+  }
+
+  async restore(): Promise<void> {
+    const ctx = this.#ctx;
+    const r = await this.#exec(['z4j', 'restore', `${DRILL_DIR}/${basename(ctx.archive)}`, '--force', '--expected-sha256', ctx.manifest.archive.sha256]);
+    if (r.exitCode === 0 && /z4j: restore complete/.test(r.stdout)) {
+      ctx.check({ id: 'restore.z4j-restore', status: 'pass', reason: 'z4j restore --force completed' });
+    } else {
+      ctx.check({ id: 'restore.z4j-restore', status: 'fail', reason: `z4j restore failed (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}`, observed: { exitCode: r.exitCode } });
+    }
+  }
+
+  async probe(): Promise<Observations> {
+    const ctx = this.#ctx;
+    const obs: Observations = { counts: {}, fingerprints: {} };
+    await this.#probeCheck();
+    await this.#probeMigrationHead(obs);
+    const status = await this.#probeStatus();
+    await this.#probeAuditVerify();
+    await this.#probeDatabase(obs, status);
+    return obs;
+  }
+
+  async #probeCheck(): Promise<void> {
+    const ctx = this.#ctx;
+    const r = await this.#exec(['z4j', 'check']);
+    const parsed = parseCheck(r.stdout);
+    if (!parsed) {
+      ctx.check({ id: 'app.check', status: 'error', reason: `z4j check printed nothing parseable (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` });
+    } else if (r.exitCode !== 0 || !parsed.allGreen) {
+      ctx.check({ id: 'app.check', status: 'fail', reason: `z4j check is not green (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` });
+    } else if (!parsed.revision) {
+      // z4j check says "all green" even with no alembic_version table: we do not.
+      ctx.check({ id: 'app.check', status: 'fail', reason: `z4j check printed "all green" but the database has no migration revision: alembic version ${parsed.alembicRow ?? 'row missing'}` });
+    } else {
+      ctx.check({ id: 'app.check', status: 'pass', reason: `z4j check: all green, alembic at ${parsed.revision}` });
+    }
+  }
+
+  async #probeMigrationHead(obs: Observations): Promise<void> {
+    const ctx = this.#ctx;
+    // z4j check does not compare the stored revision with this build's head; this does.
+    const r = await this.#exec(['z4j', 'migrate', 'current', '--check-heads']);
+    const parsed = parseMigrateCurrent(r.stdout);
+    if (!parsed) {
+      ctx.check({ id: 'app.migration-head', status: r.exitCode === 0 ? 'error' : 'fail', reason: `z4j migrate current --check-heads (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` });
+      return;
+    }
+    obs.schemaRevision = parsed.revision;
+    ctx.check(
+      parsed.isHead && r.exitCode === 0
+        ? { id: 'app.migration-head', status: 'pass', reason: `restored revision ${parsed.revision} is z4j ${ctx.manifest.app.version}'s migration head` }
+        : { id: 'app.migration-head', status: 'fail', reason: `restored revision ${parsed.revision} is not z4j ${ctx.manifest.app.version}'s migration head (exit ${r.exitCode})`, observed: parsed.revision },
+    );
+  }
+
+  async #probeStatus(): Promise<Record<string, number> | undefined> {
+    const ctx = this.#ctx;
+    const r = await this.#exec(['z4j', 'status']);
+    const parsed = parseStatus(r.stdout);
+    if (!parsed) {
+      ctx.check({ id: 'app.status', status: 'error', reason: `z4j status printed no row counts (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` });
+      return undefined;
+    }
+    const counts: Record<string, number> = {};
+    for (const [label, table] of Object.entries(STATUS_LABELS)) {
+      const v = parsed.counts[label];
+      if (v === undefined || v === 'n/a') {
+        ctx.check({ id: `app.status.${table}`, status: 'fail', reason: `z4j status could not count ${label} (${v ?? 'row missing'})` });
+      } else counts[table] = v;
+    }
+    return counts;
+  }
+
+  async #probeAuditVerify(): Promise<void> {
+    const ctx = this.#ctx;
+    const r = await this.#exec(['z4j', 'audit', 'verify']);
+    const parsed = parseAuditVerify(r.stdout);
+    if (r.exitCode === 0 && parsed && parsed.problems.length === 0) {
+      ctx.check({ id: 'app.audit-verify', status: 'pass', reason: `z4j audit verify: ${parsed.verified} active rows verified` });
+    } else if (!parsed && r.exitCode === 0) {
+      ctx.check({ id: 'app.audit-verify', status: 'error', reason: `z4j audit verify printed nothing parseable: ${quote(r.stdout, r.stderr)}` });
+    } else {
+      ctx.check({ id: 'app.audit-verify', status: 'fail', reason: `z4j audit verify failed (exit ${r.exitCode}): ${quote(r.stdout, r.stderr, 6)}` });
+    }
+  }
+
+  /** The harness's own reading of the restored database, copied out of the container. */
+  async #probeDatabase(obs: Observations, statusCounts: Record<string, number> | undefined): Promise<void> {
+    const ctx = this.#ctx;
+    const app = this.#app!;
+    const local = join(ctx.workDir, 'restored.db');
+    await app.copyOut(Z4J_DB, local);
+    const ls = await this.#exec(['ls', '-A', Z4J_HOME]);
+    if (ls.stdout.split('\n').includes('z4j.db-wal')) await app.copyOut(`${Z4J_DB}-wal`, `${local}-wal`);
+    let db;
+    try {
+      db = openReadOnly(local);
+    } catch (e) {
+      ctx.check({ id: 'probe.open', status: 'fail', reason: `the restored database cannot be opened: ${errorMessage(e)}` });
+      return;
+    }
+    try {
+      const integrity = integrityProblems(db);
+      ctx.check(
+        integrity.length === 0
+          ? { id: 'probe.integrity', status: 'pass', reason: 'restored database: PRAGMA integrity_check ok' }
+          : { id: 'probe.integrity', status: 'fail', reason: `restored database fails PRAGMA integrity_check: ${integrity.slice(0, 3).join('; ')}`, observed: integrity },
+      );
+      const fk = foreignKeyProblems(db);
+      ctx.check(
+        fk.length === 0
+          ? { id: 'probe.foreign-keys', status: 'pass', reason: 'restored database: PRAGMA foreign_key_check clean' }
+          : { id: 'probe.foreign-keys', status: 'fail', reason: `restored database has broken references: ${fk.slice(0, 3).join('; ')}`, observed: fk },
+      );
+      if (integrity.length > 0) return;
+
+      const state = readChainState(db);
+      const appended = state ? restoreAppendedRows(db, state.generation) : [];
+      this.#checkRestoreRows(appended);
+      const facts = readFacts(db, appended.map((r) => r.id));
+      obs.counts = facts.counts;
+      obs.fingerprints = facts.fingerprints;
+      if (facts.revision && !obs.schemaRevision) obs.schemaRevision = facts.revision;
+      if (statusCounts) this.#compareStatus(statusCounts, appended.length);
+
+      const secret = this.#secret;
+      const walked = secret ? walkZ4jChain(db, secret) : undefined;
+      if (walked) obs.chain = withoutRestoreRows(walked, appended);
+      else if (!secret) ctx.check({ id: 'probe.chain', status: 'fail', reason: `secret material missing: the audit chain cannot be verified; ${SECRETS_HINT}` });
+      else ctx.check({ id: 'probe.chain', status: 'fail', reason: 'the restored database has no audit_chain_state: the audit chain cannot be walked' });
+    } catch (e) {
+      ctx.check({ id: 'probe.read', status: 'fail', reason: `the restored database cannot be read: ${errorMessage(e)}` });
+    } finally {
+      db.close();
+    }
+  }
+
+  /** z4j's restore signs an audit row of its own; it must name this archive. */
+  #checkRestoreRows(appended: Array<{ id: string; metadata: string }>): void {
+    const ctx = this.#ctx;
+    for (const row of appended) {
+      let digest: unknown;
+      try {
+        digest = (JSON.parse(row.metadata) as { source_stage_digest?: unknown }).source_stage_digest;
+      } catch {
+        digest = undefined;
+      }
+      ctx.check(
+        digest === ctx.manifest.archive.sha256
+          ? { id: 'probe.restore-audit-row', status: 'pass', reason: `z4j recorded the restore in its audit chain with this archive's sha256` }
+          : { id: 'probe.restore-audit-row', status: 'fail', reason: `z4j's restore audit row names source digest ${String(digest)}, not this archive's sha256`, expected: ctx.manifest.archive.sha256, observed: digest },
+      );
+    }
+  }
+
+  /** z4j's own counts against the manifest (its audit count includes the restore's own rows). */
+  #compareStatus(status: Record<string, number>, appendedRows: number): void {
+    const ctx = this.#ctx;
+    for (const [table, expected] of Object.entries(ctx.manifest.expectations.counts)) {
+      let seen = status[table];
+      if (seen === undefined) continue;
+      if (table === 'audit_log') seen -= appendedRows;
+      if (typeof expected !== 'number') continue;
+      ctx.check(
+        seen === expected
+          ? { id: `app.status.${table}`, status: 'pass', reason: `z4j status: ${table} ${seen}` }
+          : { id: `app.status.${table}`, status: 'fail', reason: `z4j status: ${table} expected ${expected}, observed ${seen}`, expected, observed: seen },
+      );
+    }
+  }
+
+  #exec(cmd: string[]): Promise<ExecOutcome> {
+    return this.#app!.exec(cmd, { timeoutMs: this.#ctx.execTimeoutMs, env: { Z4J_HOME, TZ: 'UTC' } });
+  }
+}
+
+/** The chain as the backup had it: the restore's own trailing rows set aside (they were walked too). */
+function withoutRestoreRows(chain: ChainObservation, appended: Array<{ prevRowHmac: string | null }>): ChainObservation {
+  if (appended.length === 0) return chain;
+  return { ...chain, length: chain.length - appended.length, headHmac: appended[0]!.prevRowHmac, verifiedRows: chain.verifiedRows - appended.length };
+}
+

@@ -1,0 +1,73 @@
+import type Database from 'better-sqlite3';
+import { countRows, fingerprintTable, tableExists, type RowFilter } from '../../harness/checks/sqlite-db.ts';
+import { walkChain } from '../../harness/checks/hmac-chain.ts';
+import type { ChainObservation } from '../../harness/drill/types.ts';
+import { chainKey, chainRows, readChainState } from './audit-chain.ts';
+import { COUNTED_TABLES, RESTORE_AUDIT_ACTION } from './tables.ts';
+
+/** What z4j's SQLite database says about itself, read straight from the file. */
+export interface Z4jFacts {
+  version?: string;
+  revision?: string;
+  counts: Record<string, number>;
+  fingerprints: Record<string, string>;
+  missingTables: string[];
+}
+
+export function readVersion(db: Database.Database): string | undefined {
+  if (!tableExists(db, 'z4j_meta')) return undefined;
+  const r = db.prepare("SELECT value FROM z4j_meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+  return r?.value;
+}
+
+export function readRevision(db: Database.Database): string | undefined {
+  if (!tableExists(db, 'alembic_version')) return undefined;
+  const r = db.prepare('SELECT version_num FROM alembic_version').get() as { version_num: string } | undefined;
+  return r?.version_num;
+}
+
+/**
+ * Counts and fingerprints of the counted tables. `exclude` leaves out audit rows
+ * the drill's own restore appended (they are not part of the backup).
+ */
+export function readFacts(db: Database.Database, excludeAuditIds: string[] = []): Z4jFacts {
+  const facts: Z4jFacts = { counts: {}, fingerprints: {}, missingTables: [] };
+  const version = readVersion(db);
+  const revision = readRevision(db);
+  if (version) facts.version = version;
+  if (revision) facts.revision = revision;
+  for (const t of COUNTED_TABLES) {
+    if (!tableExists(db, t)) {
+      facts.missingTables.push(t);
+      continue;
+    }
+    const filter: RowFilter | undefined =
+      t === 'audit_log' && excludeAuditIds.length > 0 ? { where: `id NOT IN (${excludeAuditIds.map(() => '?').join(',')})`, params: excludeAuditIds } : undefined;
+    facts.counts[t] = countRows(db, t, filter);
+    facts.fingerprints[t] = fingerprintTable(db, t, filter);
+  }
+  return facts;
+}
+
+/** Rows at the tail of the active chain that a z4j restore appended (raw ids, chain order). */
+export function restoreAppendedRows(db: Database.Database, generation: string): Array<{ id: string; prevRowHmac: string | null; metadata: string }> {
+  const tail = db
+    .prepare('SELECT id, action, prev_row_hmac, metadata FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ? ORDER BY occurred_at DESC, id DESC LIMIT 20')
+    .all(generation) as Array<{ id: string; action: string; prev_row_hmac: string | null; metadata: string }>;
+  const out: Array<{ id: string; prevRowHmac: string | null; metadata: string }> = [];
+  for (const r of tail) {
+    if (r.action !== RESTORE_AUDIT_ACTION) break;
+    out.unshift({ id: r.id, prevRowHmac: r.prev_row_hmac, metadata: r.metadata });
+  }
+  return out;
+}
+
+/**
+ * Walks the whole active chain with the secret (or, with none, reads its shape
+ * only: every row then counts as unverified).
+ */
+export function walkZ4jChain(db: Database.Database, secret: string | undefined): ChainObservation | undefined {
+  const state = readChainState(db);
+  if (!state) return undefined;
+  return walkChain(chainRows(db, state.generation), { table: 'audit_log', keys: secret ? [chainKey(secret)] : [] });
+}
