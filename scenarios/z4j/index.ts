@@ -1,5 +1,6 @@
 import type { Profile } from '../../harness/profile.ts';
 import { captureZ4j } from './capture.ts';
+import { z4jDemo } from './demo.ts';
 import { z4jImage } from './image.ts';
 import { Z4jSqliteSession } from './session.ts';
 import { Z4J_PINNED_VERSION } from './version.ts';
@@ -11,4 +12,5 @@ export const z4jProfile: Profile = {
   image: z4jImage,
   capture: captureZ4j,
   session: (ctx) => new Z4jSqliteSession(ctx),
+  demo: z4jDemo,
 };
