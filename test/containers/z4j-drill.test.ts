@@ -1,0 +1,147 @@
+import { mkdtempSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, closeSync, readSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureEngine } from '../../harness/runtime/index.ts';
+import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/fixtures/deployment.ts';
+import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
+import { capture, drill, failures, variant } from '../helpers/drill.ts';
+import { changeOneMetadataByte, deleteMiddleRow } from '../helpers/z4j-tamper.ts';
+import { skipReason } from './engine.ts';
+
+describe.skipIf(skipReason)('z4j SQLite drill cases', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rd-z4j-cases-'));
+  let good: Deployment;
+
+  beforeAll(async () => {
+    const { docker } = await ensureEngine();
+    good = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: dir, name: 'good.db' });
+    await capture('z4j', good.archive, good.secrets);
+  });
+
+  it('passes a good backup', async () => {
+    const r = await drill('z4j', good.archive, { secrets: good.secrets });
+    expect(failures(r)).toEqual([]);
+    expect(r.verdict).toBe('passed');
+    expect(r.image?.tag).toContain(`restore-drill/z4j:${Z4J_PINNED_VERSION}-`);
+    const walked = r.checks.find((c) => c.id === 'compare.chain.walk');
+    expect(walked?.reason).toMatch(/^all \d+ audit_log rows verify and link$/);
+  });
+
+  it('fails a backup where one audit row changed by one byte, naming the row', async () => {
+    const archive = variant(good.archive, 'tampered.db');
+    const rowId = changeOneMetadataByte(archive);
+    await capture('z4j', archive, good.secrets);
+    const r = await drill('z4j', archive, { secrets: good.secrets });
+    expect(r.verdict).toBe('failed');
+    expect(failures(r).join('\n')).toContain(`audit_log row ${rowId}`);
+    expect(r.summary).toMatch(new RegExp(`row ${rowId} .*HMAC does not match`));
+  });
+
+  it('fails with a different secret, saying the secret does not match (not corrupt data)', async () => {
+    const other = join(dir, 'other.secret.env');
+    const text = readFileSync(good.secrets, 'utf8').replace(/=(.*)$/gm, () => `=${randomBytes(36).toString('base64url')}`);
+    writeFileSync(other, text, { mode: 0o600 });
+    const r = await drill('z4j', good.archive, { secrets: other });
+    expect(r.verdict).toBe('failed');
+    expect(r.summary).toMatch(/the secret supplied is not the one that signed this audit chain/);
+    expect(r.summary).not.toMatch(/corrupt data|damaged/);
+  });
+
+  it('fails with no secret supplied: secret material missing, back up secret.env', async () => {
+    const r = await drill('z4j', good.archive);
+    expect(r.verdict).toBe('failed');
+    expect(r.summary).toMatch(/secret material missing/);
+    expect(r.summary).toMatch(/back up secret\.env/);
+    expect(r.stages.map((s) => s.name)).not.toContain('restore');
+    expect(r.image?.tag).toBeDefined();
+  });
+
+  it('fails a truncated backup at integrity, with the sizes', async () => {
+    const archive = variant(good.archive, 'truncated.db');
+    const size = statSync(archive).size;
+    truncateSync(archive, Math.floor(size / 2));
+    const r = await drill('z4j', archive, { secrets: good.secrets });
+    expect(r.verdict).toBe('failed');
+    expect(r.summary).toMatch(new RegExp(`^integrity: archive size ${Math.floor(size / 2)} bytes, manifest records ${size}`));
+    expect(r.stages.map((s) => s.name)).toEqual(['integrity']);
+  });
+
+  it('fails a backup that was truncated before its checksum was taken, at inspect and restore', async () => {
+    const archive = variant(good.archive, 'truncated-early.db');
+    truncateSync(archive, Math.floor(statSync(archive).size / 2));
+    const { sha256File } = await import('../../harness/archive/hash.ts');
+    const sha = await sha256File(archive);
+    const m = JSON.parse(readFileSync(`${archive}.manifest.json`, 'utf8')) as { archive: { sha256: string; sizeBytes: number } };
+    m.archive.sha256 = sha;
+    m.archive.sizeBytes = statSync(archive).size;
+    writeFileSync(`${archive}.manifest.json`, JSON.stringify(m));
+    const r = await drill('z4j', archive, { secrets: good.secrets });
+    expect(r.verdict).toBe('failed');
+    expect(r.summary).toMatch(/^inspect: the archive is a damaged SQLite file|^inspect: the archive cannot be read as a z4j database/);
+    expect(failures(r).some((f) => f.startsWith('restore/restore.z4j-restore: z4j restore failed'))).toBe(true);
+  });
+
+  it('fails a same-size backup with one byte changed at sha256, before anything is started', async () => {
+    const archive = variant(good.archive, 'flipped.db');
+    const fd = openSync(archive, 'r+');
+    const b = Buffer.alloc(1);
+    const at = statSync(archive).size - 100;
+    readSync(fd, b, 0, 1, at);
+    b[0] = b[0]! ^ 0x01;
+    writeSync(fd, b, 0, 1, at);
+    closeSync(fd);
+    const r = await drill('z4j', archive, { secrets: good.secrets });
+    expect(r.verdict).toBe('failed');
+    expect(r.summary).toMatch(/^integrity: archive sha256 \w+… does not match the manifest's/);
+    expect(r.stages.map((s) => s.name)).toEqual(['integrity']);
+    expect(r.image).toBeUndefined();
+  });
+
+  it('fails when a count expectation is off by one, naming table, expected and observed', async () => {
+    const archive = variant(good.archive, 'count.db', (m) => {
+      m.expectations.counts.users = (m.expectations.counts.users as number) + 1;
+    });
+    const r = await drill('z4j', archive, { secrets: good.secrets });
+    const users = good.summary.counts as { users: number };
+    expect(r.verdict).toBe('failed');
+    expect(failures(r)).toContain(`compare/compare.count.users: users: expected ${users.users + 1} rows, observed ${users.users}`);
+  });
+
+  it('fails a backup with a row deleted from the middle: chain break at the following row', async () => {
+    const archive = variant(good.archive, 'deleted.db');
+    const { following } = deleteMiddleRow(archive);
+    await capture('z4j', archive, good.secrets);
+    const r = await drill('z4j', archive, { secrets: good.secrets });
+    expect(r.verdict).toBe('failed');
+    expect(r.summary).toMatch(new RegExp(`chain break at row ${following}`));
+  });
+
+  describe('a chain pruned by retention', () => {
+    let pruned: Deployment;
+    beforeAll(async () => {
+      const { docker } = await ensureEngine();
+      pruned = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: dir, name: 'pruned.db', backdateDays: 120, pruneFirst: 50 });
+      await capture('z4j', pruned.archive, pruned.secrets);
+    });
+
+    it('passes when the manifest records the pruning', async () => {
+      const m = JSON.parse(readFileSync(`${pruned.archive}.manifest.json`, 'utf8')) as { expectations: { chain: { startsAtGenesis: boolean } } };
+      expect(m.expectations.chain.startsAtGenesis).toBe(false);
+      const r = await drill('z4j', pruned.archive, { secrets: pruned.secrets });
+      expect(failures(r)).toEqual([]);
+      expect(r.verdict).toBe('passed');
+    });
+
+    it('fails as truncated when the manifest expects a genesis row', async () => {
+      const archive = variant(pruned.archive, 'pruned-genesis.db', (m) => {
+        m.expectations.chain!.startsAtGenesis = true;
+        delete m.expectations.chain!.firstPrevHmac;
+      });
+      const r = await drill('z4j', archive, { secrets: pruned.secrets });
+      expect(r.verdict).toBe('failed');
+      expect(r.summary).toMatch(/chain truncated/);
+    });
+  });
+});

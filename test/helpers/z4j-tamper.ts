@@ -1,0 +1,58 @@
+import Database from 'better-sqlite3';
+
+/**
+ * Changes a z4j SQLite backup the way an attacker or a faulty tool would,
+ * past z4j's append-only triggers (they call a z4j_audit_guard() function that
+ * only z4j registers; here it lets everything through).
+ */
+function open(path: string): Database.Database {
+  const db = new Database(path);
+  db.function('z4j_audit_guard', { varargs: true }, () => 1);
+  return db;
+}
+
+function chainIds(db: Database.Database): string[] {
+  return (db.prepare('SELECT id FROM audit_log WHERE legacy_frozen = 0 ORDER BY occurred_at, id').all() as Array<{ id: string }>).map((r) => r.id);
+}
+
+/** Changes one byte of one audit row's metadata (in the middle of the chain); returns the row id (dashed). */
+export function changeOneMetadataByte(path: string): string {
+  const db = open(path);
+  try {
+    const ids = chainIds(db);
+    const id = ids[Math.floor(ids.length / 2)]!;
+    const { metadata } = db.prepare('SELECT metadata FROM audit_log WHERE id = ?').get(id) as { metadata: string };
+    // Flip one character inside the JSON so it stays valid JSON of the same length.
+    const at = metadata.search(/[a-z0-9]/);
+    const ch = metadata[at]!;
+    const changed = metadata.slice(0, at) + (ch === 'a' ? 'b' : 'a') + metadata.slice(at + 1);
+    withoutTrigger(db, 'audit_log_boundary_f_no_update', () => db.prepare('UPDATE audit_log SET metadata = ? WHERE id = ?').run(changed, id));
+    return dashed(id);
+  } finally {
+    db.close();
+  }
+}
+
+/** Deletes the row in the middle of the chain; returns the dashed id of the row after it. */
+export function deleteMiddleRow(path: string): { deleted: string; following: string } {
+  const db = open(path);
+  try {
+    const ids = chainIds(db);
+    const i = Math.floor(ids.length / 2);
+    withoutTrigger(db, 'audit_log_boundary_f_no_delete', () => db.prepare('DELETE FROM audit_log WHERE id = ?').run(ids[i]));
+    return { deleted: dashed(ids[i]!), following: dashed(ids[i + 1]!) };
+  } finally {
+    db.close();
+  }
+}
+
+function withoutTrigger(db: Database.Database, name: string, fn: () => void): void {
+  const row = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?").get(name) as { sql: string } | undefined;
+  if (row) db.exec(`DROP TRIGGER ${name}`);
+  fn();
+  if (row) db.exec(row.sql);
+}
+
+function dashed(hex: string): string {
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
