@@ -76,10 +76,10 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .command('setup')
     .description('make this host ready: a container engine (installed and started as root on Debian), leftovers swept, images built')
     .option('--profile <name>', 'only this profile (default: all)')
-    .option('--version <version...>', 'application versions to build images for (default: the profile default)')
+    .option('--app-version <version...>', 'application versions to build images for (default: the profile default)')
     .addOption(baseOption())
-    .action(async (o: { profile?: string; version?: string[]; base?: 'auto' | 'debootstrap' | 'registry' }) => {
-      setExit(await setupCommand({ ...o, say }));
+    .action(async (o: { profile?: string; appVersion?: string[]; base?: 'auto' | 'debootstrap' | 'registry' }) => {
+      setExit(await setupCommand({ ...pick(o), say }));
     });
 
   const images = program.command('images').description('images the drills run, built locally without a registry');
@@ -87,10 +87,10 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .command('build')
     .description('build (or find cached) images for profiles and versions')
     .option('--profile <name>', 'only this profile (default: all)')
-    .option('--version <version...>', 'application versions (default: the profile default)')
+    .option('--app-version <version...>', 'application versions (default: the profile default)')
     .addOption(baseOption())
-    .action(async (o: { profile?: string; version?: string[]; base?: 'auto' | 'debootstrap' | 'registry' }) => {
-      setExit(await imagesBuild({ ...o, say, out }));
+    .action(async (o: { profile?: string; appVersion?: string[]; base?: 'auto' | 'debootstrap' | 'registry' }) => {
+      setExit(await imagesBuild({ ...pick(o), say, out }));
     });
   images
     .command('list')
@@ -124,6 +124,11 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .action(async (o: { profile: string; out: string }) => setExit(await demoCommand({ ...o, say })));
 
   return program;
+}
+
+/** CLI option names to command options (--app-version is `version` inside). */
+function pick(o: { profile?: string; appVersion?: string[]; base?: 'auto' | 'debootstrap' | 'registry' }) {
+  return { ...(o.profile ? { profile: o.profile } : {}), ...(o.appVersion ? { version: o.appVersion } : {}), ...(o.base ? { base: o.base } : {}) };
 }
 
 function parsePositive(v: string, name: string): number {

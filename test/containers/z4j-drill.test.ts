@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureEngine } from '../../harness/runtime/index.ts';
 import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/fixtures/deployment.ts';
-import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
+import { Z4J_OLDER_VERSION, Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { capture, drill, failures, variant } from '../helpers/drill.ts';
 import { changeOneMetadataByte, deleteMiddleRow } from '../helpers/z4j-tamper.ts';
 import { skipReason } from './engine.ts';
@@ -116,6 +116,19 @@ describe.skipIf(skipReason)('z4j SQLite drill cases', () => {
     const r = await drill('z4j', archive, { secrets: good.secrets });
     expect(r.verdict).toBe('failed');
     expect(r.summary).toMatch(new RegExp(`chain break at row ${following}`));
+  });
+
+  it("drills a backup whose manifest records an older z4j with that version's image", async () => {
+    const { docker } = await ensureEngine();
+    const older = await makeZ4jDeployment({ docker, version: Z4J_OLDER_VERSION, outDir: dir, name: 'older.db' });
+    await capture('z4j', older.archive, older.secrets);
+    const m = JSON.parse(readFileSync(`${older.archive}.manifest.json`, 'utf8')) as { app: { version: string } };
+    expect(m.app.version).toBe(Z4J_OLDER_VERSION);
+    const r = await drill('z4j', older.archive, { secrets: older.secrets });
+    expect(r.image?.tag).toContain(`restore-drill/z4j:${Z4J_OLDER_VERSION}-`);
+    expect(failures(r)).toEqual([]);
+    expect(r.verdict).toBe('passed');
+    expect(r.checks.find((c) => c.id === 'app.migration-head')?.reason).toContain(`z4j ${Z4J_OLDER_VERSION}'s migration head`);
   });
 
   describe('a chain pruned by retention', () => {
