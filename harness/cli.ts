@@ -19,6 +19,9 @@ function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('restore-drill')
     .description('Proves backups can be restored: drills each archive in a fresh, disposable container and reports a verdict.')
     .version(TOOL_VERSION)
+    // Before any subcommand exists: subcommands copy this setting when created.
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError()
     .addHelpText(
       'after',
@@ -140,8 +143,6 @@ function parsePositive(v: string, name: string): number {
 export async function main(argv: string[]): Promise<number> {
   let code: number = ExitCode.passed;
   const program = buildProgram((c) => (code = c));
-  program.exitOverride();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   try {
     await program.parseAsync(argv);
     return code;

@@ -1,0 +1,76 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../harness/cli.ts';
+import { ExitCode } from '../../harness/errors.ts';
+import { manifestJsonSchema } from '../../harness/manifest/schema.ts';
+import { sample } from './manifest.test.ts';
+
+/**
+ * Bad input ends with one line on stderr and the usage exit code, before any
+ * engine is contacted: DOCKER_HOST points nowhere, so reaching the engine would
+ * be exit 3, not 2.
+ */
+describe('bad input', () => {
+  let stderr: string[];
+  const dir = mkdtempSync(join(tmpdir(), 'rd-usage-'));
+  const archive = join(dir, 'a.db');
+  writeFileSync(archive, 'x');
+
+  beforeEach(() => {
+    stderr = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (stderr.push(String(s)), true));
+    vi.stubEnv('DOCKER_HOST', 'tcp://127.0.0.1:1');
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+  });
+
+  const run = (...args: string[]) => main(['node', 'restore-drill', ...args]);
+  const oneLine = () => {
+    const text = stderr.join('');
+    expect(text.trim().split('\n')).toHaveLength(1);
+    return text;
+  };
+
+  it('refuses a missing archive', async () => {
+    expect(await run('run', '--profile', 'z4j', join(dir, 'nope.db'))).toBe(ExitCode.usage);
+    expect(oneLine()).toMatch(/archive .*nope\.db does not exist/);
+  });
+
+  it('refuses an unreadable manifest', async () => {
+    writeFileSync(`${archive}.manifest.json`, '{ nope');
+    expect(await run('run', '--profile', 'z4j', archive)).toBe(ExitCode.usage);
+    expect(oneLine()).toMatch(/manifest .* is not JSON/);
+  });
+
+  it('lists every schema problem of a manifest with its JSON path', async () => {
+    writeFileSync(`${archive}.manifest.json`, JSON.stringify({ ...sample, app: { name: 'z4j' }, expectations: { counts: { users: -1 } } }));
+    expect(await run('run', '--profile', 'z4j', archive)).toBe(ExitCode.usage);
+    const text = oneLine();
+    expect(text).toContain('$.app.version');
+    expect(text).toContain('$.expectations.counts.users');
+  });
+
+  it('refuses an unknown profile', async () => {
+    expect(await run('run', '--profile', 'nosuchapp', archive)).toBe(ExitCode.usage);
+    expect(oneLine()).toMatch(/unknown profile "nosuchapp" \(known: z4j\)/);
+  });
+
+  it('refuses a manifest made for another profile', async () => {
+    writeFileSync(`${archive}.manifest.json`, JSON.stringify(sample));
+    expect(await run('run', '--profile', 'z4j', archive)).toBe(ExitCode.usage);
+    expect(oneLine()).toMatch(/is for app, not the z4j profile/);
+  });
+
+  it('maps a missing required option to the usage exit code', async () => {
+    expect(await run('run', archive)).toBe(ExitCode.usage);
+  });
+
+  it('publishes the manifest JSON Schema it validates with', () => {
+    const published = JSON.parse(readFileSync(new URL('../../schema/manifest.schema.json', import.meta.url), 'utf8')) as unknown;
+    expect(published).toEqual(manifestJsonSchema());
+  });
+});
