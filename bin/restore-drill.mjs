@@ -4,5 +4,6 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('../harness/cli.ts');
+const { main, installSignalHandlers } = await import('../harness/cli.ts');
+installSignalHandlers();
 process.exitCode = await main(process.argv);

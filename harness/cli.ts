@@ -8,9 +8,12 @@ import { captureCommand } from './commands/capture.ts';
 import { sweepCommand } from './commands/sweep.ts';
 import { demoCommand } from './commands/demo.ts';
 import { manifestJsonSchema } from './manifest/schema.ts';
+import { stopAllContainers } from './runtime/container.ts';
 
-const out = (line: string): void => void process.stdout.write(`${line}\n`);
-const say = (line: string): void => void process.stderr.write(`restore-drill: ${line}\n`);
+// After a signal, drills still unwinding must not print verdicts they did not reach.
+let interrupted = false;
+const out = (line: string): void => void (interrupted || process.stdout.write(`${line}\n`));
+const say = (line: string): void => void (interrupted || process.stderr.write(`restore-drill: ${line}\n`));
 
 const baseOption = () =>
   new Option('--base <mode>', 'base image: auto (built here before, or debian:bookworm-slim if present, else debootstrap), debootstrap, registry').choices(['auto', 'debootstrap', 'registry']);
@@ -138,6 +141,23 @@ function parsePositive(v: string, name: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new CommanderError(ExitCode.usage, 'restore-drill.invalidArgument', `${name} must be a positive number, got "${v}"`);
   return n;
+}
+
+/**
+ * Ctrl-C or SIGTERM: remove every container this process started, then exit
+ * 130. A second signal exits at once (the next command's sweep removes the rest).
+ */
+export function installSignalHandlers(): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(ExitCode.interrupted);
+    stopping = true;
+    say(`${signal}: removing the containers this drill started; exiting with ${ExitCode.interrupted}`);
+    interrupted = true;
+    void stopAllContainers().finally(() => process.exit(ExitCode.interrupted));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 }
 
 export async function main(argv: string[]): Promise<number> {

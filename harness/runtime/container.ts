@@ -44,6 +44,16 @@ function disableReaper(): void {
   process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
 }
 
+/** Containers this process started and has not removed: what a signal handler tears down. */
+const live = new Set<DrillContainer>();
+
+/** Removes every container this process still has (on SIGINT/SIGTERM). */
+export async function stopAllContainers(): Promise<number> {
+  const all = [...live];
+  await Promise.allSettled(all.map((c) => c.stop()));
+  return all.length;
+}
+
 /** A started, labelled container that removes itself when disposed. */
 export class DrillContainer implements AsyncDisposable {
   readonly #inner: StartedTestContainer;
@@ -51,6 +61,7 @@ export class DrillContainer implements AsyncDisposable {
 
   constructor(inner: StartedTestContainer) {
     this.#inner = inner;
+    live.add(this);
   }
 
   get id(): string {
@@ -119,6 +130,7 @@ export class DrillContainer implements AsyncDisposable {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    live.delete(this);
     await this.#inner.stop({ timeout: 0, remove: true, removeVolumes: true });
   }
 

@@ -76,8 +76,9 @@ export function parseMigrateCurrent(stdout: string): { revision: string; isHead:
     .split('\n')
     .filter((l) => !/^INFO\s+\[alembic/.test(l) && l.trim());
   for (const l of lines) {
-    const m = /^(\S+)(\s+\(head\))?/.exec(l.trim());
-    if (m && /^[\w.-]+$/.test(m[1]!)) return { revision: m[1]!, isHead: Boolean(m[2]) };
+    // The whole line is the revision, optionally marked "(head)": anything else is not this output.
+    const m = /^([\w.-]+)(\s+\(head\))?(\s+\([\w ,-]+\))?$/.exec(l.trim());
+    if (m) return { revision: m[1]!, isHead: Boolean(m[2]) };
   }
   return undefined;
 }
