@@ -7,9 +7,11 @@
  * the way Python would.
  */
 export function pythonCanonicalJson(text: string): string {
-  // Fast path: no fractions, exponents or long digit runs anywhere, so
-  // JavaScript's numbers round-trip exactly as Python's ints would.
-  if (!/[0-9][.eE]|[0-9]{16}/.test(text)) return emit(JSON.parse(text) as Json);
+  // Fast path: JSON.parse is exact unless a number is an integral-valued float
+  // literal ("1.0", "2e3": Python keeps them floats, JavaScript makes them
+  // integers) or too long for a double. The test is on the whole text, strings
+  // included, so it can only send harmless texts down the slow path.
+  if (!/[0-9]\.0*(?![0-9])|[0-9][eE]|[0-9]{16}/.test(text)) return emit(JSON.parse(text) as Json);
   const p = new Parser(text);
   const v = p.value();
   p.end();
@@ -158,6 +160,10 @@ class Parser {
   }
 
   ws(): void {
-    while (/[ \t\n\r]/.test(this.s[this.#i] ?? '')) this.#i++;
+    for (;;) {
+      const c = this.s.charCodeAt(this.#i);
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return;
+      this.#i++;
+    }
   }
 }

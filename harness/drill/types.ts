@@ -47,6 +47,8 @@ export interface ChainObservation {
   /** The first problems found, in chain order (capped). */
   problems: ChainProblem[];
   problemCount: number;
+  /** Id of the first row walked (to name it when a segment's first link breaks). */
+  firstRowId?: string;
 }
 
 export type ChainProblem =

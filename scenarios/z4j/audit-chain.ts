@@ -38,7 +38,7 @@ export function readChainState(db: Database.Database): ChainState | undefined {
   return r && { generation: r.generation, pruneRowHmac: r.prune_row_hmac, headRowHmac: r.head_row_hmac, activeRowCount: r.active_row_count };
 }
 
-interface AuditRow {
+export interface AuditRow {
   id: string;
   action: string;
   target_type: string;
@@ -60,20 +60,46 @@ interface AuditRow {
   chain_generation: string;
 }
 
+/** SQL for a uuid column as z4j signs it: dashed, quoted, or null. */
+function sqlUuid(col: string): string {
+  return `CASE WHEN ${col} IS NULL THEN 'null' WHEN length(${col}) = 32 THEN '"' || lower(substr(${col},1,8) || '-' || substr(${col},9,4) || '-' || substr(${col},13,4) || '-' || substr(${col},17,4) || '-' || substr(${col},21)) || '"' ELSE json_quote(${col}) END`;
+}
+
+/**
+ * SQLite builds everything of the signed JSON but the metadata (whose keys
+ * need sorting) and, for non-standard timestamps, the time: the walk's hot loop
+ * then only joins three strings and computes one HMAC per row.
+ */
+const CHAIN_SQL = `SELECT id, row_hmac, prev_row_hmac, hmac_key_id, metadata,
+  '{"action":' || json_quote(action) || ',"api_key_id":' || ${sqlUuid('api_key_id')} || ',"chain_generation":' || ${sqlUuid('chain_generation')} ||
+  ',"event_id":' || ${sqlUuid('event_id')} || ',"hmac_key_id":' || json_quote(hmac_key_id) || ',"id":' || ${sqlUuid('id')} || ',"metadata":' AS head,
+  CASE WHEN occurred_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]'
+    THEN ',"occurred_at":"' || substr(occurred_at,1,10) || 'T' || substr(occurred_at,12) || '+00:00"' END AS at,
+  occurred_at,
+  ',"outcome":' || json_quote(outcome) || ',"prev_row_hmac":' || json_quote(prev_row_hmac) || ',"project_id":' || ${sqlUuid('project_id')} ||
+  ',"result":' || json_quote(result) || ',"source_ip":' || json_quote(source_ip) || ',"target_id":' || json_quote(target_id) ||
+  ',"target_type":' || json_quote(target_type) || ',"user_agent":' || json_quote(user_agent) || ',"user_id":' || ${sqlUuid('user_id')} ||
+  ',"version":' || CAST(hmac_version AS TEXT) || '}' AS tail
+FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ?`;
+
+/** A slice of the chain in (occurred_at, id) order: from `from` (inclusive) to `to` (exclusive). */
+export interface ChainRange {
+  from?: [string, string];
+  to?: [string, string];
+}
+
 /** Streams the active generation's rows in chain order, each with the message z4j signed. */
-export function* chainRows(db: Database.Database, generation: string): Generator<ChainRow> {
-  const stmt = db.prepare(
-    `SELECT id, action, target_type, target_id, result, outcome, event_id, user_id, api_key_id, project_id,
-            source_ip, user_agent, metadata, occurred_at, prev_row_hmac, row_hmac, hmac_key_id, hmac_version, chain_generation
-       FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ? ORDER BY occurred_at, id`,
-  );
-  for (const r of stmt.iterate(generation) as Iterable<AuditRow>) {
-    yield { id: uuid(r.id)!, rowHmac: r.row_hmac, prevHmac: r.prev_row_hmac, keyId: r.hmac_key_id, message: rowMessage(r) };
+export function* chainRows(db: Database.Database, generation: string, range: ChainRange = {}): Generator<ChainRow> {
+  const where = `${range.from ? ' AND (occurred_at, id) >= (?, ?)' : ''}${range.to ? ' AND (occurred_at, id) < (?, ?)' : ''}`;
+  const stmt = db.prepare(`${CHAIN_SQL}${where} ORDER BY occurred_at, id`).raw(true);
+  for (const r of stmt.iterate(generation, ...(range.from ?? []), ...(range.to ?? [])) as Iterable<[string, string, string | null, string | null, string, string, string | null, string, string]>) {
+    const at = r[6] ?? `,"occurred_at":${JSON.stringify(utcIsoMicros(r[7]))}`;
+    yield { id: uuid(r[0])!, rowHmac: r[1], prevHmac: r[2], keyId: r[3], message: ROW_PREFIX + r[5] + pythonCanonicalJson(r[4]) + at + r[8] };
   }
 }
 
-/** The payload keys in sorted order, so the JSON is written directly without sorting per row. */
-function rowMessage(r: AuditRow): string {
+/** The signed message built in JavaScript from a row (fixtures; the reference for CHAIN_SQL). */
+export function rowMessage(r: AuditRow): string {
   const s = JSON.stringify;
   return (
     ROW_PREFIX +
@@ -116,4 +142,15 @@ export function utcIsoMicros(stored: string): string {
   const d = new Date(ms);
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
   return `${p(d.getUTCFullYear(), 4)}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}T${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${micros}+00:00`;
+}
+
+/** Keys (occurred_at, id) that cut the chain into `parts` slices of about equal length. */
+export function chainCuts(db: Database.Database, generation: string, length: number, parts: number): Array<[string, string]> {
+  const stmt = db.prepare('SELECT occurred_at, id FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ? ORDER BY occurred_at, id LIMIT 1 OFFSET ?').raw(true);
+  const cuts: Array<[string, string]> = [];
+  for (let k = 1; k < parts; k++) {
+    const r = stmt.get(generation, Math.floor((length * k) / parts)) as [string, string] | undefined;
+    if (r) cuts.push(r);
+  }
+  return cuts;
 }

@@ -8,7 +8,7 @@ import type { ChainObservation, Observations } from '../../harness/drill/types.t
 import { errorMessage } from '../../harness/errors.ts';
 import { CHAIN_SECRET_NAME, chainKey, readChainState } from './audit-chain.ts';
 import { parseAuditVerify, parseCheck, parseMigrateCurrent, parseStatus, quote } from './parse.ts';
-import { readFacts, restoreAppendedRows, walkZ4jChain } from './sqlite-facts.ts';
+import { readFacts, restoreAppendedRows, walkZ4jChainFast } from './sqlite-facts.ts';
 import { DRILL_DIR, STATUS_LABELS, Z4J_DB, Z4J_HOME } from './tables.ts';
 
 const SECRETS_HINT =
@@ -38,7 +38,8 @@ export class Z4jSqliteSession implements DrillSession {
     } else if (!this.#secret) {
       ctx.check({ id: 'inspect.secrets', status: 'fail', reason: `secret material missing: ${ctx.secrets.source} has no ${CHAIN_SECRET_NAME}, so the audit chain cannot be verified; ${SECRETS_HINT}` });
     }
-    const db = openReadOnly(await privateCopy(ctx.archive, ctx.workDir));
+    const copy = await privateCopy(ctx.archive, ctx.workDir);
+    const db = openReadOnly(copy);
     try {
       const problems = integrityProblems(db);
       if (problems.length > 0) {
@@ -65,7 +66,7 @@ export class Z4jSqliteSession implements DrillSession {
       }
       // The whole chain walked in the archive itself, so a problem is located
       // before z4j's restore gets a say (its authenticated restore may refuse).
-      const chain = walkZ4jChain(db, secret);
+      const chain = await walkZ4jChainFast(db, copy, secret);
       const exp = ctx.manifest.expectations.chain;
       if (chain && exp) {
         for (const f of compareChain(exp, chain)) {
@@ -236,7 +237,7 @@ export class Z4jSqliteSession implements DrillSession {
       if (statusCounts) this.#compareStatus(statusCounts, appended.length);
 
       const secret = this.#secret;
-      const walked = secret ? walkZ4jChain(db, secret) : undefined;
+      const walked = secret ? await walkZ4jChainFast(db, local, secret) : undefined;
       if (walked) obs.chain = withoutRestoreRows(walked, appended);
       else if (!secret) ctx.check({ id: 'probe.chain', status: 'fail', reason: `secret material missing: the audit chain cannot be verified; ${SECRETS_HINT}` });
       else ctx.check({ id: 'probe.chain', status: 'fail', reason: 'the restored database has no audit_chain_state: the audit chain cannot be walked' });

@@ -3,6 +3,7 @@ import { countRows, fingerprintTable, tableExists, type RowFilter } from '../../
 import { walkChain } from '../../harness/checks/hmac-chain.ts';
 import type { ChainObservation } from '../../harness/drill/types.ts';
 import { chainKey, chainRows, readChainState } from './audit-chain.ts';
+import { PARALLEL_MIN_ROWS, walkInParallel } from './chain-walk/parallel.ts';
 import { COUNTED_TABLES, RESTORE_AUDIT_ACTION } from './tables.ts';
 
 /** What z4j's SQLite database says about itself, read straight from the file. */
@@ -70,4 +71,13 @@ export function walkZ4jChain(db: Database.Database, secret: string | undefined):
   const state = readChainState(db);
   if (!state) return undefined;
   return walkChain(chainRows(db, state.generation), { table: 'audit_log', keys: secret ? [chainKey(secret)] : [] });
+}
+
+/** The same walk on every core for long chains (the file at dbPath is what db has open). */
+export async function walkZ4jChainFast(db: Database.Database, dbPath: string, secret: string, threads?: number): Promise<ChainObservation | undefined> {
+  const state = readChainState(db);
+  if (!state) return undefined;
+  const length = (db.prepare('SELECT count(*) AS n FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ?').get(state.generation) as { n: number }).n;
+  if (length < PARALLEL_MIN_ROWS || threads === 1) return walkZ4jChain(db, secret);
+  return walkInParallel(db, dbPath, state.generation, length, secret, threads);
 }

@@ -1,0 +1,77 @@
+/**
+ * npm run bench:chain — the harness's audit-chain walk against z4j's own
+ * `z4j audit verify`, on real z4j data.
+ *
+ * 1. A real z4j deployment (pinned version) seeded with BASE_ROWS audit rows by
+ *    z4j's own signing code, backed up by `z4j backup`.
+ * 2. `z4j audit verify` timed in a container on that database.
+ * 3. The harness's walk timed on the same database, then on copies grown to
+ *    100k and 2M rows (rows appended after the real head, signed with the same
+ *    key and recipe), on one thread and on all cores, with peak RSS measured in
+ *    a fresh process for each run.
+ * Prints figures; asserts nothing about time (shared machines are noisy).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { availableParallelism, tmpdir } from 'node:os';
+import { ensureEngine, newDrillId, startContainer } from '../harness/runtime/index.ts';
+import { ensureImage } from '../harness/images/index.ts';
+import { SecretBag } from '../harness/drill/secrets.ts';
+import { makeZ4jDeployment } from '../scenarios/z4j/fixtures/deployment.ts';
+import { z4jImage } from '../scenarios/z4j/image.ts';
+import { Z4J_PINNED_VERSION } from '../scenarios/z4j/version.ts';
+import { Z4J_HOME } from '../scenarios/z4j/tables.ts';
+import { growChain } from './z4j-chain-fixture.ts';
+
+const BASE_ROWS = Number(process.env.BENCH_BASE_ROWS ?? 20_000);
+const SIZES = (process.env.BENCH_SIZES ?? '100000,2000000').split(',').map(Number);
+const dir = join(tmpdir(), 'restore-drill-bench');
+rmSync(dir, { recursive: true, force: true });
+mkdirSync(dir, { recursive: true });
+const say = (l: string) => process.stderr.write(`bench: ${l}\n`);
+
+const { docker } = await ensureEngine({ install: true, say });
+const dep = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: dir, name: 'base.db', auditRows: BASE_ROWS, say });
+const secret = SecretBag.fromFile(dep.secrets).get('Z4J_AUDIT_CHAIN_SECRET')!;
+
+// z4j's own verify, in its own container, on the real database.
+const image = await ensureImage(docker, z4jImage(Z4J_PINNED_VERSION));
+const z4jRate = await (async () => {
+  await using c = await startContainer({ image: image.tag, drillId: newDrillId() });
+  await c.writeFile(`${Z4J_HOME}/secret.env`, SecretBag.fromFile(dep.secrets).raw, 0o600);
+  await c.copyIn(dep.archive, `${Z4J_HOME}/z4j.db`, 0o600);
+  const r = await c.exec(['z4j', 'audit', 'verify'], { timeoutMs: 1_800_000, env: { Z4J_HOME } });
+  const verified = Number(/verified active:\s*([\d,]+)/.exec(r.stdout)?.[1]?.replace(/,/g, '') ?? NaN);
+  return { verified, seconds: r.durationMs / 1000, exit: r.exitCode };
+})();
+
+interface Run { rows: number; threads: number; rowsPerSecond: number; peakRssMb: number; verified: number }
+function walk(db: string, threads: number): Run {
+  // A fresh process per run, so peak RSS belongs to that walk alone.
+  const out = execFileSync(process.execPath, ['--import', 'tsx', new URL('./walk-once.ts', import.meta.url).pathname, db, String(threads)], {
+    input: secret, // the secret on stdin: never in argv or the environment
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(out.trim().split('\n').pop()!) as Run;
+}
+
+const runs: Run[] = [];
+runs.push(walk(dep.archive, 1));
+for (const size of SIZES) {
+  const grown = join(dir, `grown-${size}.db`);
+  say(`growing the chain to ${size} rows`);
+  growChain(dep.archive, grown, secret, size);
+  runs.push(walk(grown, 1));
+  runs.push(walk(grown, availableParallelism()));
+  rmSync(grown, { force: true });
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+console.log(`\naudit-chain walk (z4j ${Z4J_PINNED_VERSION}, ${availableParallelism()} cores)`);
+console.log(`z4j audit verify (in its container): ${fmt(z4jRate.verified)} rows in ${z4jRate.seconds.toFixed(1)} s = ${fmt(z4jRate.verified / z4jRate.seconds)} rows/s (exit ${z4jRate.exit})`);
+console.log('rows        threads  rows/s      peak RSS  verified');
+for (const r of runs) console.log(`${fmt(r.rows).padEnd(11)} ${String(r.threads).padEnd(8)} ${fmt(r.rowsPerSecond).padEnd(11)} ${String(r.peakRssMb).padEnd(5)} MB  ${fmt(r.verified)}`);
+console.log('targets: >= 150,000 rows/s on one core, >= 250,000 rows/s on both, peak RSS < 256 MB at 2M rows');
+rmSync(dir, { recursive: true, force: true });
