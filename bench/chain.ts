@@ -22,7 +22,7 @@ import { makeZ4jDeployment } from '../scenarios/z4j/fixtures/deployment.ts';
 import { z4jImage } from '../scenarios/z4j/image.ts';
 import { Z4J_PINNED_VERSION } from '../scenarios/z4j/version.ts';
 import { Z4J_HOME } from '../scenarios/z4j/tables.ts';
-import { growChain } from './z4j-chain-fixture.ts';
+import { growChain } from '../scenarios/z4j/fixtures/grow-chain.ts';
 
 const BASE_ROWS = Number(process.env.BENCH_BASE_ROWS ?? 20_000);
 const SIZES = (process.env.BENCH_SIZES ?? '100000,2000000').split(',').map(Number);

@@ -8,6 +8,9 @@ import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/fixtures
 import { Z4J_OLDER_VERSION, Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { capture, drill, failures, variant } from '../helpers/drill.ts';
 import { changeOneMetadataByte, deleteMiddleRow } from '../helpers/z4j-tamper.ts';
+import { growChain } from '../../scenarios/z4j/fixtures/grow-chain.ts';
+import { walkZ4jChain, walkZ4jChainFast } from '../../scenarios/z4j/sqlite-facts.ts';
+import { openReadOnly } from '../../harness/checks/sqlite-db.ts';
 import { skipReason } from './engine.ts';
 
 describe.skipIf(skipReason)('z4j SQLite drill cases', () => {
@@ -129,6 +132,24 @@ describe.skipIf(skipReason)('z4j SQLite drill cases', () => {
     expect(failures(r)).toEqual([]);
     expect(r.verdict).toBe('passed');
     expect(r.checks.find((c) => c.id === 'app.migration-head')?.reason).toContain(`z4j ${Z4J_OLDER_VERSION}'s migration head`);
+  });
+
+  it('walks a long real chain on all cores with exactly the findings of one thread', async () => {
+    const grown = join(dir, 'grown.db');
+    const secret = readFileSync(good.secrets, 'utf8').match(/^Z4J_AUDIT_CHAIN_SECRET=(.*)$/m)![1]!;
+    growChain(good.archive, grown, secret, 60_000);
+    const { following } = deleteMiddleRow(grown);
+    const db = openReadOnly(grown);
+    try {
+      const one = walkZ4jChain(db, secret)!;
+      const all = (await walkZ4jChainFast(db, grown, secret, 2))!;
+      const { firstRowId: _ignored, ...oneWithoutFirst } = one;
+      expect(all).toEqual(oneWithoutFirst);
+      expect(all.length).toBe(59_999);
+      expect(all.problems).toEqual([expect.objectContaining({ kind: 'chain-break', rowId: following })]);
+    } finally {
+      db.close();
+    }
   });
 
   describe('a chain pruned by retention', () => {

@@ -73,3 +73,18 @@ describe('HMAC chain walk', () => {
     expect(obs.problemCount).toBe(200);
   });
 });
+
+describe('parallel chain walk, stitched', () => {
+  it('gives the same observation as one walk, including a break at a slice boundary', async () => {
+    const { stitchSegments } = await import('../../harness/checks/hmac-chain.ts');
+    const rows = chain(30);
+    rows.splice(10, 1); // row r10 missing: r11 now starts the second slice and links to nothing before it
+    rows[20] = { ...rows[20]!, message: 'changed' };
+    const whole = walkChain(rows, { table: 't', keys: [{ key: KEY }] });
+    const parts = [rows.slice(0, 10), rows.slice(10, 20), rows.slice(20)].map((r) => walkChain(r, { table: 't', keys: [{ key: KEY }] }));
+    const stitched = stitchSegments('t', parts);
+    const { firstRowId: _a, ...w } = whole;
+    expect(stitched).toEqual(w);
+    expect(stitched.problems.map((p) => `${p.kind}@${p.position}`)).toEqual(['chain-break@10', 'hmac-mismatch@20']);
+  });
+});
