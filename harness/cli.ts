@@ -8,6 +8,9 @@ import { captureCommand } from './commands/capture.ts';
 import { sweepCommand } from './commands/sweep.ts';
 import { demoCommand } from './commands/demo.ts';
 import { manifestJsonSchema } from './manifest/schema.ts';
+import { reportJsonSchema } from './report/schema.ts';
+import { keygenCommand, verifyCommand } from './commands/evidence.ts';
+import { historyCommand } from './commands/history.ts';
 import { stopAllContainers } from './runtime/container.ts';
 
 // After a signal, drills still unwinding must not print verdicts they did not reach.
@@ -41,22 +44,65 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .argument('<archive...>', 'backup archives; each needs <archive>.manifest.json or --manifest')
     .option('--manifest <path>', 'manifest for the (single) archive')
     .option('--secrets <file>', "the application's secrets file (KEY=VALUE), e.g. z4j's secret.env")
-    .option('--json <path>', 'write the full report as JSON')
+    .option(
+      '--reporter <name[=path]>',
+      'a reporter: console (default), json, junit, markdown, html, metrics; =PATH sets where a file reporter writes; repeat it or separate with commas for several',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option('--json <path>', 'shorthand for --reporter json=PATH')
+    .option('--sign <private-key>', 'sign the JSON report with this Ed25519 key (see "evidence keygen"); writes REPORT.dsse.json')
+    .option('--history <path>', 'drill history file (default: $RESTORE_DRILL_HISTORY or the state dir)')
+    .option('--no-history', 'do not record these drills in the history')
     .option('--exec-timeout <seconds>', 'limit for each command run in a container', (v) => parsePositive(v, '--exec-timeout'), 300)
-    .action(async (archives: string[], o: { profile: string; manifest?: string; secrets?: string; json?: string; execTimeout: number }) => {
-      setExit(
-        await runCommand({
-          profile: o.profile,
-          archives,
-          ...(o.manifest ? { manifest: o.manifest } : {}),
-          ...(o.secrets ? { secrets: o.secrets } : {}),
-          ...(o.json ? { json: o.json } : {}),
-          execTimeoutMs: o.execTimeout * 1000,
-          out,
-          say,
-        }),
-      );
-    });
+    .action(
+      async (
+        archives: string[],
+        o: { profile: string; manifest?: string; secrets?: string; reporter?: string[]; json?: string; sign?: string; history: string | boolean; execTimeout: number },
+      ) => {
+        setExit(
+          await runCommand({
+            profile: o.profile,
+            archives,
+            ...(o.manifest ? { manifest: o.manifest } : {}),
+            ...(o.secrets ? { secrets: o.secrets } : {}),
+            ...(o.reporter ? { reporters: o.reporter } : {}),
+            ...(o.json ? { json: o.json } : {}),
+            ...(o.sign ? { sign: o.sign } : {}),
+            ...(o.history === false ? { history: false as const } : typeof o.history === 'string' ? { history: o.history } : {}),
+            execTimeoutMs: o.execTimeout * 1000,
+            out,
+            say,
+          }),
+        );
+      },
+    );
+
+  const evidence = program.command('evidence').description('signed, self-contained drill reports an auditor can check offline');
+  evidence
+    .command('keygen')
+    .description('make an Ed25519 key pair for signing reports')
+    .option('--out <prefix>', 'file prefix: writes PREFIX.key (0600) and PREFIX.pub', 'restore-drill-ed25519')
+    .option('--force', 'replace existing files')
+    .action(async (o: { out: string; force?: boolean }) => setExit(await keygenCommand({ ...o, out: o.out, print: out })));
+  evidence
+    .command('verify')
+    .description('check a signed report (REPORT.dsse.json) against a public key; exit 0 only when the signature holds')
+    .argument('<report>', 'the signed envelope written by run --sign')
+    .requiredOption('--pubkey <file>', 'the signer\'s public key (PEM)')
+    .action(async (report: string, o: { pubkey: string }) => setExit(await verifyCommand({ report, pubkey: o.pubkey, print: out })));
+
+  program
+    .command('history')
+    .description('past drills: pass rate and restore-time trend; --coverage lists archives without a recent passed drill')
+    .option('--profile <name>', 'only this profile')
+    .option('--since <duration>', 'window, e.g. 30d, 12h, 2w', '30d')
+    .option('--history <path>', 'history file (default: $RESTORE_DRILL_HISTORY or the state dir)')
+    .option('--coverage', 'list archives with no passed drill within --max-age; exit 1 when there are any')
+    .option('--max-age <duration>', 'for --coverage: how recent a passed drill must be', '7d')
+    .argument('[paths...]', 'for --coverage: archives or folders of archives (default: every archive in the history)')
+    .action(async (paths: string[], o: { profile?: string; since: string; history?: string; coverage?: boolean; maxAge: string }) =>
+      setExit(await historyCommand({ ...o, paths, print: out })),
+    );
 
   const manifest = program.command('manifest').description('expectations recorded at backup time');
   manifest
@@ -76,6 +122,12 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .description('print the manifest JSON Schema')
     .action(() => {
       out(JSON.stringify(manifestJsonSchema(), null, 2));
+    });
+  program
+    .command('report-schema')
+    .description('print the JSON Schema of the JSON report')
+    .action(() => {
+      out(JSON.stringify(reportJsonSchema(), null, 2));
     });
 
   program

@@ -7,8 +7,11 @@ import { loadManifest, manifestPathFor } from '../manifest/load.ts';
 import { SecretBag } from '../drill/secrets.ts';
 import { runDrill, type DrillPlan } from '../drill/run-drill.ts';
 import type { DrillReport } from '../drill/types.ts';
-import { consoleFindings, consoleLine } from '../report/console.ts';
-import { writeJsonReport, type RunReport } from '../report/json.ts';
+import { createReporters, envelopePath, parseReporterSpecs, type RunEndContext, type RunReport } from '../report/index.ts';
+import { writeFileAtomic } from '../report/write.ts';
+import { REPORT_PAYLOAD_TYPE, envelopeText, signEnvelope } from '../evidence/dsse.ts';
+import { loadPrivateKey } from '../evidence/keys.ts';
+import { History, historyPath } from '../history/store.ts';
 import { getProfile } from '../profiles.ts';
 import { TOOL_VERSION } from '../version.ts';
 
@@ -17,8 +20,16 @@ export interface RunOptions {
   archives: string[];
   manifest?: string;
   secrets?: string;
+  /** Reporter specs, NAME[=PATH]; default console. */
+  reporters?: string[];
+  /** Shorthand for the json reporter with this path. */
   json?: string;
+  /** Ed25519 private key (PEM): sign the JSON report. */
+  sign?: string;
+  /** History file; false disables it. */
+  history?: string | false;
   execTimeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
   out: (line: string) => void;
   say: (line: string) => void;
 }
@@ -48,26 +59,50 @@ export async function planDrills(opts: Pick<RunOptions, 'profile' | 'archives' |
 }
 
 export async function runCommand(opts: RunOptions): Promise<number> {
+  const env = opts.env ?? process.env;
+  const specs = parseReporterSpecs(opts.reporters?.length ? opts.reporters : ['console']);
+  if (opts.json && !specs.some((s) => s.name === 'json')) specs.push({ name: 'json', target: opts.json });
+  if (opts.sign && !specs.some((s) => s.name === 'json')) specs.push({ name: 'json' });
+  const signingKey = opts.sign ? loadPrivateKey(opts.sign) : undefined;
   const plans = await planDrills(opts);
-  const engine = await ensureEngine({ install: true, say: opts.say });
-  await sweep(engine.docker);
-  const startedAt = new Date().toISOString();
-  const reports: DrillReport[] = [];
-  for (const plan of plans) {
-    const r = await runDrill(plan, {
-      engine,
-      ...(opts.execTimeoutMs ? { execTimeoutMs: opts.execTimeoutMs } : {}),
-      onStage: (archive, stage) => opts.say(`${archive}: ${stage}`),
-    });
-    reports.push(r);
-    opts.out(consoleLine(r));
-    for (const line of consoleFindings(r)) opts.out(line);
+  const reporters = createReporters(specs, { env, out: opts.out, err: process.stderr });
+  const history = opts.history === false ? undefined : new History(historyPath(opts.history, env));
+
+  try {
+    const engine = await ensureEngine({ install: true, say: opts.say });
+    await sweep(engine.docker);
+    const startedAt = new Date().toISOString();
+    const reports: DrillReport[] = [];
+    for (const plan of plans) {
+      for (const r of reporters) r.onDrillStart?.(plan.archive);
+      const report = await runDrill(plan, {
+        engine,
+        ...(opts.execTimeoutMs ? { execTimeoutMs: opts.execTimeoutMs } : {}),
+        onStage: (archive, stage) => {
+          for (const r of reporters) r.onStage?.(archive, stage);
+        },
+      });
+      reports.push(report);
+      history?.record(report);
+      for (const r of reporters) r.onDrillEnd?.(report);
+    }
+    const status = reports.some((r) => r.verdict === 'failed') ? 'failed' : reports.some((r) => r.verdict === 'error') ? 'error' : 'passed';
+    const run: RunReport = { tool: { name: 'restore-drill', version: TOOL_VERSION }, status, startedAt, finishedAt: new Date().toISOString(), drills: reports };
+
+    const ctx: RunEndContext = { ...(history ? { lastPassed: (p: string, a: string) => history.lastPassed(p, a) } : {}) };
+    if (signingKey) {
+      const target = resolve(envelopePath(specs.find((s) => s.name === 'json')?.target));
+      const envelope = signEnvelope(Buffer.from(JSON.stringify(run, null, 2)), REPORT_PAYLOAD_TYPE, signingKey);
+      await writeFileAtomic(target, envelopeText(envelope));
+      ctx.signature = { keyId: envelope.signatures[0]!.keyid, envelope: target };
+      opts.say(`signed evidence: ${target}`);
+    }
+    for (const r of reporters) {
+      const wrote = await r.onRunEnd?.(run, ctx);
+      if (wrote) opts.say(`${r.name} report: ${wrote}`);
+    }
+    return ExitCode[status];
+  } finally {
+    history?.close();
   }
-  const status = reports.some((r) => r.verdict === 'failed') ? 'failed' : reports.some((r) => r.verdict === 'error') ? 'error' : 'passed';
-  if (opts.json) {
-    const report: RunReport = { tool: { name: 'restore-drill', version: TOOL_VERSION }, status, startedAt, finishedAt: new Date().toISOString(), drills: reports };
-    await writeJsonReport(opts.json, report);
-    opts.say(`report: ${opts.json}`);
-  }
-  return ExitCode[status];
 }

@@ -45,7 +45,7 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
   const report: DrillReport = {
     drillId,
     profile: plan.profile.name,
-    archive: { path: plan.archive, file: basename(plan.archive) },
+    archive: { path: plan.archive, file: basename(plan.archive), createdAt: plan.manifest.archive.createdAt },
     manifest: plan.manifestPath,
     app: { name: plan.manifest.app.name, version: plan.manifest.app.version },
     verdict: 'error',

@@ -58,7 +58,7 @@ export type ChainProblem =
 export interface DrillReport {
   drillId: string;
   profile: string;
-  archive: { path: string; file: string; sha256?: string; sizeBytes?: number };
+  archive: { path: string; file: string; sha256?: string; sizeBytes?: number; /** When the backup was taken (manifest). */ createdAt?: string };
   manifest?: string;
   app?: { name: string; version: string };
   image?: { tag: string; id: string; cacheHit: boolean };

@@ -22,32 +22,39 @@ export interface BaseImage {
 
 export type BaseMode = 'auto' | 'debootstrap' | 'registry';
 
+/** Debian suites a base can be built from: bookworm (the default) and trixie (newer PostgreSQL). */
+export type BaseSuite = 'bookworm' | 'trixie';
+
 export interface BaseOptions {
   mode?: BaseMode;
+  /** The Debian suite of the base; bookworm when not given. */
+  suite?: BaseSuite;
   say?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
 }
 
-const SUITE = 'bookworm';
-const REGISTRY_BASE = 'debian:bookworm-slim';
-/** Bump when the debootstrap recipe below changes. */
-const DEBOOTSTRAP_RECIPE = `debootstrap --variant=minbase ${SUITE}; apt lists and caches removed; rev 1`;
+const DEFAULT_SUITE: BaseSuite = 'bookworm';
+const registryBase = (suite: BaseSuite) => `debian:${suite}-slim`;
+/** Bump "rev" when the debootstrap recipe below changes (the text names the suite, so each suite has its own tag). */
+const debootstrapRecipe = (suite: BaseSuite) => `debootstrap --variant=minbase ${suite}; apt lists and caches removed; rev 1`;
 
-export function localBaseTag(): string {
-  const h = createHash('sha256').update(DEBOOTSTRAP_RECIPE).digest('hex').slice(0, 12);
-  return `${imageRepo('base')}:${SUITE}-${h}`;
+export function localBaseTag(suite: BaseSuite = DEFAULT_SUITE): string {
+  const h = createHash('sha256').update(debootstrapRecipe(suite)).digest('hex').slice(0, 12);
+  return `${imageRepo('base')}:${suite}-${h}`;
 }
 
 type Strategy = (docker: Docker, opts: BaseOptions) => Promise<BaseImage | undefined>;
 
 /** A base built here earlier: the usual case after the first build, no network needed. */
-const cachedLocal: Strategy = async (docker) => {
-  const id = await imageId(docker, localBaseTag());
-  return id ? { ref: localBaseTag(), id, source: `${localBaseTag()} (built here earlier)`, built: false } : undefined;
+const cachedLocal: Strategy = async (docker, opts) => {
+  const tag = localBaseTag(opts.suite);
+  const id = await imageId(docker, tag);
+  return id ? { ref: tag, id, source: `${tag} (built here earlier)`, built: false } : undefined;
 };
 
 /** The ordinary registry image, when it is already here or a registry gives it. */
 const registry: Strategy = async (docker, opts) => {
+  const REGISTRY_BASE = registryBase(opts.suite ?? DEFAULT_SUITE);
   let id = await imageId(docker, REGISTRY_BASE);
   if (!id && opts.mode === 'registry') {
     opts.say?.(`pulling ${REGISTRY_BASE}`);
@@ -61,16 +68,17 @@ const registry: Strategy = async (docker, opts) => {
   return id ? { ref: REGISTRY_BASE, id, source: REGISTRY_BASE, built: false } : undefined;
 };
 
-/** Debian bookworm built from packages and imported: works with no image registry at all. */
+/** Debian built from packages and imported: works with no image registry at all. */
 const debootstrap: Strategy = async (docker, opts) => {
   const say = opts.say ?? (() => {});
-  const tag = localBaseTag();
-  ensureDebootstrap(say);
+  const suite = opts.suite ?? DEFAULT_SUITE;
+  const tag = localBaseTag(suite);
+  ensureDebootstrap(say, suite);
   const root = join(cacheDir(opts.env), 'rootfs', tag.replace(/[/:]/g, '_'));
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
   say(`building the base image ${tag} with debootstrap (about 30 s)`);
-  const r = spawnSync('debootstrap', ['--variant=minbase', SUITE, root], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync('debootstrap', ['--variant=minbase', suite, root], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0) {
     rmSync(root, { recursive: true, force: true });
     throw new EnvironmentError(`debootstrap failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`, 'RD_BASE_BUILD');
@@ -106,10 +114,10 @@ export async function ensureBaseImage(docker: Docker, opts: BaseOptions = {}): P
   throw new EnvironmentError('no base image could be found or built', 'RD_BASE_BUILD');
 }
 
-function ensureDebootstrap(say: (line: string) => void): void {
+function ensureDebootstrap(say: (line: string) => void, suite: BaseSuite): void {
   if (spawnSync('sh', ['-c', 'command -v debootstrap'], { stdio: 'ignore' }).status === 0) return;
   if (process.getuid?.() !== 0 || !existsSync('/etc/debian_version')) {
-    throw new EnvironmentError('debootstrap is not installed and this is not a Debian host run as root: install debootstrap, or provide debian:bookworm-slim (--base registry)', 'RD_BASE_BUILD');
+    throw new EnvironmentError(`debootstrap is not installed and this is not a Debian host run as root: install debootstrap, or provide debian:${suite}-slim (--base registry)`, 'RD_BASE_BUILD');
   }
   say("installing Debian's debootstrap package");
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };

@@ -31,7 +31,12 @@ export interface EnsureImageOptions {
  */
 export async function ensureImage(docker: Docker, recipe: ImageRecipe, opts: EnsureImageOptions = {}): Promise<BuiltImage> {
   const say = opts.say ?? (() => {});
-  const base = await ensureBaseImage(docker, { mode: opts.baseMode ?? 'auto', say, ...(opts.env ? { env: opts.env } : {}) });
+  const base = await ensureBaseImage(docker, {
+    mode: opts.baseMode ?? 'auto',
+    say,
+    ...(recipe.baseSuite ? { suite: recipe.baseSuite } : {}),
+    ...(opts.env ? { env: opts.env } : {}),
+  });
   const hash = recipeHash(recipe, base.id);
   const tag = pinnedTag(recipe, hash);
   const existing = await imageId(docker, tag);

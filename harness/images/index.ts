@@ -1,4 +1,4 @@
 export { ensureImage, type BuiltImage, type EnsureImageOptions } from './build.ts';
-export { ensureBaseImage, localBaseTag, imageId, type BaseImage, type BaseMode } from './base.ts';
+export { ensureBaseImage, localBaseTag, imageId, type BaseImage, type BaseMode, type BaseSuite } from './base.ts';
 export { listImages, pruneImages, type ImageEntry } from './catalog.ts';
 export { recipeHash, pinnedTag, versionTag, type ImageRecipe } from './recipe.ts';

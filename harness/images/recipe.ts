@@ -15,6 +15,8 @@ export interface ImageRecipe {
   buildArgs?: Record<string, string>;
   /** Other things the result depends on (pinned package specs, recipe revisions). */
   inputs?: Record<string, string>;
+  /** The Debian suite of the base image (bookworm when not given); its image id is in the hash either way. */
+  baseSuite?: 'bookworm' | 'trixie';
   /** Extra labels on the image. */
   labels?: Record<string, string>;
   /**

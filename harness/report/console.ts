@@ -1,4 +1,5 @@
-import type { DrillReport } from '../drill/types.ts';
+import type { DrillReport, StageName } from '../drill/types.ts';
+import type { Reporter, ReporterOptions } from './reporter.ts';
 
 /** One line per archive: verdict, archive, stage timings, and the reason when not passed. */
 export function consoleLine(r: DrillReport): string {
@@ -10,6 +11,54 @@ export function consoleLine(r: DrillReport): string {
 /** Every non-passing check, one per line (after the summary line). */
 export function consoleFindings(r: DrillReport): string[] {
   return r.checks.filter((c) => c.status !== 'pass').map((c) => `       - [${c.status}] ${c.stage}/${c.id}: ${c.reason}`);
+}
+
+/**
+ * The default reporter. Results go to stdout. Progress goes to stderr: on a
+ * TTY one live line per running drill (stage and elapsed time, redrawn);
+ * otherwise plain timestamped lines, fit for logs.
+ */
+export function consoleReporter(opts: ReporterOptions): Reporter {
+  const tty = Boolean(opts.err.isTTY) && opts.env.CI !== 'true';
+  const running = new Map<string, { stage: StageName; since: number }>();
+  let timer: NodeJS.Timeout | undefined;
+  let drawn = 0;
+  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+  let frame = 0;
+  const clear = () => {
+    if (drawn > 0) opts.err.write(`\x1b[${drawn}A\x1b[0J`);
+    drawn = 0;
+  };
+  const draw = () => {
+    clear();
+    frame = (frame + 1) % frames.length;
+    for (const [archive, s] of running) {
+      opts.err.write(`${frames[frame]} ${archive.split('/').pop()}: ${s.stage} ${((Date.now() - s.since) / 1000).toFixed(0)}s\n`);
+      drawn++;
+    }
+  };
+  return {
+    name: 'console',
+    onStage(archive, stage) {
+      running.set(archive, { stage, since: running.get(archive)?.since ?? Date.now() });
+      if (tty) {
+        timer ??= setInterval(draw, 120);
+        timer.unref();
+      } else {
+        opts.err.write(`${new Date().toISOString()} ${archive.split('/').pop()}: ${stage}\n`);
+      }
+    },
+    onDrillEnd(report) {
+      running.delete(report.archive.path);
+      if (tty) clear();
+      opts.out(consoleLine(report));
+      for (const line of consoleFindings(report)) opts.out(line);
+      if (tty && running.size === 0 && timer) {
+        clearInterval(timer);
+        timer = undefined;
+      }
+    },
+  };
 }
 
 function fmt(ms: number): string {

@@ -1,16 +1,17 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import type { DrillReport } from '../drill/types.ts';
+import { resolve } from 'node:path';
+import type { Reporter, ReporterOptions } from './reporter.ts';
+import { writeFileAtomic } from './write.ts';
 
-export interface RunReport {
-  tool: { name: 'restore-drill'; version: string };
-  status: 'passed' | 'failed' | 'error' | 'interrupted';
-  startedAt: string;
-  finishedAt: string;
-  drills: DrillReport[];
-}
+export const DEFAULT_JSON = 'restore-drill-report.json';
 
-export async function writeJsonReport(path: string, report: RunReport): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o644 });
+/** The full report as JSON (with --sign, the signed envelope is written beside it). */
+export function jsonReporter(opts: ReporterOptions): Reporter {
+  const target = resolve(opts.target ?? DEFAULT_JSON);
+  return {
+    name: 'json',
+    async onRunEnd(run) {
+      await writeFileAtomic(target, `${JSON.stringify(run, null, 2)}\n`);
+      return target;
+    },
+  };
 }

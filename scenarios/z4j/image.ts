@@ -30,9 +30,9 @@ export function z4jImage(version: string): ImageRecipe {
   };
 }
 
-/** Downloads (once) every wheel z4j of this version needs into the cache. */
-function wheelhouse(version: string, spec: string, say: (l: string) => void): string {
-  const dir = join(cacheDir(), 'wheelhouse', `z4j-${version}-py${PYTHON_VERSION}`);
+/** Downloads (once) every wheel z4j of this version needs, for one Python, into the cache. */
+export function wheelhouse(version: string, spec: string, say: (l: string) => void, python = PYTHON_VERSION): string {
+  const dir = join(cacheDir(), 'wheelhouse', `z4j-${version}-py${python}`);
   if (existsSync(join(dir, '.complete'))) return dir;
   const partial = `${dir}.partial`;
   rmSync(partial, { recursive: true, force: true });
@@ -41,7 +41,7 @@ function wheelhouse(version: string, spec: string, say: (l: string) => void): st
   const pip = findPip();
   const r = spawnSync(
     pip[0]!,
-    [...pip.slice(1), 'download', '--disable-pip-version-check', '--quiet', '--only-binary=:all:', '--python-version', PYTHON_VERSION, '--dest', partial, spec],
+    [...pip.slice(1), 'download', '--disable-pip-version-check', '--quiet', '--only-binary=:all:', '--python-version', python, '--dest', partial, spec],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
   );
   if (r.status !== 0) {

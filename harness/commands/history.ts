@@ -1,0 +1,93 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ExitCode, UsageError } from '../errors.ts';
+import { History, historyPath, parseDuration, type HistoryRow } from '../history/store.ts';
+import { manifestPathFor } from '../manifest/load.ts';
+
+export interface HistoryOptions {
+  profile?: string;
+  since: string;
+  history?: string;
+  coverage?: boolean;
+  maxAge: string;
+  paths: string[];
+  env?: NodeJS.ProcessEnv;
+  now?: Date;
+  print: (line: string) => void;
+}
+
+export async function historyCommand(opts: HistoryOptions): Promise<number> {
+  const now = opts.now ?? new Date();
+  const duration = (text: string, flag: string) => {
+    try {
+      return parseDuration(text);
+    } catch (e) {
+      throw new UsageError(`${flag}: ${(e as Error).message}`, 'RD_USAGE');
+    }
+  };
+  const path = historyPath(opts.history, opts.env);
+  if (!existsSync(path)) {
+    if (!opts.coverage) {
+      opts.print(`no drills recorded yet (${path})`);
+      return ExitCode.passed;
+    }
+  }
+  const history = new History(path);
+  try {
+    if (opts.coverage) return coverage(history, opts, now.getTime() - duration(opts.maxAge, '--max-age'));
+    const rows = history.drills({ ...(opts.profile ? { profile: opts.profile } : {}), since: new Date(now.getTime() - duration(opts.since, '--since')) });
+    summary(rows, opts);
+    return ExitCode.passed;
+  } finally {
+    history.close();
+  }
+}
+
+function summary(rows: HistoryRow[], opts: HistoryOptions): void {
+  if (rows.length === 0) {
+    opts.print(`no drills in the last ${opts.since}`);
+    return;
+  }
+  const passed = rows.filter((r) => r.verdict === 'passed').length;
+  opts.print(`${rows.length} drills in the last ${opts.since}: ${passed} passed, ${rows.filter((r) => r.verdict === 'failed').length} failed, ${rows.filter((r) => r.verdict === 'error').length} error; pass rate ${((passed / rows.length) * 100).toFixed(1)}%`);
+  const restores = rows.filter((r) => r.restoreMs !== null).reverse(); // oldest first
+  if (restores.length > 0) {
+    const half = Math.max(1, Math.floor(restores.length / 2));
+    const avg = (xs: HistoryRow[]) => xs.reduce((n, r) => n + r.restoreMs!, 0) / xs.length / 1000;
+    const older = avg(restores.slice(0, half));
+    const newer = avg(restores.slice(-half));
+    const trend = restores.length < 2 ? 'one measurement' : newer > older * 1.1 ? 'slower' : newer < older * 0.9 ? 'faster' : 'steady';
+    opts.print(`restore time: ${avg(restores).toFixed(1)} s average; older half ${older.toFixed(1)} s, newer half ${newer.toFixed(1)} s (${trend})`);
+  }
+  opts.print('finished              verdict  restore  archive');
+  for (const r of rows.slice(0, 50)) {
+    opts.print(`${r.finishedAt.slice(0, 19)}   ${r.verdict.padEnd(7)}  ${r.restoreMs === null ? '   -   ' : `${(r.restoreMs / 1000).toFixed(1).padStart(5)} s`}  ${r.archivePath}`);
+  }
+}
+
+/** Archives with no passed drill since `cutoff`: the ones a retention period would leave unproven. */
+function coverage(history: History, opts: HistoryOptions, cutoff: number): number {
+  const known = new Map(history.archives(opts.profile).map((a) => [a.archivePath, a.lastPassed]));
+  const archives = opts.paths.length > 0 ? opts.paths.flatMap(expand) : [...known.keys()];
+  const stale = archives.filter((a) => {
+    const last = known.get(a);
+    return !last || last.getTime() < cutoff;
+  });
+  for (const a of stale) {
+    const last = known.get(a);
+    opts.print(`${a}\t${last ? `last passed ${last.toISOString()}` : 'never passed a drill'}`);
+  }
+  opts.print(`${stale.length} of ${archives.length} archives without a passed drill in the last ${opts.maxAge}`);
+  return stale.length > 0 ? ExitCode.failed : ExitCode.passed;
+}
+
+/** A folder stands for the archives in it: the files that have a manifest beside them. */
+function expand(p: string): string[] {
+  const abs = resolve(p);
+  if (!existsSync(abs)) throw new UsageError(`${p} does not exist`, 'RD_USAGE');
+  if (!statSync(abs).isDirectory()) return [abs];
+  return readdirSync(abs)
+    .map((f) => join(abs, f))
+    .filter((f) => statSync(f).isFile() && !f.endsWith('.manifest.json') && existsSync(manifestPathFor(f)))
+    .sort();
+}

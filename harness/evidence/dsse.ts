@@ -1,0 +1,55 @@
+import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { keyId } from './keys.ts';
+
+/**
+ * A DSSE envelope (in-toto's Dead Simple Signing Envelope): the signature
+ * covers the payload type and the exact payload bytes through the
+ * pre-authentication encoding, so neither can be swapped or edited.
+ */
+export interface Envelope {
+  payloadType: string;
+  /** base64 of the payload bytes */
+  payload: string;
+  signatures: Array<{ keyid: string; sig: string }>;
+}
+
+export const REPORT_PAYLOAD_TYPE = 'application/vnd.restore-drill.report.v1+json';
+
+/** PAE(type, body) = "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body */
+export function pae(payloadType: string, payload: Buffer): Buffer {
+  const t = Buffer.from(payloadType, 'utf8');
+  return Buffer.concat([Buffer.from(`DSSEv1 ${t.length} `), t, Buffer.from(` ${payload.length} `), payload]);
+}
+
+export function signEnvelope(payload: Buffer, payloadType: string, privateKey: KeyObject): Envelope {
+  const sig = sign(null, pae(payloadType, payload), privateKey);
+  return { payloadType, payload: payload.toString('base64'), signatures: [{ keyid: keyId(createPublicKey(privateKey)), sig: sig.toString('base64') }] };
+}
+
+export type VerifyResult = { ok: true; payload: Buffer; keyId: string } | { ok: false; reason: string };
+
+/** Checks an envelope's shape and its signature by one public key; says why when it fails. */
+export function verifyEnvelope(raw: unknown, publicKey: KeyObject, expectedType = REPORT_PAYLOAD_TYPE): VerifyResult {
+  if (typeof raw !== 'object' || raw === null) return { ok: false, reason: 'the file is not a signed envelope (not a JSON object)' };
+  const env = raw as Partial<Envelope>;
+  if (typeof env.payloadType !== 'string' || typeof env.payload !== 'string' || !Array.isArray(env.signatures)) {
+    return { ok: false, reason: 'the file is not a signed envelope (payloadType, payload or signatures missing)' };
+  }
+  if (env.payloadType !== expectedType) return { ok: false, reason: `payload type is ${env.payloadType}, expected ${expectedType}` };
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(env.payload)) return { ok: false, reason: 'the payload is not valid base64' };
+  const payload = Buffer.from(env.payload, 'base64');
+  const id = keyId(publicKey);
+  const mine = env.signatures.filter((s) => s && s.keyid === id);
+  if (mine.length === 0) {
+    return { ok: false, reason: `no signature by this public key (key id ${id.slice(0, 16)}…); signed by ${env.signatures.map((s) => String(s?.keyid).slice(0, 16) + '…').join(', ') || 'nobody'}` };
+  }
+  for (const s of mine) {
+    if (typeof s.sig === 'string' && verify(null, pae(env.payloadType, payload), publicKey, Buffer.from(s.sig, 'base64'))) return { ok: true, payload, keyId: id };
+  }
+  return { ok: false, reason: 'the signature does not match the payload: the report was changed after it was signed (or signed by another key with the same id)' };
+}
+
+/** The one form an envelope file is written in (verify insists on it). */
+export function envelopeText(env: unknown): string {
+  return `${JSON.stringify(env, null, 2)}\n`;
+}

@@ -1,0 +1,123 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { DrillReport } from '../drill/types.ts';
+import { stateDir } from '../paths.ts';
+
+/** Where history lives: --history, else $RESTORE_DRILL_HISTORY, else the state dir. */
+export function historyPath(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return explicit ?? env.RESTORE_DRILL_HISTORY ?? join(stateDir(env), 'history.sqlite');
+}
+
+export interface HistoryRow {
+  drillId: string;
+  profile: string;
+  archivePath: string;
+  archiveFile: string;
+  archiveSha256: string | null;
+  appVersion: string | null;
+  verdict: string;
+  summary: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  restoreMs: number | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS drills (
+  drill_id TEXT PRIMARY KEY,
+  profile TEXT NOT NULL,
+  archive_path TEXT NOT NULL,
+  archive_file TEXT NOT NULL,
+  archive_sha256 TEXT,
+  app_version TEXT,
+  verdict TEXT NOT NULL CHECK (verdict IN ('passed','failed','error')),
+  summary TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT NOT NULL,
+  duration_ms REAL NOT NULL,
+  restore_ms REAL
+);
+CREATE INDEX IF NOT EXISTS drills_archive ON drills (archive_path, finished_at);
+CREATE INDEX IF NOT EXISTS drills_finished ON drills (finished_at);
+`;
+
+/**
+ * The record of every drill, in an embedded SQLite file. WAL mode and a busy
+ * timeout let several drill processes append at once (a nightly run and a CI
+ * gate on one host).
+ */
+export class History {
+  readonly path: string;
+  readonly #db: Database.Database;
+
+  constructor(path: string) {
+    this.path = path;
+    mkdirSync(dirname(path), { recursive: true });
+    this.#db = new Database(path);
+    this.#db.pragma('busy_timeout = 10000');
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = NORMAL');
+    this.#db.exec(SCHEMA);
+  }
+
+  record(r: DrillReport): void {
+    const restore = r.stages.find((s) => s.name === 'restore');
+    this.#db
+      .prepare(
+        `INSERT INTO drills VALUES (@drillId, @profile, @archivePath, @archiveFile, @archiveSha256, @appVersion, @verdict, @summary, @startedAt, @finishedAt, @durationMs, @restoreMs)`,
+      )
+      .run({
+        drillId: r.drillId,
+        profile: r.profile,
+        archivePath: r.archive.path,
+        archiveFile: r.archive.file,
+        archiveSha256: r.archive.sha256 ?? null,
+        appVersion: r.app?.version ?? null,
+        verdict: r.verdict,
+        summary: r.summary,
+        startedAt: r.startedAt,
+        finishedAt: r.finishedAt,
+        durationMs: r.durationMs,
+        restoreMs: restore && restore.status === 'passed' ? restore.durationMs : null,
+      });
+  }
+
+  /** Drills finished at or after `since`, newest first. */
+  drills(opts: { profile?: string; since?: Date } = {}): HistoryRow[] {
+    const rows = this.#db
+      .prepare(
+        `SELECT drill_id drillId, profile, archive_path archivePath, archive_file archiveFile, archive_sha256 archiveSha256, app_version appVersion,
+                verdict, summary, started_at startedAt, finished_at finishedAt, duration_ms durationMs, restore_ms restoreMs
+           FROM drills WHERE (@profile IS NULL OR profile = @profile) AND finished_at >= @since ORDER BY finished_at DESC`,
+      )
+      .all({ profile: opts.profile ?? null, since: (opts.since ?? new Date(0)).toISOString() });
+    return rows as HistoryRow[];
+  }
+
+  /** When an archive last passed a drill. */
+  lastPassed(profile: string, archivePath: string): Date | undefined {
+    const r = this.#db.prepare(`SELECT max(finished_at) AS t FROM drills WHERE profile = ? AND archive_path = ? AND verdict = 'passed'`).get(profile, archivePath) as { t: string | null };
+    return r.t ? new Date(r.t) : undefined;
+  }
+
+  /** Every archive path the history knows, with the time of its last passed drill (if any). */
+  archives(profile?: string): Array<{ archivePath: string; lastPassed: Date | undefined }> {
+    const rows = this.#db
+      .prepare(`SELECT archive_path p, max(CASE WHEN verdict = 'passed' THEN finished_at END) t FROM drills WHERE (? IS NULL OR profile = ?) GROUP BY archive_path ORDER BY archive_path`)
+      .all(profile ?? null, profile ?? null) as Array<{ p: string; t: string | null }>;
+    return rows.map((r) => ({ archivePath: r.p, lastPassed: r.t ? new Date(r.t) : undefined }));
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
+
+/** "30d", "12h", "90m", "2w" as milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(m|h|d|w)$/.exec(text.trim());
+  if (!m) throw new Error(`"${text}" is not a duration like 30d, 12h, 90m or 2w`);
+  return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 'm' | 'h' | 'd' | 'w'];
+}

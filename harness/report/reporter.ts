@@ -1,0 +1,30 @@
+import type { DrillReport, StageName } from '../drill/types.ts';
+import type { RunReport } from './run-report.ts';
+
+/**
+ * A reporter turns drill results into one form a reader uses. Every hook is
+ * optional: a file reporter only needs onRunEnd, the console one the others.
+ */
+export interface Reporter {
+  readonly name: string;
+  onDrillStart?(archive: string): void;
+  onStage?(archive: string, stage: StageName): void;
+  onDrillEnd?(report: DrillReport): void;
+  /** Writes the final form; returns what it wrote (a path), if anything. */
+  onRunEnd?(run: RunReport, ctx: RunEndContext): Promise<string | undefined>;
+}
+
+export interface RunEndContext {
+  /** Facts from the drill history (time of the last passed drill per archive). */
+  lastPassed?: (profile: string, archive: string) => Date | undefined;
+  /** Signature status of the JSON report, for forms that show it. */
+  signature?: { keyId: string; envelope: string };
+}
+
+export interface ReporterOptions {
+  /** Where the reporter writes (file reporters); undefined means its default. */
+  target?: string;
+  env: NodeJS.ProcessEnv;
+  out: (line: string) => void;
+  err: NodeJS.WriteStream;
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/**
+ * The JSON report's schema (schema/report.schema.json is generated from it),
+ * for tools that read reports. Tests validate real reports against it.
+ */
+const Check = z.object({
+  id: z.string(),
+  stage: z.enum(['plan', 'integrity', 'inspect', 'provision', 'restore', 'probe', 'compare']),
+  status: z.enum(['pass', 'fail', 'error']),
+  reason: z.string(),
+  expected: z.unknown().optional(),
+  observed: z.unknown().optional(),
+});
+
+const Stage = z.object({
+  name: Check.shape.stage,
+  status: z.enum(['passed', 'failed', 'error', 'skipped']),
+  durationMs: z.number().nonnegative(),
+});
+
+export const DrillReportSchema = z.object({
+  drillId: z.string(),
+  profile: z.string(),
+  archive: z.object({
+    path: z.string(),
+    file: z.string(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    sizeBytes: z.number().int().nonnegative().optional(),
+    createdAt: z.string().optional(),
+  }),
+  manifest: z.string().optional(),
+  app: z.object({ name: z.string(), version: z.string() }).optional(),
+  image: z.object({ tag: z.string(), id: z.string(), cacheHit: z.boolean() }).optional(),
+  verdict: z.enum(['passed', 'failed', 'error']),
+  summary: z.string(),
+  stages: z.array(Stage),
+  checks: z.array(Check),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  durationMs: z.number().nonnegative(),
+});
+
+export const RunReportSchema = z.object({
+  tool: z.object({ name: z.literal('restore-drill'), version: z.string() }),
+  status: z.enum(['passed', 'failed', 'error', 'interrupted']),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  drills: z.array(DrillReportSchema),
+});
+
+export function reportJsonSchema(): Record<string, unknown> {
+  return { $id: 'https://restore-drill.invalid/schema/report-v1.json', title: 'restore-drill run report', ...z.toJSONSchema(RunReportSchema) };
+}

@@ -1,0 +1,38 @@
+import { cpSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ImageRecipe } from '../../../harness/images/index.ts';
+import { POSTGRES_SUITES } from '../../../harness/images/postgres.ts';
+import { wheelhouse } from '../image.ts';
+
+const DOCKERFILE = new URL('../../../docker/z4j-pg/Dockerfile', import.meta.url);
+/** Each Debian suite's python3, which the wheels must fit. */
+const SUITE_PYTHON = { bookworm: '3.11', trixie: '3.13' } as const;
+
+/**
+ * z4j's restore refuses a pg_restore outside its reviewed archive contract
+ * (majors 16, 17, 18) and one whose major differs from the server's.
+ */
+export const Z4J_PG_CLIENT_MAJORS = [16, 17, 18];
+
+/**
+ * z4j of one version with PostgreSQL client tools of one major, on the Debian
+ * suite that ships that major.
+ */
+export function z4jPgImage(version: string, pgMajor: number): ImageRecipe {
+  const suite = POSTGRES_SUITES[pgMajor];
+  if (!suite) throw new Error(`no Debian suite here ships PostgreSQL ${pgMajor}`);
+  const python = SUITE_PYTHON[suite];
+  const spec = `z4j[postgres]==${version}`;
+  return {
+    name: 'z4j-pg',
+    version: `${version}-pg${pgMajor}`,
+    dockerfile: readFileSync(DOCKERFILE, 'utf8'),
+    baseSuite: suite,
+    buildArgs: { Z4J_VERSION: version, PG_MAJOR: String(pgMajor) },
+    inputs: { spec, python },
+    labels: { 'io.restore-drill.app': 'z4j', 'io.restore-drill.app-version': version, 'io.restore-drill.postgres-major': String(pgMajor) },
+    async prepareContext(contextDir, say) {
+      cpSync(wheelhouse(version, spec, say, python), join(contextDir, 'wheels'), { recursive: true });
+    },
+  };
+}
