@@ -1,0 +1,64 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseJunit } from 'junit2json';
+import { describe, expect, it } from 'vitest';
+import { junitXml } from '../../harness/report/junit.ts';
+import { markdownReporter } from '../../harness/report/markdown.ts';
+import { prometheusText } from '../../harness/report/metrics.ts';
+import { RunReportSchema, reportJsonSchema } from '../../harness/report/schema.ts';
+import { parseReporterSpecs } from '../../harness/report/index.ts';
+import { sampleRun } from '../helpers/sample-report.ts';
+
+describe('reporters', () => {
+  it('junit: one testsuite per archive, one testcase per check, failures with reason, expected and observed', async () => {
+    const xml = junitXml(sampleRun().drills);
+    const parsed = (await parseJunit(xml)) as { testsuite: Array<{ name: string; tests: number; failures: number; testcase: Array<{ name: string; failure?: Array<{ message: string; inner: string }> }> }> };
+    expect(parsed.testsuite.map((s) => [s.name, s.tests, s.failures])).toEqual([
+      ['z4j: good.db', 2, 0],
+      ['z4j: bad <&> "x".db', 2, 1],
+    ]);
+    const failing = parsed.testsuite[1]!.testcase.find((t) => t.failure)!;
+    expect(failing.name).toBe('compare.count.users');
+    expect(failing.failure![0]!.message).toBe('users: expected 5 rows, observed 4');
+    expect(failing.failure![0]!.inner).toContain('expected: 5');
+    expect(failing.failure![0]!.inner).toContain('observed: 4');
+  });
+
+  it('markdown: appends to $GITHUB_STEP_SUMMARY, keeping what was there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rd-md-'));
+    const summary = join(dir, 'summary.md');
+    writeFileSync(summary, '# earlier step\n');
+    const printed: string[] = [];
+    const r = markdownReporter({ env: { GITHUB_STEP_SUMMARY: summary }, out: (l) => printed.push(l), err: process.stderr });
+    await r.onRunEnd!(sampleRun(), {});
+    const text = readFileSync(summary, 'utf8');
+    expect(text.startsWith('# earlier step\n### restore-drill: failed')).toBe(true);
+    expect(text).toContain('| ❌ failed | `bad <&> "x".db` | 1.13.0 | 0.4 s | 10.0 s | compare: users: expected 5 rows, observed 4 |');
+    expect(printed).toEqual([]);
+  });
+
+  it('metrics: Prometheus text with verdicts, last success (from history when this run failed), stage durations, restore seconds', () => {
+    const lastPassed = new Date('2026-11-20T00:00:00Z');
+    const text = prometheusText(sampleRun().drills, { lastPassed: (_p, a) => (a.startsWith('/backups/bad') ? lastPassed : undefined) });
+    const lines = text.trim().split('\n');
+    for (const l of lines) expect(l).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+\{(\w+="(?:[^"\\]|\\.)*",?)+\} -?[\d.e+]+)$/);
+    expect(lines).toContain('restore_drill_verdict{profile="z4j",archive="good.db",verdict="passed"} 1');
+    expect(lines).toContain('restore_drill_verdict{profile="z4j",archive="bad <&> \\"x\\".db",verdict="failed"} 1');
+    expect(lines).toContain(`restore_drill_last_success_timestamp_seconds{profile="z4j",archive="good.db"} ${Date.parse('2026-11-22T01:00:10Z') / 1000}`);
+    expect(lines).toContain(`restore_drill_last_success_timestamp_seconds{profile="z4j",archive="bad <&> \\"x\\".db"} ${lastPassed.getTime() / 1000}`);
+    expect(lines).toContain('restore_drill_stage_duration_seconds{profile="z4j",archive="good.db",stage="restore"} 0.4');
+    expect(lines).toContain('restore_drill_restore_seconds{profile="z4j",archive="good.db"} 0.7');
+  });
+
+  it('json: the report matches its published schema', () => {
+    expect(RunReportSchema.safeParse(sampleRun()).success).toBe(true);
+    const published = JSON.parse(readFileSync(new URL('../../schema/report.schema.json', import.meta.url), 'utf8')) as unknown;
+    expect(published).toEqual(reportJsonSchema());
+  });
+
+  it('refuses an unknown reporter name', () => {
+    expect(() => parseReporterSpecs(['console,xml'])).toThrow(/unknown reporter "xml"/);
+    expect(parseReporterSpecs(['json=a.json,junit', 'html=x=y.html'])).toEqual([{ name: 'json', target: 'a.json' }, { name: 'junit' }, { name: 'html', target: 'x=y.html' }]);
+  });
+});
