@@ -62,3 +62,34 @@ describe('reporters', () => {
     expect(parseReporterSpecs(['json=a.json,junit', 'html=x=y.html'])).toEqual([{ name: 'json', target: 'a.json' }, { name: 'junit' }, { name: 'html', target: 'x=y.html' }]);
   });
 });
+
+describe('console reporter', () => {
+  const fakeErr = (isTTY: boolean) => {
+    const chunks: string[] = [];
+    return { chunks, stream: { isTTY, write: (s: string) => (chunks.push(s), true) } as unknown as NodeJS.WriteStream };
+  };
+
+  it('draws a live line per running drill on a TTY, then prints the result line', async () => {
+    const { consoleReporter } = await import('../../harness/report/console.ts');
+    const err = fakeErr(true);
+    const out: string[] = [];
+    const r = consoleReporter({ env: {}, out: (l) => out.push(l), err: err.stream });
+    r.onStage!('/b/a.db', 'restore');
+    r.onStage!('/b/c.db', 'probe');
+    await new Promise((res) => setTimeout(res, 300));
+    const drawn = err.chunks.join('');
+    expect(drawn).toMatch(/a\.db: restore \d+s\n/);
+    expect(drawn).toMatch(/c\.db: probe \d+s\n/);
+    r.onDrillEnd!(sampleRun().drills[0]!);
+    r.onDrillEnd!({ ...sampleRun().drills[1]!, archive: { ...sampleRun().drills[1]!.archive, path: '/b/c.db' } });
+    expect(out[0]).toMatch(/^PASSED good\.db  \[integrity 100ms, inspect 200ms, provision 300ms, restore 400ms, probe 500ms, compare 600ms\]  total 10\.0s$/);
+  });
+
+  it('writes plain timestamped lines when not a TTY (logs, CI)', async () => {
+    const { consoleReporter } = await import('../../harness/report/console.ts');
+    const err = fakeErr(false);
+    const r = consoleReporter({ env: {}, out: () => {}, err: err.stream });
+    r.onStage!('/b/a.db', 'restore');
+    expect(err.chunks).toEqual([expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z a\.db: restore\n$/)]);
+  });
+});
