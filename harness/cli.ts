@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, isRestoreDrillError } from './errors.ts';
+import { ExitCode, UsageError, isRestoreDrillError } from './errors.ts';
 import { TOOL_VERSION } from './version.ts';
 import { setupCommand } from './commands/setup.ts';
 import { imagesBuild, imagesList, imagesPrune } from './commands/images.ts';
@@ -12,6 +12,9 @@ import { reportJsonSchema } from './report/schema.ts';
 import { keygenCommand, verifyCommand } from './commands/evidence.ts';
 import { historyCommand } from './commands/history.ts';
 import { stopAllContainers } from './runtime/container.ts';
+import { currentInterruptHandler } from './interrupt.ts';
+import { gateCommand } from './commands/gate.ts';
+import { parseDuration } from './history/store.ts';
 
 // After a signal, drills still unwinding must not print verdicts they did not reach.
 let interrupted = false;
@@ -53,14 +56,23 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .option('--sign <private-key>', 'sign the JSON report with this Ed25519 key (see "evidence keygen"); writes REPORT.dsse.json')
     .option('--history <path>', 'drill history file (default: $RESTORE_DRILL_HISTORY or the state dir)')
     .option('--no-history', 'do not record these drills in the history')
+    .option('--latest <n>', 'only the newest N archives of each folder', (v) => parseCount(v, '--latest'))
+    .option('--sample <n>', 'N random archives (see --seed, --within)', (v) => parseCount(v, '--sample'))
+    .option('--seed <s>', 'seed for --sample: the same seed picks the same archives', (v) => parseCount(v, '--seed'))
+    .option('--within <duration>', 'for --sample: only archives taken within this window, e.g. 30d', (v) => parseDurationOption(v, '--within'))
+    .option('--oldest-undrilled <n>', 'the N oldest archives with no passed drill in the history', (v) => parseCount(v, '--oldest-undrilled'))
+    .option('--jobs <n>', 'drills at once (default: the number of cores)', (v) => parseCount(v, '--jobs', 1))
+    .option('--timeout <duration>', 'limit for one drill, e.g. 15m; it then ends error, naming its stage', (v) => parseDurationOption(v, '--timeout'))
+    .option('--deadline <duration>', 'limit for the whole run, e.g. 2h; no drill starts after it, running ones end error', (v) => parseDurationOption(v, '--deadline'))
     .option('--exec-timeout <seconds>', 'limit for each command run in a container', (v) => parsePositive(v, '--exec-timeout'), 300)
     .action(
       async (
         archives: string[],
-        o: { profile: string; manifest?: string; secrets?: string; reporter?: string[]; json?: string; sign?: string; history: string | boolean; execTimeout: number },
+        o: RunCliOptions,
       ) => {
         setExit(
           await runCommand({
+            ...runOptions(o),
             profile: o.profile,
             archives,
             ...(o.manifest ? { manifest: o.manifest } : {}),
@@ -76,6 +88,25 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
         );
       },
     );
+
+  program
+    .command('gate')
+    .description('will this backup survive the upgrade? drill it with its own version, upgrade the restored data with the target version, check again')
+    .requiredOption('--profile <name>', 'application profile')
+    .requiredOption('--archive <path>', 'the archive, or a folder (its newest archive)')
+    .requiredOption('--to-version <version>', 'the version to upgrade to')
+    .option('--manifest <path>', 'manifest for the archive')
+    .option('--secrets <file>', "the application's secrets file")
+    .option('--reporter <name[=path]>', 'as for run', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--json <path>', 'shorthand for --reporter json=PATH')
+    .option('--sign <private-key>', 'sign the JSON report')
+    .option('--history <path>', 'drill history file')
+    .option('--no-history', 'do not record this drill in the history')
+    .option('--timeout <duration>', 'limit for the drill', (v) => parseDurationOption(v, '--timeout'))
+    .option('--exec-timeout <seconds>', 'limit for each command run in a container', (v) => parsePositive(v, '--exec-timeout'), 300)
+    .action(async (o: RunCliOptions & { archive: string; toVersion: string }) => {
+      setExit(await gateCommand({ ...runOptions(o), profile: o.profile, archive: o.archive, toVersion: o.toVersion, out, say }));
+    });
 
   const evidence = program.command('evidence').description('signed, self-contained drill reports an auditor can check offline');
   evidence
@@ -189,6 +220,66 @@ function pick(o: { profile?: string; appVersion?: string[]; base?: 'auto' | 'deb
   return { ...(o.profile ? { profile: o.profile } : {}), ...(o.appVersion ? { version: o.appVersion } : {}), ...(o.base ? { base: o.base } : {}) };
 }
 
+interface RunCliOptions {
+  profile: string;
+  manifest?: string;
+  secrets?: string;
+  reporter?: string[];
+  json?: string;
+  sign?: string;
+  history: string | boolean;
+  latest?: number;
+  sample?: number;
+  seed?: number;
+  within?: number;
+  oldestUndrilled?: number;
+  jobs?: number;
+  timeout?: number;
+  deadline?: number;
+  execTimeout: number;
+}
+
+/** Options shared by run and gate, as the commands take them. */
+function runOptions(o: RunCliOptions) {
+  const selection = {
+    ...(o.latest !== undefined ? { latest: o.latest } : {}),
+    ...(o.sample !== undefined ? { sample: o.sample } : {}),
+    ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    ...(o.within !== undefined ? { withinMs: o.within } : {}),
+    ...(o.oldestUndrilled !== undefined ? { oldestUndrilled: o.oldestUndrilled } : {}),
+  };
+  if ((o.seed !== undefined || o.within !== undefined) && o.sample === undefined) {
+    throw new UsageError('--seed and --within go with --sample', 'RD_USAGE');
+  }
+  return {
+    ...(o.manifest ? { manifest: o.manifest } : {}),
+    ...(o.secrets ? { secrets: o.secrets } : {}),
+    ...(o.reporter ? { reporters: o.reporter } : {}),
+    ...(o.json ? { json: o.json } : {}),
+    ...(o.sign ? { sign: o.sign } : {}),
+    ...(o.history === false ? { history: false as const } : typeof o.history === 'string' ? { history: o.history } : {}),
+    ...(Object.keys(selection).length > 0 ? { selection } : {}),
+    ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
+    ...(o.timeout !== undefined ? { timeoutMs: o.timeout } : {}),
+    ...(o.deadline !== undefined ? { deadlineMs: o.deadline } : {}),
+    execTimeoutMs: o.execTimeout * 1000,
+  };
+}
+
+function parseCount(v: string, name: string, min = 0): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new CommanderError(ExitCode.usage, 'restore-drill.invalidArgument', `${name} must be a whole number${min > 0 ? ` >= ${min}` : ''}, got "${v}"`);
+  return n;
+}
+
+function parseDurationOption(v: string, name: string): number {
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    throw new CommanderError(ExitCode.usage, 'restore-drill.invalidArgument', `${name}: ${(e as Error).message}`);
+  }
+}
+
 function parsePositive(v: string, name: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new CommanderError(ExitCode.usage, 'restore-drill.invalidArgument', `${name} must be a positive number, got "${v}"`);
@@ -196,15 +287,24 @@ function parsePositive(v: string, name: string): number {
 }
 
 /**
- * Ctrl-C or SIGTERM: remove every container this process started, then exit
- * 130. A second signal exits at once (the next command's sweep removes the rest).
+ * Ctrl-C or SIGTERM: a command that registered an interrupt handler (run,
+ * gate) stops its drills and writes a partial report; otherwise every
+ * container this process started is removed and it exits 130. A second signal
+ * removes what is left and exits at once.
  */
 export function installSignalHandlers(): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) process.exit(ExitCode.interrupted);
+    if (stopping) {
+      // Second signal: remove what this process still has, then go.
+      interrupted = true;
+      void stopAllContainers().finally(() => process.exit(ExitCode.interrupted));
+      return;
+    }
     stopping = true;
-    say(`${signal}: removing the containers this drill started; exiting with ${ExitCode.interrupted}`);
+    const graceful = currentInterruptHandler();
+    if (graceful) return graceful(signal); // the command ends its drills and writes its partial report
+    say(`${signal}: removing the containers this process started; exiting with ${ExitCode.interrupted}`);
     interrupted = true;
     void stopAllContainers().finally(() => process.exit(ExitCode.interrupted));
   };

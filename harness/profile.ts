@@ -14,14 +14,39 @@ export interface Profile {
   summary: string;
   /** The version images are built for when no manifest names one. */
   defaultVersion: string;
-  /** The image recipe that runs a given application version. */
-  image(version: string): ImageRecipe;
+  /**
+   * The image recipe that runs a given application version; with the
+   * manifest, the one that fits that archive (e.g. its database client).
+   */
+  image(version: string, manifest?: Manifest): ImageRecipe;
   /** Reads a finished backup and returns its manifest (expectations). */
   capture(input: CaptureInput): Promise<Manifest>;
   /** A fresh per-drill session: it holds the drill's containers across stages. */
   session(ctx: DrillContext): DrillSession;
   /** `restore-drill demo`: a sample deployment, backed up and drilled. */
   demo?(opts: DemoOptions): Promise<number>;
+  /**
+   * `restore-drill backup`: makes a backup of a live system the way the
+   * application does, and its manifest from the very same state.
+   */
+  backup?(input: BackupInput): Promise<BackupResult>;
+}
+
+export interface BackupInput {
+  /** Connection to the live system (e.g. a database URL); passwords in it are never printed. */
+  source: string;
+  /** Where the archive goes; its manifest is written next to it. */
+  output: string;
+  secrets?: SecretBag;
+  appVersion?: string;
+  /** Container network from which the live system is reachable (for tools run in a container). */
+  network?: string;
+  say: (line: string) => void;
+}
+
+export interface BackupResult {
+  archive: string;
+  manifest: Manifest;
 }
 
 export interface CaptureInput {
@@ -42,6 +67,14 @@ export interface DrillSession {
   restore(): Promise<void>;
   /** The application's own checks plus the harness's independent ones. */
   probe(): Promise<Observations>;
+  /**
+   * Pre-upgrade gate: hand the restored data to a container of `image`
+   * (application version `version`) and run that version's own upgrade path;
+   * afterwards probe() checks the upgraded system.
+   */
+  upgrade?(image: string, version: string): Promise<void>;
+  /** Releases what the session made besides containers (e.g. a private network); runs after they are removed. */
+  dispose?(): Promise<void>;
 }
 
 export interface DrillContext {

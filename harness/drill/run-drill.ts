@@ -25,6 +25,18 @@ export interface DrillPlan {
 export interface DrillOptions {
   engine: Engine;
   execTimeoutMs?: number;
+  /** The whole drill's limit: when it passes, the drill ends `error`, naming the stage it was in. */
+  timeoutMs?: number;
+  /**
+   * Ends the drill at once (its containers removed), e.g. on SIGINT/SIGTERM or
+   * when the run's deadline passes; abort it with the reason 'interrupted' or 'deadline'.
+   */
+  signal?: AbortSignal;
+  /**
+   * Pre-upgrade gate: after the drill passes, upgrade the restored data with
+   * this version's own migration path and check everything again with it.
+   */
+  upgradeTo?: string;
   /** Progress lines (stage starts) for the console. */
   onStage?: (archive: string, stage: StageName) => void;
 }
@@ -58,7 +70,22 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
   };
   const workDir = await mkdtemp(join(tmpdir(), `restore-drill-${drillId}-`));
   let current: StageName = 'plan';
-  const recipe = plan.profile.image(plan.manifest.app.version);
+  // Timeout and interrupt end the drill where it stands; later checks from the
+  // abandoned stage are ignored so they cannot change the verdict.
+  const abort = new AbortController();
+  let ended: string | undefined;
+  const end = (why: string) => {
+    if (abort.signal.aborted) return;
+    ended = why;
+    abort.abort();
+    void Promise.allSettled(containers.map((c) => c.stop()));
+  };
+  const timer = opts.timeoutMs ? setTimeout(() => end('timeout'), opts.timeoutMs) : undefined;
+  const onOuterAbort = () => end(String(opts.signal?.reason ?? 'interrupted'));
+  if (opts.signal?.aborted) onOuterAbort();
+  opts.signal?.addEventListener('abort', onOuterAbort);
+  const aborted = new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve()));
+  const recipe = plan.profile.image(plan.manifest.app.version, plan.manifest);
   let imageTag = '';
 
   const ctx: DrillContext = {
@@ -72,11 +99,14 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
     workDir,
     execTimeoutMs: opts.execTimeoutMs ?? 300_000,
     async start(o) {
+      if (abort.signal.aborted) throw new Error(`drill ended (${ended}) before a container could start`);
       const c = await startContainer({ ...o, image: o.image ?? imageTag, drillId });
       containers.push(c);
+      if (abort.signal.aborted) await c.stop();
       return c;
     },
     check(result) {
+      if (abort.signal.aborted) return;
       checks.push(redact({ ...result, stage: current }, redactions));
     },
   };
@@ -89,7 +119,8 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
     const s = performance.now();
     let status: StageTiming['status'] = 'passed';
     try {
-      await fn();
+      if (abort.signal.aborted) throw new Error('ended');
+      await Promise.race([fn(), aborted]);
     } catch (e) {
       debug.drill('stage %s threw: %O', name, e);
       ctx.check({
@@ -97,6 +128,14 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
         status: 'error',
         reason: e instanceof TimeoutError ? `timed out in stage ${name}: ${e.message}` : `the harness could not finish stage ${name}: ${errorMessage(e)}`,
       });
+    }
+    if (abort.signal.aborted) {
+      const why: Record<string, string> = {
+        timeout: `timed out in stage ${name}: the drill did not finish within ${(opts.timeoutMs ?? 0) / 1000} s (--timeout)`,
+        deadline: `the run's --deadline passed while the drill was in stage ${name}`,
+        interrupted: `interrupted in stage ${name} (SIGINT/SIGTERM)`,
+      };
+      checks.push({ id: `${name}.${ended}`, stage: name, status: 'error', reason: why[ended ?? ''] ?? `ended in stage ${name}: ${ended}` });
     }
     const mine = checks.slice(before);
     if (mine.some((c) => c.status === 'fail')) status = 'failed';
@@ -106,11 +145,32 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
     // restore leaves nothing to probe. Inspect findings do not stop the drill:
     // the application's own restore still gets its say. A failing probe still
     // lets the comparison list every difference.
+    if (abort.signal.aborted) return false;
     return status === 'passed' || name === 'inspect' || name === 'probe';
   };
 
   let observations: Observations | undefined;
   const session = plan.profile.session(ctx);
+
+  /** The gate's second half: the target version migrates the restored data, then everything is checked again. */
+  const runUpgrade = async (toVersion: string) => {
+    report.upgrade = { toVersion };
+    const upgraded =
+      (await stage('upgrade', async () => {
+        if (!session.upgrade) throw new Error(`the ${plan.profile.name} profile cannot upgrade restored data`);
+        const built = await ensureImage(opts.engine.docker, plan.profile.image(toVersion, plan.manifest));
+        report.upgrade = { toVersion, image: { tag: built.tag, id: built.id, cacheHit: built.cacheHit } };
+        await session.upgrade(built.tag, toVersion);
+      })) &&
+      (await stage('post-upgrade', async () => {
+        const after = await session.probe();
+        // The schema revision moves with an upgrade (the probe checks it is the
+        // target's head); everything else must be exactly what the backup held.
+        const { schemaRevision: _moved, ...app } = plan.manifest.app;
+        for (const f of compareWithManifest({ ...plan.manifest, app }, after)) ctx.check({ ...f, id: f.id.replace(/^compare\./, 'upgrade.') });
+      }));
+    return upgraded;
+  };
   try {
     const ok =
       (await stage('integrity', () => checkIntegrity(plan, ctx, report))) &&
@@ -125,21 +185,28 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
       (await stage('probe', async () => {
         observations = await session.probe();
       }));
+    let compared = false;
     if (ok && observations) {
       const obs = observations;
-      await stage('compare', async () => {
+      compared = await stage('compare', async () => {
         for (const f of compareWithManifest(plan.manifest, obs)) ctx.check(f);
       });
     }
+    if (opts.upgradeTo !== undefined && compared && !checks.some((c) => c.status !== 'pass')) {
+      await runUpgrade(opts.upgradeTo);
+    }
   } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onOuterAbort);
     await Promise.allSettled(containers.map((c) => c.stop()));
+    await session.dispose?.().catch((e: unknown) => debug.drill('session dispose failed: %O', e));
     await rm(workDir, { recursive: true, force: true });
   }
 
   const finished = new Date();
   report.finishedAt = finished.toISOString();
   report.durationMs = performance.now() - t0;
-  const [verdict, summary] = decide(checks, stages);
+  const [verdict, summary] = decide(checks, stages, opts.upgradeTo !== undefined);
   report.verdict = verdict;
   report.summary = summary;
   return report;
@@ -164,14 +231,34 @@ async function checkIntegrity(plan: DrillPlan, ctx: DrillContext, report: DrillR
 }
 
 /** Fail-closed: a failing check fails the drill; any error, or a stage that never ran, is an error. */
-export function decide(checks: CheckResult[], stages: StageTiming[]): [Verdict, string] {
+export function decide(checks: CheckResult[], stages: StageTiming[], gate = false): [Verdict, string] {
   const fails = checks.filter((c) => c.status === 'fail');
   if (fails.length > 0) return ['failed', `${fails[0]!.stage}: ${fails[0]!.reason}${fails.length > 1 ? ` (+${fails.length - 1} more)` : ''}`];
   const errors = checks.filter((c) => c.status === 'error');
   if (errors.length > 0) return ['error', `${errors[0]!.stage}: ${errors[0]!.reason}`];
   const ran = new Set(stages.map((s) => s.name));
-  const missing = (['integrity', 'inspect', 'provision', 'restore', 'probe', 'compare'] as const).filter((s) => !ran.has(s));
+  const required: StageName[] = ['integrity', 'inspect', 'provision', 'restore', 'probe', 'compare', ...(gate ? (['upgrade', 'post-upgrade'] as const) : [])];
+  const missing = required.filter((s) => !ran.has(s));
   if (missing.length > 0) return ['error', `stages not run: ${missing.join(', ')}`];
   if (checks.length === 0) return ['error', 'no check ran'];
   return ['passed', `${checks.length} checks passed`];
+}
+
+/** The report of a drill that never started (deadline passed, or interrupted first): an error, never a pass. */
+export function notStarted(plan: DrillPlan, reason: string): DrillReport {
+  const now = new Date().toISOString();
+  return {
+    drillId: newDrillId(),
+    profile: plan.profile.name,
+    archive: { path: plan.archive, file: basename(plan.archive), createdAt: plan.manifest.archive.createdAt },
+    manifest: plan.manifestPath,
+    app: { name: plan.manifest.app.name, version: plan.manifest.app.version },
+    verdict: 'error',
+    summary: `plan: not started: ${reason}`,
+    stages: [],
+    checks: [{ id: 'plan.not-started', stage: 'plan', status: 'error', reason: `not started: ${reason}` }],
+    startedAt: now,
+    finishedAt: now,
+    durationMs: 0,
+  };
 }

@@ -1,5 +1,5 @@
 /** The stages of a drill, in order. */
-export const STAGES = ['plan', 'integrity', 'inspect', 'provision', 'restore', 'probe', 'compare'] as const;
+export const STAGES = ['plan', 'integrity', 'inspect', 'provision', 'restore', 'probe', 'compare', 'upgrade', 'post-upgrade'] as const;
 export type StageName = (typeof STAGES)[number];
 
 /**
@@ -62,6 +62,8 @@ export interface DrillReport {
   manifest?: string;
   app?: { name: string; version: string };
   image?: { tag: string; id: string; cacheHit: boolean };
+  /** For a pre-upgrade gate: the version the restored data was upgraded to, and its image. */
+  upgrade?: { toVersion: string; image?: { tag: string; id: string; cacheHit: boolean } };
   verdict: Verdict;
   /** Why the verdict is what it is, in one line. */
   summary: string;

@@ -54,6 +54,21 @@ export const Manifest = z
         sha256: sha256Hex,
         sizeBytes: z.number().int().nonnegative(),
         createdAt: z.iso.datetime({ offset: true }),
+        /**
+         * For database dumps: the server that was dumped. A drill restores into
+         * a server of the same major, or the nearest newer one it can run.
+         */
+        database: z
+          .object({
+            engine: z.string().min(1),
+            /** As the server reports it, e.g. "17.11 (Debian 17.11-0+deb13u1)". */
+            serverVersion: z.string().min(1),
+            major: z.number().int().positive(),
+            /** The dump tool's own version, e.g. pg_dump's. */
+            dumpToolVersion: z.string().min(1).optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict(),
     /** Where the secrets a drill needs live. Never the secrets themselves. */

@@ -6,7 +6,7 @@ import { z } from 'zod';
  */
 const Check = z.object({
   id: z.string(),
-  stage: z.enum(['plan', 'integrity', 'inspect', 'provision', 'restore', 'probe', 'compare']),
+  stage: z.enum(['plan', 'integrity', 'inspect', 'provision', 'restore', 'probe', 'compare', 'upgrade', 'post-upgrade']),
   status: z.enum(['pass', 'fail', 'error']),
   reason: z.string(),
   expected: z.unknown().optional(),
@@ -32,6 +32,7 @@ export const DrillReportSchema = z.object({
   manifest: z.string().optional(),
   app: z.object({ name: z.string(), version: z.string() }).optional(),
   image: z.object({ tag: z.string(), id: z.string(), cacheHit: z.boolean() }).optional(),
+  upgrade: z.object({ toVersion: z.string(), image: z.object({ tag: z.string(), id: z.string(), cacheHit: z.boolean() }).optional() }).optional(),
   verdict: z.enum(['passed', 'failed', 'error']),
   summary: z.string(),
   stages: z.array(Stage),

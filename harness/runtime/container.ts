@@ -72,6 +72,11 @@ export class DrillContainer implements AsyncDisposable {
     return this.#inner.getName().replace(/^\//, '');
   }
 
+  /** The container's address on a network it joined (how the host reaches a server on a drill's network). */
+  ipAddress(network: string): string {
+    return this.#inner.getIpAddress(network);
+  }
+
   /** Runs a command; a non-zero exit is a value, a timeout is an error naming the command. */
   async exec(command: string[], opts: ExecOptions): Promise<ExecOutcome> {
     const started = performance.now();
@@ -148,6 +153,7 @@ export async function startContainer(opts: StartOptions): Promise<DrillContainer
     .withCommand(opts.command ?? ['sleep', 'infinity'])
     .withStartupTimeout(opts.startupTimeoutMs ?? 60_000);
   if (opts.env) builder = builder.withEnvironment(opts.env);
+  if (opts.aliases?.length) builder = builder.withNetworkAliases(...opts.aliases);
   debug.runtime('starting %s (network %s) for drill %s', opts.image, opts.network ?? 'none', opts.drillId);
   const started = await builder.start();
   const c = new DrillContainer(started);

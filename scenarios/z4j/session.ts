@@ -18,9 +18,12 @@ const SECRETS_HINT =
 export class Z4jSqliteSession implements DrillSession {
   readonly #ctx: DrillContext;
   #app: DrillContainer | undefined;
+  /** The z4j version running in #app: the archive's, or the gate's target after upgrade(). */
+  #version: string;
 
   constructor(ctx: DrillContext) {
     this.#ctx = ctx;
+    this.#version = ctx.manifest.app.version;
   }
 
   get #secret(): string | undefined {
@@ -161,8 +164,8 @@ export class Z4jSqliteSession implements DrillSession {
     obs.schemaRevision = parsed.revision;
     ctx.check(
       parsed.isHead && r.exitCode === 0
-        ? { id: 'app.migration-head', status: 'pass', reason: `restored revision ${parsed.revision} is z4j ${ctx.manifest.app.version}'s migration head` }
-        : { id: 'app.migration-head', status: 'fail', reason: `restored revision ${parsed.revision} is not z4j ${ctx.manifest.app.version}'s migration head (exit ${r.exitCode})`, observed: parsed.revision },
+        ? { id: 'app.migration-head', status: 'pass', reason: `restored revision ${parsed.revision} is z4j ${this.#version}'s migration head` }
+        : { id: 'app.migration-head', status: 'fail', reason: `restored revision ${parsed.revision} is not z4j ${this.#version}'s migration head (exit ${r.exitCode})`, observed: parsed.revision },
     );
   }
 
@@ -280,6 +283,38 @@ export class Z4jSqliteSession implements DrillSession {
           : { id: `app.status.${table}`, status: 'fail', reason: `z4j status: ${table} expected ${expected}, observed ${seen}`, expected, observed: seen },
       );
     }
+  }
+
+  /**
+   * The gate: the restored database, exactly as z4j restored it, goes into a
+   * fresh container of the target version, which upgrades it with its own
+   * `z4j migrate upgrade head` (what z4j's upgrade notes tell operators to run).
+   */
+  async upgrade(image: string, version: string): Promise<void> {
+    const ctx = this.#ctx;
+    const from = this.#app!;
+    const local = join(ctx.workDir, 'upgrade-source.db');
+    await from.copyOut(Z4J_DB, local);
+    const hasWal = (await this.#exec(['ls', '-A', Z4J_HOME])).stdout.split('\n').includes('z4j.db-wal');
+    if (hasWal) await from.copyOut(`${Z4J_DB}-wal`, `${local}-wal`);
+    await from.stop();
+
+    const to = (this.#app = await ctx.start({ image, labels: { 'io.restore-drill.role': 'upgrade' } }));
+    this.#version = version;
+    const listing = await this.#exec(['ls', '-A', Z4J_HOME]);
+    if (listing.stdout.trim() !== '') {
+      ctx.check({ id: 'upgrade.data-dir', status: 'fail', reason: `data dir not empty in the z4j ${version} container: ${listing.stdout.trim().split('\n').join(', ')}` });
+      return;
+    }
+    await to.writeFile(`${Z4J_HOME}/secret.env`, ctx.secrets!.raw, 0o600);
+    await to.copyIn(local, Z4J_DB, 0o600);
+    if (hasWal) await to.copyIn(`${local}-wal`, `${Z4J_DB}-wal`, 0o600);
+    const r = await this.#exec(['z4j', 'migrate', 'upgrade', 'head']);
+    ctx.check(
+      r.exitCode === 0
+        ? { id: 'upgrade.migrate', status: 'pass', reason: `z4j ${version} migrated the restored data (z4j migrate upgrade head)` }
+        : { id: 'upgrade.migrate', status: 'fail', reason: `z4j ${version} cannot migrate the restored data (exit ${r.exitCode}): ${quote(r.stdout, r.stderr, 3)}` },
+    );
   }
 
   #exec(cmd: string[]): Promise<ExecOutcome> {
