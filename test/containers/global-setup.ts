@@ -1,7 +1,7 @@
 import { setupCommand } from '../../harness/commands/setup.ts';
 import { ensureEngine, sweep } from '../../harness/runtime/index.ts';
 import { skipReason } from './engine.ts';
-import { Z4J_OLDER_VERSION, Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
+import { Z4J_BEFORE_SCHEMA_VERSION, Z4J_OLDER_VERSION, Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 
 /** Prepares the host once for all container tests: engine, sweep, images. */
 export default async function setup(): Promise<() => Promise<void>> {
@@ -11,7 +11,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   }
   const say = (l: string) => process.stderr.write(`[setup] ${l}\n`);
   // Installs and starts an engine where it can; throws (failing the run) where it cannot.
-  await setupCommand({ profile: 'z4j', version: [Z4J_PINNED_VERSION, Z4J_OLDER_VERSION], say });
+  await setupCommand({ profile: 'z4j', version: [Z4J_PINNED_VERSION, Z4J_OLDER_VERSION, Z4J_BEFORE_SCHEMA_VERSION], say });
   return async () => {
     const engine = await ensureEngine();
     const left = await sweep(engine.docker);
