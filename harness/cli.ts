@@ -5,6 +5,7 @@ import { setupCommand } from './commands/setup.ts';
 import { imagesBuild, imagesList, imagesPrune } from './commands/images.ts';
 import { runCommand } from './commands/run.ts';
 import { captureCommand } from './commands/capture.ts';
+import { backupCommand } from './commands/backup.ts';
 import { sweepCommand } from './commands/sweep.ts';
 import { demoCommand } from './commands/demo.ts';
 import { manifestJsonSchema } from './manifest/schema.ts';
@@ -134,6 +135,19 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .action(async (paths: string[], o: { profile?: string; since: string; history?: string; coverage?: boolean; maxAge: string }) =>
       setExit(await historyCommand({ ...o, paths, print: out })),
     );
+
+  program
+    .command('backup')
+    .description('back up a live system the way the application does, with its manifest taken from the same snapshot')
+    .requiredOption('--profile <name>', 'application profile')
+    .requiredOption('--source <url>', 'the live database, e.g. postgresql://user@host:5432/z4j (a password in it is never printed)')
+    .requiredOption('--out <path>', 'where the archive goes; its manifest is written next to it')
+    .option('--secrets <file>', 'secrets file the drill will need (its location is recorded, never its values)')
+    .option('--app-version <version>', 'application version, when the database does not record it')
+    .option('--network <name>', 'container network from which the database is reachable (default: the host network)')
+    .action(async (o: { profile: string; source: string; out: string; secrets?: string; appVersion?: string; network?: string }) => {
+      setExit(await backupCommand({ ...o, say }));
+    });
 
   const manifest = program.command('manifest').description('expectations recorded at backup time');
   manifest
@@ -310,6 +324,21 @@ export function installSignalHandlers(): void {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+}
+
+/**
+ * Parses a command line exactly as `main` would, running nothing: for checking
+ * the commands written in examples and unit files. Throws on any problem.
+ */
+export async function checkCommandLine(args: string[]): Promise<void> {
+  const program = buildProgram(() => {});
+  const silence = (cmd: Command): void => {
+    cmd.action(() => {});
+    cmd.configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    for (const sub of cmd.commands) silence(sub);
+  };
+  for (const sub of program.commands) silence(sub);
+  await program.parseAsync(['node', 'restore-drill', ...args]);
 }
 
 export async function main(argv: string[]): Promise<number> {
