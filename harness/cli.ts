@@ -201,7 +201,7 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .action(async () => setExit(await imagesList({ out })));
   images
     .command('prune')
-    .description('remove images that no current recipe uses')
+    .description('remove superseded images (older recipes of a version); --all removes every restore-drill image')
     .option('--all', 'remove every restore-drill image')
     .action(async (o: { all?: boolean }) => setExit(await imagesPrune({ ...o, out })));
 

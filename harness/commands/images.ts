@@ -1,5 +1,5 @@
 import { ensureEngine } from '../runtime/engine.ts';
-import { ensureImage, imageId, listImages, pruneImages, recipeHash, ensureBaseImage, pinnedTag, type BaseMode } from '../images/index.ts';
+import { ensureImage, listImages, pruneImages, type BaseMode } from '../images/index.ts';
 import { getProfile, listProfiles } from '../profiles.ts';
 
 export async function imagesBuild(opts: { profile?: string; version?: string[]; base?: BaseMode; say: (l: string) => void; out: (l: string) => void }): Promise<number> {
@@ -23,27 +23,21 @@ export async function imagesList(opts: { out: (l: string) => void }): Promise<nu
 }
 
 /**
- * Removes images no current recipe resolves to (older recipes of the same
- * versions, superseded bases). With --all, removes every restore-drill image.
+ * Removes superseded images: each build tags its image NAME:VERSION as well as
+ * NAME:VERSION-HASH, so an image that lost its VERSION tag to a newer build of
+ * the same version (a changed recipe) is no longer what drills use. With --all,
+ * removes every restore-drill image. Images still in use are reported, not forced.
  */
-export async function imagesPrune(opts: { all?: boolean; version?: string[]; out: (l: string) => void }): Promise<number> {
+export async function imagesPrune(opts: { all?: boolean; out: (l: string) => void }): Promise<number> {
   const engine = await ensureEngine();
   const keep = new Set<string>();
   if (!opts.all) {
-    const base = await ensureBaseImage(engine.docker, { mode: 'auto' }).catch(() => undefined);
-    if (base) {
-      keep.add(base.id);
-      // Keep every version an image exists for, as long as its recipe is current.
-      for (const img of await listImages(engine.docker)) {
-        for (const tag of img.tags) {
-          const [repo, ver] = tag.split(':');
-          const p = listProfiles().find((x) => repo === `restore-drill/${x.image(x.defaultVersion).name}`);
-          if (!p || !ver || /-[0-9a-f]{12}$/.test(ver)) continue;
-          const recipe = p.image(ver);
-          const id = await imageId(engine.docker, pinnedTag(recipe, recipeHash(recipe, base.id)));
-          if (id) keep.add(id);
-        }
-      }
+    for (const img of await listImages(engine.docker)) {
+      const current = img.tags.some((t) => {
+        const version = t.slice(t.lastIndexOf(':') + 1);
+        return !/-[0-9a-f]{12}$/.test(version) || t.startsWith('restore-drill/base:');
+      });
+      if (current) keep.add(img.id);
     }
   }
   const r = await pruneImages(engine.docker, keep);

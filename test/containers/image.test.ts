@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensureImage, type ImageRecipe } from '../../harness/images/index.ts';
+import { ensureImage, imageId, type ImageRecipe } from '../../harness/images/index.ts';
+import { imagesPrune } from '../../harness/commands/images.ts';
 import { newDrillId, startContainer } from '../../harness/runtime/index.ts';
 import { z4jImage } from '../../scenarios/z4j/image.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
@@ -57,5 +58,22 @@ describe.skipIf(skipReason)('images and isolated containers', () => {
     const changed = await ensureImage(docker, { ...recipe, inputs: { marker, extra: '1' } });
     cleanup.push(() => docker.getImage(changed.tag).remove({ force: true }).catch(() => undefined));
     expect(changed.hash).not.toBe(first.hash);
+  });
+
+  it('prunes an image superseded by a newer build of the same version, and keeps the current one', async () => {
+    const { docker } = await engine();
+    const marker = randomBytes(8).toString('hex');
+    const recipe: ImageRecipe = { name: 'prune-probe', version: marker, dockerfile: `ARG BASE\nFROM \${BASE}\nRUN echo ${marker} > /marker\n`, inputs: { rev: '1' } };
+    const old = await ensureImage(docker, recipe);
+    const current = await ensureImage(docker, { ...recipe, dockerfile: `${recipe.dockerfile}RUN echo 2 >> /marker\n`, inputs: { rev: '2' } });
+    cleanup.push(() => docker.getImage(current.tag).remove({ force: true }).catch(() => undefined));
+    cleanup.push(() => docker.getImage(`restore-drill/prune-probe:${marker}`).remove({ force: true }).catch(() => undefined));
+    const lines: string[] = [];
+    await imagesPrune({ out: (l) => lines.push(l) });
+    expect(lines).toContain(`removed\t${old.tag}`);
+    expect(await imageId(docker, old.tag)).toBeUndefined();
+    expect(await imageId(docker, current.tag)).toBe(current.id);
+    const z4j = await ensureImage(docker, z4jImage(Z4J_PINNED_VERSION));
+    expect(z4j.cacheHit).toBe(true);
   });
 });
