@@ -108,6 +108,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     });
     const deadline = opts.deadlineMs ? setTimeout(() => stop.abort('deadline'), opts.deadlineMs) : undefined;
     const startedAt = now().toISOString();
+    for (const r of reporters) r.onRunStart?.(plans.map((p) => p.archive));
     let reports: DrillReport[];
     try {
       reports = await runPool(

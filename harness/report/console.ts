@@ -21,6 +21,9 @@ export function consoleFindings(r: DrillReport): string[] {
 export function consoleReporter(opts: ReporterOptions): Reporter {
   const tty = Boolean(opts.err.isTTY) && opts.env.CI !== 'true';
   const running = new Map<string, { stage: StageName; since: number }>();
+  let total = 0;
+  let done = 0;
+  const startedAt = Date.now();
   let timer: NodeJS.Timeout | undefined;
   let drawn = 0;
   const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -36,9 +39,16 @@ export function consoleReporter(opts: ReporterOptions): Reporter {
       opts.err.write(`${frames[frame]} ${archive.split('/').pop()}: ${s.stage} ${((Date.now() - s.since) / 1000).toFixed(0)}s\n`);
       drawn++;
     }
+    if (total > 0) {
+      opts.err.write(`  ${done} of ${total} drills done, ${running.size} running, ${((Date.now() - startedAt) / 1000).toFixed(0)}s\n`);
+      drawn++;
+    }
   };
   return {
     name: 'console',
+    onRunStart(archives) {
+      total = archives.length;
+    },
     onStage(archive, stage) {
       running.set(archive, { stage, since: running.get(archive)?.since ?? Date.now() });
       if (tty) {
@@ -50,6 +60,7 @@ export function consoleReporter(opts: ReporterOptions): Reporter {
     },
     onDrillEnd(report) {
       running.delete(report.archive.path);
+      done++;
       if (tty) clear();
       opts.out(consoleLine(report));
       for (const line of consoleFindings(report)) opts.out(line);

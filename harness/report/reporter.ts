@@ -7,6 +7,8 @@ import type { RunReport } from './run-report.ts';
  */
 export interface Reporter {
   readonly name: string;
+  /** The archives this run will drill, in order. */
+  onRunStart?(archives: string[]): void;
   onDrillStart?(archive: string): void;
   onStage?(archive: string, stage: StageName): void;
   onDrillEnd?(report: DrillReport): void;

@@ -96,6 +96,16 @@ describe.skipIf(skipReason)('nightly runs over many archives', () => {
     expect(await docker.listContainers({ all: true, filters })).toEqual([]);
   });
 
+  it('--deadline ends the running drill naming its stage and starts no other', async () => {
+    const json = join(dir, 'deadline.json');
+    const code = await runCommand({ profile: 'z4j', archives: [join(folder, 'good-1.db'), join(folder, 'good-2.db')], secrets: dep.secrets, jobs: 1, deadlineMs: 3_000, reporters: [`json=${json}`], history: false, out: () => {}, say: () => {} });
+    const run = RunReportSchema.parse(JSON.parse(readFileSync(json, 'utf8')));
+    expect(code).toBe(3);
+    expect(run.status).toBe('error');
+    expect(run.drills[0]!.summary).toMatch(/^(provision|restore|probe): the run's --deadline passed while the drill was in stage (provision|restore|probe)$/);
+    expect(run.drills[1]!.summary).toBe("plan: not started: the run's --deadline passed first");
+  });
+
   it('SIGTERM in the middle of a restore: partial report "interrupted", non-zero exit, nothing left', async () => {
     const before = await leftovers();
     const json = join(dir, 'interrupted.json');

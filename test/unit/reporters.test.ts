@@ -74,12 +74,14 @@ describe('console reporter', () => {
     const err = fakeErr(true);
     const out: string[] = [];
     const r = consoleReporter({ env: {}, out: (l) => out.push(l), err: err.stream });
+    r.onRunStart!(['/b/a.db', '/b/c.db', '/b/d.db']);
     r.onStage!('/b/a.db', 'restore');
     r.onStage!('/b/c.db', 'probe');
     await new Promise((res) => setTimeout(res, 300));
     const drawn = err.chunks.join('');
     expect(drawn).toMatch(/a\.db: restore \d+s\n/);
     expect(drawn).toMatch(/c\.db: probe \d+s\n/);
+    expect(drawn).toMatch(/0 of 3 drills done, 2 running, \d+s\n/);
     r.onDrillEnd!(sampleRun().drills[0]!);
     r.onDrillEnd!({ ...sampleRun().drills[1]!, archive: { ...sampleRun().drills[1]!.archive, path: '/b/c.db' } });
     expect(out[0]).toMatch(/^PASSED good\.db  \[integrity 100ms, inspect 200ms, provision 300ms, restore 400ms, probe 500ms, compare 600ms\]  total 10\.0s$/);
