@@ -56,7 +56,7 @@ describe('bad input', () => {
 
   it('refuses an unknown profile', async () => {
     expect(await run('run', '--profile', 'nosuchapp', archive)).toBe(ExitCode.usage);
-    expect(oneLine()).toMatch(/unknown profile "nosuchapp" \(known: z4j\)/);
+    expect(oneLine()).toMatch(/unknown profile "nosuchapp" \(known: z4j, hiveloom\)/);
   });
 
   it('refuses a manifest made for another profile', async () => {

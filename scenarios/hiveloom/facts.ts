@@ -1,0 +1,103 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { decryptProbe, type DecryptProbeResult, type SealedValue } from '../../harness/checks/aes-gcm.ts';
+import { countRows, fingerprintTable, openReadOnly, tableExists } from '../../harness/checks/sqlite-db.ts';
+import { key, storePath, type BackupJson } from './layout.ts';
+
+export interface TenantRow {
+  id: string;
+  slug: string;
+  name: string;
+}
+
+/** What the harness reads itself from a Hiveloom data folder (an unpacked archive or a restored data dir). */
+export interface HiveloomFacts {
+  /** The tenants the data is about: every row of platform.db, or the archive's one tenant. */
+  tenants: TenantRow[];
+  counts: Record<string, number>;
+  fingerprints: Record<string, string>;
+  /** Tenant slugs whose store file is missing. */
+  missingStores: string[];
+  /** Every credential_vault_entries value opened with the key, when a key was given. */
+  decrypt?: DecryptProbeResult;
+  /** Problems reading (a missing table, an unreadable store). */
+  problems: string[];
+}
+
+/**
+ * Counts and fingerprints from the files themselves, never from Hiveloom's
+ * own output: the tenants table (instance archives), and per tenant its
+ * current agents (`is_current = 1`, what `agent list` shows) and its
+ * credential_vault_entries. Capture and probe both read through here.
+ */
+export function readFacts(dataRoot: string, backup: BackupJson, masterKey?: Buffer): HiveloomFacts {
+  const facts: HiveloomFacts = { tenants: [], counts: {}, fingerprints: {}, missingStores: [], problems: [] };
+  if (backup.scope === 'instance') {
+    const path = join(dataRoot, 'platform.db');
+    if (!existsSync(path)) {
+      facts.problems.push('platform.db is missing');
+      return facts;
+    }
+    const db = openReadOnly(path);
+    try {
+      if (!tableExists(db, 'tenants')) {
+        facts.problems.push('platform.db has no tenants table');
+        return facts;
+      }
+      facts.tenants = db.prepare('SELECT id, slug, name FROM tenants ORDER BY id').all() as TenantRow[];
+      facts.counts[key.tenants] = facts.tenants.length;
+      facts.fingerprints[key.tenants] = fingerprintTable(db, 'tenants');
+    } finally {
+      db.close();
+    }
+  } else {
+    const t = backup.tenant!;
+    facts.tenants = [{ id: t.id, slug: t.slug, name: t.name }];
+  }
+
+  const sealed: SealedValue[] = [];
+  for (const t of facts.tenants) {
+    const path = join(dataRoot, storePath(t.id));
+    if (!existsSync(path)) {
+      // Hiveloom creates a store on first use: a tenant that never had one has no agents.
+      facts.missingStores.push(t.slug);
+      facts.counts[key.agents(t.slug)] = 0;
+      facts.counts[key.credentials(t.slug)] = 0;
+      continue;
+    }
+    let db: Database.Database | undefined;
+    try {
+      db = openReadOnly(path);
+      for (const table of ['agents', 'credential_vault_entries']) {
+        if (!tableExists(db, table)) facts.problems.push(`${storePath(t.id)} (tenant ${t.slug}) has no ${table} table`);
+      }
+      if (facts.problems.length > 0) continue;
+      facts.counts[key.agents(t.slug)] = countRows(db, 'agents', { where: 'tenant_id = ? AND is_current = 1', params: [t.id] });
+      facts.fingerprints[key.agents(t.slug)] = fingerprintTable(db, 'agents');
+      facts.counts[key.credentials(t.slug)] = countRows(db, 'credential_vault_entries');
+      facts.fingerprints[key.credentials(t.slug)] = fingerprintTable(db, 'credential_vault_entries');
+      for (const r of db.prepare('SELECT id, name, encrypted_value FROM credential_vault_entries ORDER BY id').iterate() as Iterable<{ id: string; name: string; encrypted_value: unknown }>) {
+        const value = Buffer.isBuffer(r.encrypted_value) ? r.encrypted_value : Buffer.alloc(0);
+        sealed.push({ id: `${t.slug}/${r.name} (${r.id})`, value });
+      }
+    } catch (e) {
+      facts.problems.push(`${storePath(t.id)} (tenant ${t.slug}) cannot be read: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      db?.close();
+    }
+  }
+  if (masterKey) facts.decrypt = decryptProbe(masterKey, sealed);
+  return facts;
+}
+
+/** Why credentials do not open with the key, in one sentence, or undefined when they all do. */
+export function decryptFailure(d: DecryptProbeResult): string | undefined {
+  if (d.failures.length === 0) return undefined;
+  const named = d.failures.slice(0, 3).map((f) => f.id).join(', ');
+  const more = d.failures.length > 3 ? ', …' : '';
+  if (d.failures.length === d.total) {
+    return `${d.failures.length} of ${d.total} credentials fail to decrypt - the key does not belong to this data (AES-256-GCM authentication fails for every value; first: ${named}${more})`;
+  }
+  return `${d.failures.length} of ${d.total} credentials fail to decrypt - those values were damaged or sealed with another key, the other ${d.total - d.failures.length} open (${named}${more})`;
+}

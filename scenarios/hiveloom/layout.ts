@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+/** Hiveloom's data dir in its image (its default on a server); set explicitly on every command. */
+export const DATA_DIR = '/var/lib/hiveloom';
+/** Where the drill puts the archive and the server's logs inside the container (not in the data dir). */
+export const DRILL_DIR = '/var/lib/restore-drill';
+export const PORT = 3000;
+export const ARCHIVE_FORMAT = 'hiveloom-tar.gz';
+export const HIVELOOM_PINNED_VERSION = '0.2.0';
+
+/** `backup.json`, the archive's first entry (Hiveloom 0.2.0): no version, no checksums. */
+export const BackupTenant = z
+  .object({
+    id: z.string().min(1),
+    name: z.string(),
+    slug: z.string().min(1),
+    timezone: z.string().optional(),
+    status: z.string().optional(),
+  })
+  .loose();
+
+export const BackupJson = z
+  .object({
+    id: z.string().min(1),
+    created_at: z.string().min(1),
+    scope: z.enum(['instance', 'tenant']),
+    tenant: BackupTenant.nullable(),
+  })
+  .loose()
+  .refine((b) => (b.scope === 'tenant') === (b.tenant !== null), 'a tenant-scope archive names its tenant, an instance archive none');
+export type BackupJson = z.infer<typeof BackupJson>;
+
+/** Count and fingerprint keys: one per tenant, named by slug (unique in Hiveloom). */
+export const key = {
+  tenants: 'tenants',
+  agents: (slug: string) => `agents[${slug}]`,
+  credentials: (slug: string) => `credentials[${slug}]`,
+};
+
+/** `tenants/<uuid>/store.db` relative to the data dir. */
+export function storePath(tenantId: string): string {
+  return `tenants/${tenantId}/store.db`;
+}

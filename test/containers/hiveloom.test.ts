@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureEngine } from '../../harness/runtime/index.ts';
+import { ensureImage, type ImageRecipe } from '../../harness/images/index.ts';
+import { loadManifest } from '../../harness/manifest/load.ts';
+import { runDrill } from '../../harness/drill/run-drill.ts';
+import type { DrillReport } from '../../harness/drill/types.ts';
+import type { Profile } from '../../harness/profile.ts';
+import { makeStandinDeployment, type StandinDeployment } from '../fixtures/hiveloom-standin/deployment.ts';
+import { dropOneAgent, gzipBomb, manifestFor, midWritePlatform, overwritePlatformPage, readEntries, writeEntries, type Entry } from '../fixtures/hiveloom-standin/tamper.ts';
+import { skipReason } from './engine.ts';
+
+async function drill(profile: Profile, archive: string): Promise<DrillReport> {
+  const engine = await ensureEngine();
+  const manifestPath = `${archive}.manifest.json`;
+  return runDrill({ archive, manifestPath, manifest: await loadManifest(manifestPath), profile, secrets: undefined }, { engine });
+}
+
+const failures = (r: DrillReport) => r.checks.filter((c) => c.status !== 'pass').map((c) => `${c.stage}/${c.id}: ${c.reason}`);
+
+describe.skipIf(skipReason)('Hiveloom drills (against the stand-in test fixture)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rd-hiveloom-'));
+  let d: StandinDeployment;
+  let acmeId: string;
+
+  /** A variant of the instance archive, with a manifest as if captured from it. */
+  async function variant(name: string, edit: (es: Entry[]) => Entry[] | Promise<Entry[]>): Promise<string> {
+    const out = join(dir, name);
+    await writeEntries(await edit(await readEntries(d.instanceArchive)), out);
+    await manifestFor(d.instanceArchive, out);
+    return out;
+  }
+
+  beforeAll(async () => {
+    const { docker } = await ensureEngine();
+    d = await makeStandinDeployment(docker, dir, (l) => process.stderr.write(`[hiveloom] ${l}\n`));
+    const { captureCommand } = await import('../../harness/commands/capture.ts');
+    for (const a of [d.instanceArchive, d.tenantArchive]) await captureCommand({ profile: 'hiveloom', archive: a, appVersion: d.version, force: true, say: () => {} });
+    const backup = JSON.parse((await readEntries(d.tenantArchive))[0]!.body.toString()) as { tenant: { id: string } };
+    acmeId = backup.tenant.id;
+  });
+
+  it('passes a good instance archive: doctor, key, every credential, tenant and agent counts, fingerprints', async () => {
+    const r = await drill(d.profile, d.instanceArchive);
+    expect(failures(r)).toEqual([]);
+    expect(r.verdict).toBe('passed');
+    expect(r.image?.tag).toBe(d.imageTag);
+    const reason = (id: string) => r.checks.filter((c) => c.id === id).map((c) => c.reason);
+    expect(reason('probe.decrypt')).toEqual(['all 4 credentials decrypt with the restored master.key (AES-256-GCM)']);
+    expect(reason('app.tenant-list')).toEqual(['hiveloom tenant list: 3 tenants, as the manifest records']);
+    expect(reason('app.agent-list')).toContain('tenant acme: hiveloom agent list shows 3 agents, as the manifest records');
+    expect(reason('app.doctor')[0]).toMatch(/^hiveloom doctor: all 6 checks pass/);
+    expect(reason('compare.count.agents[globex]')).toEqual(['agents[globex]: 1 rows as expected']);
+    expect(reason('restore.stale-sidecar')).toEqual([]);
+    // The key to every credential appears nowhere in the report.
+    const keyBytes = (await readEntries(d.instanceArchive)).find((e) => e.header.name === 'data/master.key')!.body;
+    const text = JSON.stringify(r);
+    for (const form of [keyBytes.toString('hex'), keyBytes.toString('base64'), keyBytes.toString('base64url')]) expect(text).not.toContain(form);
+  });
+
+  it('fails an archive without master.key: master key missing after restore', async () => {
+    const a = await variant('no-key.tar.gz', (es) => es.filter((e) => e.header.name !== 'data/master.key'));
+    const r = await drill(d.profile, a);
+    expect(r.verdict).toBe('failed');
+    expect(r.summary).toMatch(/^probe: master key missing after restore: the archive holds no data\/master\.key, so Hiveloom runs with the key it created at its first start \(it is that key\)/);
+    expect(failures(r).some((f) => f.startsWith('probe/probe.decrypt: 4 of 4 credentials fail to decrypt - the key does not belong to this data'))).toBe(true);
+  });
+
+  it("fails an archive holding another instance's master.key: N of M credentials fail to decrypt", async () => {
+    const a = await variant('foreign-key.tar.gz', (es) => {
+      es.find((e) => e.header.name === 'data/master.key')!.body = randomBytes(32);
+      return es;
+    });
+    const r = await drill(d.profile, a);
+    expect(r.verdict).toBe('failed');
+    expect(r.summary).toMatch(/^inspect: archive: 4 of 4 credentials fail to decrypt - the key does not belong to this data/);
+    expect(failures(r).some((f) => f.startsWith('probe/probe.decrypt: 4 of 4 credentials fail to decrypt - the key does not belong to this data'))).toBe(true);
+  });
+
+  it('refuses to restore when the data dir is not empty', async () => {
+    const dirty: ImageRecipe = {
+      name: 'hiveloom-dirty-test',
+      version: d.version,
+      dockerfile: 'ARG BASE\nFROM ${BASE}\nRUN echo leftover > /var/lib/hiveloom/platform.db\n',
+      buildArgs: { BASE: d.imageTag },
+    };
+    const { docker } = await ensureEngine();
+    await ensureImage(docker, dirty);
+    const r = await drill({ ...d.profile, image: () => dirty }, d.instanceArchive);
+    expect(r.verdict).toBe('failed');
+    expect(r.summary).toBe('provision: data dir not empty: /var/lib/hiveloom holds platform.db before the restore; refusing to restore over it');
+    expect(r.stages.map((s) => s.name)).not.toContain('restore');
+  });
+
+  it('fails an archive with a page of platform.db overwritten at integrity, naming the file', async () => {
+    const a = await variant('bad-page.tar.gz', overwritePlatformPage);
+    const r = await drill(d.profile, a);
+    expect(r.verdict).toBe('failed');
+    expect(r.summary).toMatch(/^inspect: data\/platform\.db fails PRAGMA integrity_check: /);
+    // The archive carries no WAL for it: the first start's WAL must not be replayed over the restored file.
+    expect(r.checks.filter((c) => c.id === 'restore.stale-sidecar').map((c) => c.reason)).toEqual([
+      expect.stringMatching(/^removed platform\.db-wal left by the first start/),
+      expect.stringMatching(/^removed platform\.db-shm left by the first start/),
+    ]);
+    const f = failures(r).join('\n');
+    expect(f).toMatch(/probe\/app\.doctor: hiveloom doctor: platform\.db integrity: Integrity issue|restore\/restore\.restart: hiveloom serve did not come up on the restored data/);
+  });
+
+  it('fails an archive taken mid-write, saying how WAL and main file disagree', async () => {
+    const a = await variant('mid-write.tar.gz', midWritePlatform);
+    const r = await drill(d.profile, a);
+    expect(r.verdict).toBe('failed');
+    expect(r.summary).toMatch(
+      /^inspect: data\/platform\.db-wal is inconsistent with data\/platform\.db: the WAL's last commit makes the database (\d+) pages, but the main file has (\d+) and the WAL holds none of \d+ of the pages beyond it/,
+    );
+  });
+
+  it('passes a tenant-scope archive with counts for that tenant only', async () => {
+    const m = JSON.parse(readFileSync(`${d.tenantArchive}.manifest.json`, 'utf8')) as { expectations: { counts: Record<string, number> } };
+    expect(m.expectations.counts).toEqual({ 'agents[acme]': 3, 'credentials[acme]': 3 });
+    const r = await drill(d.profile, d.tenantArchive);
+    expect(failures(r)).toEqual([]);
+    expect(r.verdict).toBe('passed');
+    expect(r.checks.find((c) => c.id === 'app.tenant-list')?.reason).toBe("hiveloom tenant list shows tenant acme with the archive's id");
+    expect(r.checks.find((c) => c.id === 'probe.decrypt')?.reason).toBe('all 3 credentials decrypt with the restored master.key (AES-256-GCM)');
+  });
+
+  it('fails when one tenant has fewer agents than the manifest records, naming the tenant and both numbers', async () => {
+    const a = join(dir, 'agent-gone.tar.gz');
+    await writeEntries(dropOneAgent(await readEntries(d.instanceArchive), acmeId), a);
+    await manifestFor(d.instanceArchive, a);
+    const r = await drill(d.profile, a);
+    expect(r.verdict).toBe('failed');
+    expect(r.summary).toMatch(/^probe: tenant acme: hiveloom agent list shows 2 agents, the manifest records 3 \(\+\d+ more\)$/);
+    expect(failures(r)).toContain('compare/compare.count.agents[acme]: agents[acme]: expected 3 rows, observed 2');
+    expect(failures(r).filter((f) => f.includes('globex'))).toEqual([]);
+  });
+
+  describe('hostile archives are refused before anything runs, naming the entry', () => {
+    const cases: Array<[string, string, (es: Entry[]) => Entry[]]> = [
+      ['a path climbing out', '../../etc/x', (es) => [...es, { header: { name: '../../etc/x', type: 'file', mode: 0o644 }, body: Buffer.from('x') }]],
+      ['an absolute path', '/etc/cron.d/x', (es) => [...es, { header: { name: '/etc/cron.d/x', type: 'file', mode: 0o644 }, body: Buffer.from('x') }]],
+      ['a symlink out', 'data/tenants/evil', (es) => [...es, { header: { name: 'data/tenants/evil', type: 'symlink', linkname: '/etc' }, body: Buffer.alloc(0) }]],
+    ];
+    for (const [what, entry, edit] of cases) {
+      it(`refuses ${what}`, async () => {
+        const a = await variant(`hostile-${entry.replace(/\W+/g, '_')}.tar.gz`, edit);
+        const r = await drill(d.profile, a);
+        expect(r.verdict).toBe('failed');
+        expect(r.summary).toContain(`inspect: refused entry "${entry}"`);
+        expect(r.stages.map((s) => s.name)).toEqual(['integrity', 'inspect', 'provision']);
+        expect(r.checks.find((c) => c.id === 'provision.refused')?.reason).toContain(`"${entry}"`);
+        expect(r.checks.some((c) => c.id === 'provision.data-dir')).toBe(false);
+      });
+    }
+
+    it('refuses a gzip bomb while inflating it', async () => {
+      const a = join(dir, 'bomb.tar.gz');
+      await gzipBomb(a, 2 ** 30);
+      await manifestFor(d.instanceArchive, a);
+      const t0 = performance.now();
+      const r = await drill(d.profile, a);
+      expect(r.verdict).toBe('failed');
+      expect(r.summary).toMatch(/^inspect: refused entry "data\/platform\.db": gzip bomb: \d+ bytes inflated from \d+ compressed bytes \(more than 200 times\)/);
+      expect(r.stages.map((s) => s.name)).toEqual(['integrity', 'inspect', 'provision']);
+      expect(performance.now() - t0).toBeLessThan(60_000);
+    });
+  });
+});
