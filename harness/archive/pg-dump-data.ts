@@ -24,6 +24,14 @@ export interface BlockFacts {
   rawBytes?: number;
   /** Rows (COPY lines) for TABLE DATA blocks, when inflated. */
   rows?: number;
+  /** The inflated text, for blocks the caller asked to keep (small ones only). */
+  text?: string;
+}
+
+export interface WalkOptions {
+  /** Dump ids whose inflated text to keep (up to maxKeepBytes each), e.g. a one-row state table. */
+  keepText?: Set<number>;
+  maxKeepBytes?: number;
 }
 
 export interface DataWalk {
@@ -35,7 +43,7 @@ export interface DataWalk {
 }
 
 /** Walks the data blocks after the TOC. Never throws for a damaged file: damage is a problem in the result. */
-export async function walkDumpData(path: string, toc: DumpToc): Promise<DataWalk> {
+export async function walkDumpData(path: string, toc: DumpToc, opts: WalkOptions = {}): Promise<DataWalk> {
   const byId = new Map<number, TocEntry>(toc.entries.map((e) => [e.dumpId, e]));
   const blocks = new Map<number, BlockFacts>();
   const problems: string[] = [];
@@ -64,7 +72,8 @@ export async function walkDumpData(path: string, toc: DumpToc): Promise<DataWalk
         problems.push(`the data of ${name(dumpId)} is at offset ${offset}, the table of contents says ${entry.dataPos}`);
       }
       const facts: BlockFacts = { dumpId, offset, compressedBytes: 0 };
-      const sink = canInflate ? new CopySink(toc.header.compression === 'gzip') : undefined;
+      const keep = opts.keepText?.has(dumpId) ? (opts.maxKeepBytes ?? 1 << 20) : 0;
+      const sink = canInflate ? new CopySink(toc.header.compression === 'gzip', keep) : undefined;
       if (type === BLK_BLOBS) {
         // Large objects: an oid, its chunks, repeated; a zero oid ends the block.
         while ((await r.int(`the large objects of ${name(dumpId)}`)) !== 0) {
@@ -78,6 +87,7 @@ export async function walkDumpData(path: string, toc: DumpToc): Promise<DataWalk
         if (done instanceof Error) problems.push(`the data of ${name(dumpId)} does not inflate: ${done.message} (the block is damaged)`);
         else {
           facts.rawBytes = done.bytes;
+          if (done.text !== undefined) facts.text = done.text;
           if (entry.desc === 'TABLE DATA') {
             if (done.rows === undefined) problems.push(`the data of ${name(dumpId)} does not end with COPY's end marker: it was cut off before pg_dump finished it`);
             else facts.rows = done.rows;
@@ -121,9 +131,13 @@ class CopySink {
   #lines = 0;
   #error: Error | undefined;
   #tail = Buffer.alloc(0);
+  readonly #keep: number;
+  #kept: Buffer[] = [];
+  #keptBytes = 0;
   readonly #ended: Promise<void>;
 
-  constructor(gzip: boolean) {
+  constructor(gzip: boolean, keep = 0) {
+    this.#keep = keep;
     this.#inflate = gzip ? createInflate() : undefined;
     if (this.#inflate) {
       this.#inflate.on('data', (b: Buffer) => this.#count(b));
@@ -140,6 +154,11 @@ class CopySink {
   #count(b: Buffer): void {
     this.#bytes += b.length;
     this.#tail = Buffer.concat([this.#tail, b.subarray(-COPY_END.length)]).subarray(-COPY_END.length);
+    if (this.#keptBytes < this.#keep) {
+      const part = b.subarray(0, this.#keep - this.#keptBytes);
+      this.#kept.push(Buffer.from(part));
+      this.#keptBytes += part.length;
+    }
     for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) this.#lines++;
   }
 
@@ -151,12 +170,13 @@ class CopySink {
   }
 
   /** Bytes, and rows when the text ends as pg_dump ends COPY data. */
-  async end(): Promise<{ bytes: number; rows?: number }> {
+  async end(): Promise<{ bytes: number; rows?: number; text?: string }> {
     this.#inflate?.end();
     await this.#ended;
     if (this.#error) throw this.#error;
     const whole = this.#tail.equals(COPY_END);
-    return { bytes: this.#bytes, ...(whole ? { rows: this.#lines - 3 } : {}) };
+    const text = this.#keep > 0 ? Buffer.concat(this.#kept).toString('utf8') : undefined;
+    return { bytes: this.#bytes, ...(whole ? { rows: this.#lines - 3 } : {}), ...(text !== undefined ? { text } : {}) };
   }
 }
 

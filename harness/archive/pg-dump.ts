@@ -43,6 +43,8 @@ export interface TocEntry {
   desc: string;
   namespace: string | null;
   section: number;
+  /** For TABLE DATA: the COPY statement, which names the columns in data order. */
+  copyStmt: string | null;
   dependencies: number[];
   dataState: DataState;
   /** Byte offset of the entry's data block, when pg_dump could record it (seekable output). */
@@ -79,6 +81,19 @@ export class DumpFormatError extends Error {
     super(message);
     this.name = 'DumpFormatError';
   }
+}
+
+/** Column names of a TOC entry's COPY statement ("COPY public.t (a, \"B\") FROM stdin;"), in data order. */
+export function copyColumns(copyStmt: string | null): string[] {
+  const m = /\((.*)\)\s+FROM stdin/s.exec(copyStmt ?? '');
+  if (!m) return [];
+  return m[1]!.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1').replace(/""/g, '"'));
+}
+
+/** One COPY text line's fields: tab-separated, \N for NULL, backslash escapes undone. */
+export function copyFields(line: string): Array<string | null> {
+  const esc: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\' };
+  return line.split('\t').map((f) => (f === '\\N' ? null : f.replace(/\\(.)/g, (_, c: string) => esc[c] ?? c)));
 }
 
 /** Major version from a version string: "17.11 (Debian ...)" -> 17, "9.6.24" -> 9. */
@@ -176,7 +191,7 @@ function readEntries(r: ArchiveReader, h: { version: number }): TocEntry[] {
     const section = r.int(what);
     r.str(what); // definition
     r.str(what); // drop statement
-    r.str(what); // COPY statement
+    const copyStmt = r.str(what);
     const namespace = r.str(what);
     r.str(what); // tablespace
     if (h.version >= v(1, 14)) r.str(what); // table access method
@@ -194,7 +209,7 @@ function readEntries(r: ArchiveReader, h: { version: number }): TocEntry[] {
     const dataState = OFFSET_FLAGS[flag];
     if (!dataState) throw new DumpFormatError(`${what} (${desc} ${tag}): unknown data offset flag ${flag}`, r.pos - 1);
     const pos = r.offset(what);
-    entries.push({ dumpId, hadDumper, tag, desc, namespace, section, dependencies, dataState, ...(dataState === 'position-set' ? { dataPos: pos } : {}) });
+    entries.push({ dumpId, hadDumper, tag, desc, namespace, section, copyStmt, dependencies, dataState, ...(dataState === 'position-set' ? { dataPos: pos } : {}) });
   }
   return entries;
 }

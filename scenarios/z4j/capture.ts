@@ -10,14 +10,18 @@ import type { CaptureInput } from '../../harness/profile.ts';
 import { TOOL_VERSION } from '../../harness/version.ts';
 import { readFacts, walkZ4jChain } from './sqlite-facts.ts';
 import { CHAIN_SECRET_NAME } from './audit-chain.ts';
+import { hasPgDumpMagic } from '../../harness/archive/pg-dump.ts';
+import { captureZ4jPg } from './pg/capture.ts';
 
 /**
  * Expectations from the backup itself: the SQLite snapshot `z4j backup` wrote,
  * opened read-only (a private copy), so they match the archive exactly.
  */
 export async function captureZ4j(input: CaptureInput): Promise<Manifest> {
+  // z4j's PostgreSQL backups are pg_dump custom-format archives ("PGDMP").
+  if (hasPgDumpMagic(input.archive)) return captureZ4jPg(input);
   if (!(await hasSqliteHeader(input.archive))) {
-    throw new UsageError(`${input.archive} is not a SQLite database (z4j's SQLite backups are); PostgreSQL dumps are not supported yet`, 'RD_ARCHIVE_FORMAT');
+    throw new UsageError(`${input.archive} is neither a SQLite database nor a pg_dump custom-format archive (what z4j's backups are)`, 'RD_ARCHIVE_FORMAT');
   }
   const work = await mkdtemp(join(tmpdir(), 'restore-drill-capture-'));
   try {

@@ -4,13 +4,19 @@ import { z4jDemo } from './demo.ts';
 import { z4jImage } from './image.ts';
 import { Z4jSqliteSession } from './session.ts';
 import { Z4J_PINNED_VERSION } from './version.ts';
+import { backupZ4jPg } from './pg/backup.ts';
+import { PG_ARCHIVE_FORMAT } from './pg/capture.ts';
+import { z4jPgImageFor } from './pg/image.ts';
+import { Z4jPgSession } from './pg/session.ts';
 
 export const z4jProfile: Profile = {
   name: 'z4j',
-  summary: 'z4j control plane: SQLite backups made by `z4j backup`, with its HMAC audit chain',
+  summary: 'z4j control plane: SQLite and PostgreSQL (pg_dump) backups made by `z4j backup`, with its HMAC audit chain',
   defaultVersion: Z4J_PINNED_VERSION,
-  image: z4jImage,
+  // The archive format the manifest records picks the image and the session.
+  image: (version, manifest) => (manifest?.archive.format === PG_ARCHIVE_FORMAT ? z4jPgImageFor(version, manifest) : z4jImage(version)),
   capture: captureZ4j,
-  session: (ctx) => new Z4jSqliteSession(ctx),
+  session: (ctx) => (ctx.manifest.archive.format === PG_ARCHIVE_FORMAT ? new Z4jPgSession(ctx) : new Z4jSqliteSession(ctx)),
   demo: z4jDemo,
+  backup: backupZ4jPg,
 };

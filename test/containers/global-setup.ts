@@ -1,6 +1,9 @@
 import { setupCommand } from '../../harness/commands/setup.ts';
 import { ensureEngine, sweep } from '../../harness/runtime/index.ts';
 import { skipReason } from './engine.ts';
+import { ensureImage } from '../../harness/images/index.ts';
+import { postgresImage } from '../../harness/images/postgres.ts';
+import { Z4J_PG_TEST_MAJOR, z4jPgImage } from '../../scenarios/z4j/pg/image.ts';
 import { Z4J_BEFORE_SCHEMA_VERSION, Z4J_OLDER_VERSION, Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 
 /** Prepares the host once for all container tests: engine, sweep, images. */
@@ -12,6 +15,12 @@ export default async function setup(): Promise<() => Promise<void>> {
   const say = (l: string) => process.stderr.write(`[setup] ${l}\n`);
   // Installs and starts an engine where it can; throws (failing the run) where it cannot.
   await setupCommand({ profile: 'z4j', version: [Z4J_PINNED_VERSION, Z4J_OLDER_VERSION, Z4J_BEFORE_SCHEMA_VERSION], say });
+  // PostgreSQL drills: the server image and z4j with a client z4j's restore accepts.
+  const { docker } = await ensureEngine();
+  for (const recipe of [postgresImage(Z4J_PG_TEST_MAJOR), z4jPgImage(Z4J_PINNED_VERSION, Z4J_PG_TEST_MAJOR)]) {
+    const img = await ensureImage(docker, recipe, { say });
+    say(`image: ${img.tag} (${img.cacheHit ? 'cached' : 'built'}; base ${img.base.source})`);
+  }
   return async () => {
     const engine = await ensureEngine();
     const left = await sweep(engine.docker);

@@ -1,0 +1,108 @@
+import { stat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { sha256File } from '../../../harness/archive/hash.ts';
+import { DumpFormatError, postgresMajor, readDumpToc, type DumpHeader } from '../../../harness/archive/pg-dump.ts';
+import { UsageError } from '../../../harness/errors.ts';
+import { ensureImage } from '../../../harness/images/index.ts';
+import { choosePostgresMajor, postgresImage } from '../../../harness/images/postgres.ts';
+import type { Manifest } from '../../../harness/manifest/schema.ts';
+import type { CaptureInput } from '../../../harness/profile.ts';
+import { createPrivateNetwork, ensureEngine, newDrillId, startContainer } from '../../../harness/runtime/index.ts';
+import { POSTGRES_COMMAND, POSTGRES_PORT, POSTGRES_SUPERUSER, psql, waitForPostgres } from '../../../harness/runtime/postgres.ts';
+import { TOOL_VERSION } from '../../../harness/version.ts';
+import type { ChainObservation } from '../../../harness/drill/types.ts';
+import { CHAIN_SECRET_NAME } from '../audit-chain.ts';
+import { connectPg, inSnapshot, readPgFacts, walkPgChain, type PgFacts } from './facts.ts';
+
+export const PG_ARCHIVE_FORMAT = 'pg_dump-custom';
+const SCRATCH_DATABASE = 'scratch';
+
+/**
+ * Expectations from a finished pg_dump archive: it is restored (plain
+ * pg_restore, no z4j) into a scratch PostgreSQL server on a private network,
+ * and read there with `pg` exactly as a drill reads the restored database.
+ */
+export async function captureZ4jPg(input: CaptureInput): Promise<Manifest> {
+  let header: DumpHeader;
+  try {
+    header = readDumpToc(input.archive).header;
+  } catch (e) {
+    if (e instanceof DumpFormatError) throw new UsageError(`${input.archive} is not a readable pg_dump custom-format archive: ${e.message}`, 'RD_ARCHIVE_FORMAT');
+    throw e;
+  }
+  const madeBy = postgresMajor(header.serverVersion);
+  const major = madeBy === undefined ? undefined : choosePostgresMajor(madeBy);
+  if (major === undefined) throw new UsageError(`${input.archive} was made by PostgreSQL ${header.serverVersion ?? '(unknown)'}: no server this tool can run reads it`, 'RD_ARCHIVE_FORMAT');
+
+  const { docker } = await ensureEngine({ install: true });
+  const image = await ensureImage(docker, postgresImage(major));
+  const drillId = newDrillId();
+  const net = await createPrivateNetwork(docker, drillId);
+  const db = await startContainer({ image: image.tag, drillId, network: net.name, command: POSTGRES_COMMAND, labels: { 'io.restore-drill.role': 'capture-scratch' } });
+  try {
+    await waitForPostgres(db);
+    await psql(db, 'postgres', `CREATE DATABASE ${SCRATCH_DATABASE}`);
+    // Copied files keep the archive's owner and mode (z4j writes 0600): pg_restore runs as root to read it.
+    await db.copyIn(input.archive, '/tmp/archive.dump', 0o600);
+    const r = await db.exec(['pg_restore', '--no-owner', '--no-acl', '--exit-on-error', '-h', '127.0.0.1', '-U', POSTGRES_SUPERUSER, '-d', SCRATCH_DATABASE, '/tmp/archive.dump'], { timeoutMs: 3_600_000, user: 'root' });
+    if (r.exitCode !== 0) throw new UsageError(`${input.archive} does not restore into a scratch PostgreSQL ${major}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`, 'RD_ARCHIVE_FORMAT');
+    const client = await connectPg({ host: db.ipAddress(net.name), port: POSTGRES_PORT, user: POSTGRES_SUPERUSER, database: SCRATCH_DATABASE });
+    try {
+      const { facts, chain } = await inSnapshot(client, async () => ({ facts: await readPgFacts(client), chain: await walkPgChain(client, undefined) }));
+      const st = await stat(input.archive);
+      return pgManifest(input, { facts, chain, header, sha256: await sha256File(input.archive), sizeBytes: st.size, createdAt: st.mtime });
+    } finally {
+      await client.end();
+    }
+  } finally {
+    await db.stop();
+    await net.remove();
+  }
+}
+
+export interface PgCaptured {
+  facts: PgFacts;
+  chain: ChainObservation | undefined;
+  header: Pick<DumpHeader, 'serverVersion' | 'dumpVersion'>;
+  sha256: string;
+  sizeBytes: number;
+  createdAt: Date;
+}
+
+/** The manifest of a z4j pg_dump archive from what was read (the same for a finished dump and a live backup). */
+export function pgManifest(input: Pick<CaptureInput, 'archive' | 'secrets' | 'appVersion'>, c: PgCaptured): Manifest {
+  const { facts, chain } = c;
+  if (facts.missingTables.length > 0) throw new UsageError(`${input.archive} lacks z4j tables: ${facts.missingTables.join(', ')}`, 'RD_ARCHIVE_FORMAT');
+  const version = input.appVersion ?? facts.version;
+  if (!version) throw new UsageError(`${input.archive} does not record the z4j version (z4j_meta); pass --app-version`, 'RD_NO_VERSION');
+  if (!facts.revision) throw new UsageError(`${input.archive} has no alembic revision`, 'RD_ARCHIVE_FORMAT');
+  if (!chain) throw new UsageError(`${input.archive} has no audit_chain_state: z4j before the authenticated audit chain is not supported`, 'RD_ARCHIVE_FORMAT');
+  if (input.secrets && !input.secrets.get(CHAIN_SECRET_NAME)) throw new UsageError(`${input.secrets.source} has no ${CHAIN_SECRET_NAME}: it is not z4j's secret.env`, 'RD_SECRETS_INVALID');
+  const serverVersion = c.header.serverVersion ?? facts.serverVersion;
+  return {
+    schemaVersion: 1,
+    app: { name: 'z4j', version, schemaRevision: facts.revision },
+    archive: {
+      file: basename(input.archive),
+      format: PG_ARCHIVE_FORMAT,
+      sha256: c.sha256,
+      sizeBytes: c.sizeBytes,
+      createdAt: c.createdAt.toISOString(),
+      database: { engine: 'postgresql', serverVersion, major: postgresMajor(serverVersion) ?? 0, ...(c.header.dumpVersion ? { dumpToolVersion: c.header.dumpVersion } : {}) },
+    },
+    ...(input.secrets ? { secrets: { reference: resolve(input.secrets.source), names: input.secrets.names(), fileSha256: input.secrets.fileSha256 } } : {}),
+    expectations: {
+      appChecks: ['z4j check', 'z4j migrate current --check-heads', 'z4j audit verify'],
+      counts: facts.counts,
+      chain: {
+        table: 'audit_log',
+        length: chain.length,
+        headHmac: chain.headHmac,
+        startsAtGenesis: chain.firstPrevHmac === null,
+        ...(chain.firstPrevHmac !== null ? { firstPrevHmac: chain.firstPrevHmac } : {}),
+      },
+      fingerprints: facts.fingerprints,
+    },
+    capture: { tool: 'restore-drill', toolVersion: TOOL_VERSION, capturedAt: new Date().toISOString() },
+  };
+}

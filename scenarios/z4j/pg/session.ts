@@ -1,0 +1,250 @@
+import { basename } from 'node:path';
+import type pg from 'pg';
+import { ensureImage } from '../../../harness/images/index.ts';
+import { postgresImage } from '../../../harness/images/postgres.ts';
+import { createPrivateNetwork, ensureEngine, type DrillContainer, type ExecOutcome } from '../../../harness/runtime/index.ts';
+import { POSTGRES_COMMAND, POSTGRES_PORT, POSTGRES_SUPERUSER, psql, waitForPostgres } from '../../../harness/runtime/postgres.ts';
+import type { DrillContext, DrillSession } from '../../../harness/profile.ts';
+import type { ChainObservation, Observations } from '../../../harness/drill/types.ts';
+import { errorMessage } from '../../../harness/errors.ts';
+import { CHAIN_SECRET_NAME, chainKey } from '../audit-chain.ts';
+import { quote } from '../parse.ts';
+import { DRILL_DIR, Z4J_HOME } from '../tables.ts';
+import { checkRestoreRows, compareStatus, probeAuditVerify, probeCheck, probeMigrationHead, probeStatus } from './app-checks.ts';
+import { chainSigningKeyId, connectPg, inSnapshot, readPgChainState, readPgFacts, restoreAppendedPgRows, walkPgChain, type PgConnection } from './facts.ts';
+import { inspectDump } from './inspect.ts';
+
+const SECRETS_HINT =
+  "z4j's operator docs say to back up secret.env (~/.z4j/secret.env, the only copy of its secrets) together with the database; pass it with --secrets";
+/** The drill's database: created empty on the fresh server, checked empty, migrated, restored into. */
+export const TARGET_DATABASE = 'z4j';
+/** The server's name on the drill's network, as z4j's database URL names it. */
+const DB_ALIAS = 'db';
+
+export interface PgSessionOptions {
+  /**
+   * Runs against the target database after it is created and before it is
+   * checked empty. Tests use it to force an unclean target; drills never set it.
+   */
+  prepareTarget?: (client: pg.Client) => Promise<void>;
+}
+
+/**
+ * One z4j PostgreSQL drill: a fresh PostgreSQL server and a z4j container on
+ * an internal network only they share, an empty target database (checked
+ * empty), z4j's own `restore --force`, then z4j's checks and the harness's own
+ * reading of the restored database with `pg`.
+ */
+export class Z4jPgSession implements DrillSession {
+  readonly #ctx: DrillContext;
+  readonly #opts: PgSessionOptions;
+  #serverMajor: number | undefined;
+  #unrestorable = false;
+  #app: DrillContainer | undefined;
+  #db: DrillContainer | undefined;
+  #network: { name: string; remove: () => Promise<void> } | undefined;
+  #conn: PgConnection | undefined;
+  /** Where the drill's time went: z4j's own commands, and the harness's own reading of the restored database. */
+  readonly timings = { appCommandsMs: 0, restoreMs: 0, harnessReadMs: 0 };
+
+  constructor(ctx: DrillContext, opts: PgSessionOptions = {}) {
+    this.#ctx = ctx;
+    this.#opts = opts;
+  }
+
+  get #secret(): string | undefined {
+    return this.#ctx.secrets?.get(CHAIN_SECRET_NAME);
+  }
+
+  async inspect(): Promise<void> {
+    const ctx = this.#ctx;
+    if (!ctx.secrets) {
+      ctx.check({ id: 'inspect.secrets', status: 'fail', reason: `secret material missing: no secrets file was supplied, so the audit chain cannot be verified and z4j cannot run; ${SECRETS_HINT}` });
+    } else if (!this.#secret) {
+      ctx.check({ id: 'inspect.secrets', status: 'fail', reason: `secret material missing: ${ctx.secrets.source} has no ${CHAIN_SECRET_NAME}, so the audit chain cannot be verified; ${SECRETS_HINT}` });
+    }
+    const found = await inspectDump(ctx.archive, ctx.manifest);
+    for (const f of found.findings) ctx.check(f);
+    const secret = this.#secret;
+    if (secret && found.chainStateKeyId) {
+      // The key id the chain's signed state names, read from the dump itself: a
+      // wrong secret.env is named as such before z4j's restore refuses it.
+      const key = chainKey(secret);
+      ctx.check(
+        key.id === found.chainStateKeyId
+          ? { id: 'inspect.secret-key', status: 'pass', reason: "the secret's key id is the one the dump's audit chain state was signed with" }
+          : {
+              id: 'inspect.secret-key',
+              status: 'fail',
+              reason: `the secret supplied is not the one that signed this audit chain: its key id is ${key.id.slice(0, 12)}…, the dump's chain state was signed with key id ${found.chainStateKeyId.slice(0, 12)}… (the data is not corrupt; find the secret.env of the install that made this backup)`,
+              expected: found.chainStateKeyId,
+              observed: key.id,
+            },
+      );
+    }
+    this.#serverMajor = found.serverMajor;
+    this.#unrestorable = found.unrestorable;
+  }
+
+  async provision(): Promise<void> {
+    const ctx = this.#ctx;
+    if (this.#unrestorable || this.#serverMajor === undefined) {
+      ctx.check({ id: 'provision.refused', status: 'fail', reason: 'nothing was started: inspection found the dump cannot be restored (see inspect)' });
+      return;
+    }
+    if (!ctx.secrets) {
+      ctx.check({ id: 'provision.secrets', status: 'fail', reason: `nothing was restored: z4j's CLI refuses to run without its secrets; ${SECRETS_HINT}` });
+      return;
+    }
+    const { docker } = await ensureEngine({ install: false });
+    const server = await ensureImage(docker, postgresImage(this.#serverMajor));
+    this.#network = await createPrivateNetwork(docker, ctx.drillId);
+    const network = this.#network.name;
+    const db = (this.#db = await ctx.start({ image: server.tag, network, aliases: [DB_ALIAS], command: POSTGRES_COMMAND, labels: { 'io.restore-drill.role': 'database' } }));
+    this.#app = await ctx.start({ network, labels: { 'io.restore-drill.role': 'app' } });
+    await waitForPostgres(db);
+    const version = (await psql(db, 'postgres', 'SHOW server_version')).trim();
+    ctx.check({ id: 'provision.database-server', status: 'pass', reason: `fresh PostgreSQL ${version} (${server.tag}) on internal network ${network}, shared only with the z4j container` });
+
+    await psql(db, 'postgres', `CREATE DATABASE ${TARGET_DATABASE}`);
+    this.#conn = { host: db.ipAddress(network), port: POSTGRES_PORT, user: POSTGRES_SUPERUSER, database: TARGET_DATABASE };
+    const client = await connectPg(this.#conn);
+    try {
+      await this.#opts.prepareTarget?.(client);
+      const objects = await userObjects(client);
+      if (objects.length > 0) {
+        ctx.check({ id: 'provision.target-db', status: 'fail', reason: `target database ${TARGET_DATABASE} is not empty: it holds ${objects.slice(0, 5).join(', ')}${objects.length > 5 ? ` (+${objects.length - 5} more)` : ''} before the restore; refusing to restore over it`, observed: objects });
+        return;
+      }
+    } finally {
+      await client.end();
+    }
+    ctx.check({ id: 'provision.target-db', status: 'pass', reason: `target database ${TARGET_DATABASE} is empty (no tables, sequences, functions, types or extensions)` });
+
+    const listing = await this.#exec(['ls', '-A', Z4J_HOME]);
+    const entries = listing.stdout.split('\n').filter(Boolean);
+    if (listing.exitCode !== 0 || entries.length > 0) {
+      ctx.check({ id: 'provision.data-dir', status: 'fail', reason: `z4j home ${Z4J_HOME} is not empty (${entries.join(', ') || quote(listing.stdout, listing.stderr)}); refusing to restore` });
+      return;
+    }
+    // Secrets go in as a 0600 file that dies with the container: never an argument or an env var.
+    await this.#app.writeFile(`${Z4J_HOME}/secret.env`, ctx.secrets.raw, 0o600);
+    await this.#exec(['mkdir', '-p', DRILL_DIR]);
+    await this.#app.copyIn(ctx.archive, `${DRILL_DIR}/${basename(ctx.archive)}`, 0o600);
+    // z4j's PostgreSQL restore needs a target already at its migration head.
+    const migrate = await this.#exec(['z4j', 'migrate', 'upgrade', 'head']);
+    ctx.check(
+      migrate.exitCode === 0
+        ? { id: 'provision.fresh-install', status: 'pass', reason: "fresh z4j schema created at this version's migration head (z4j migrate upgrade head)" }
+        : { id: 'provision.fresh-install', status: 'error', reason: `could not create a fresh z4j schema to restore over: ${quote(migrate.stdout, migrate.stderr)}` },
+    );
+  }
+
+  async restore(): Promise<void> {
+    const ctx = this.#ctx;
+    const r = await this.#exec(['z4j', 'restore', `${DRILL_DIR}/${basename(ctx.archive)}`, '--force', '--expected-sha256', ctx.manifest.archive.sha256]);
+    this.timings.restoreMs = r.durationMs;
+    if (r.exitCode === 0 && /z4j: restore complete/.test(r.stdout) && /backend:\s+postgres/.test(r.stdout)) {
+      ctx.check({ id: 'restore.z4j-restore', status: 'pass', reason: `z4j restore --force completed (postgres backend) in ${(r.durationMs / 1000).toFixed(1)} s`, observed: { seconds: r.durationMs / 1000 } });
+    } else {
+      ctx.check({ id: 'restore.z4j-restore', status: 'fail', reason: `z4j restore failed (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}`, observed: { exitCode: r.exitCode } });
+    }
+  }
+
+  async probe(): Promise<Observations> {
+    const ctx = this.#ctx;
+    const obs: Observations = { counts: {}, fingerprints: {} };
+    const run = (cmd: string[]) => this.#exec(cmd);
+    await probeCheck(ctx, run);
+    await probeMigrationHead(ctx, run, obs);
+    const status = await probeStatus(ctx, run);
+    await probeAuditVerify(ctx, run);
+    let client: pg.Client;
+    try {
+      client = await connectPg(this.#conn!);
+    } catch (e) {
+      ctx.check({ id: 'probe.connect', status: 'error', reason: `the harness cannot connect to the restored database: ${errorMessage(e)}` });
+      return obs;
+    }
+    const t0 = performance.now();
+    try {
+      await inSnapshot(client, () => this.#readRestored(client, obs, status));
+    } catch (e) {
+      ctx.check({ id: 'probe.read', status: 'fail', reason: `the restored database cannot be read: ${errorMessage(e)}` });
+    } finally {
+      await client.end();
+      this.timings.harnessReadMs += performance.now() - t0;
+    }
+    return obs;
+  }
+
+  /** The harness's own reading of the restored database, in one snapshot. */
+  async #readRestored(client: pg.Client, obs: Observations, status: Record<string, number> | undefined): Promise<void> {
+    const ctx = this.#ctx;
+    const state = await readPgChainState(client);
+    const appended = state ? await restoreAppendedPgRows(client, state.generation) : [];
+    checkRestoreRows(ctx, appended);
+    const facts = await readPgFacts(client, appended.map((r) => r.id));
+    obs.counts = facts.counts;
+    obs.fingerprints = facts.fingerprints;
+    if (facts.revision && !obs.schemaRevision) obs.schemaRevision = facts.revision;
+    if (status) compareStatus(ctx, status, appended.length);
+    const secret = this.#secret;
+    if (!state) {
+      ctx.check({ id: 'probe.chain', status: 'fail', reason: 'the restored database has no audit_chain_state: the audit chain cannot be walked' });
+      return;
+    }
+    if (!secret) {
+      ctx.check({ id: 'probe.chain', status: 'fail', reason: `secret material missing: the audit chain cannot be verified; ${SECRETS_HINT}` });
+      return;
+    }
+    const signedWith = await chainSigningKeyId(client, state.generation);
+    const key = chainKey(secret);
+    if (signedWith && signedWith !== key.id) {
+      ctx.check({
+        id: 'probe.secret-key',
+        status: 'fail',
+        reason: `the secret supplied is not the one that signed this audit chain: its key id is ${key.id.slice(0, 12)}…, the chain's rows were signed with key id ${signedWith.slice(0, 12)}… (the data is not corrupt; find the secret.env of the install that made this backup)`,
+        expected: signedWith,
+        observed: key.id,
+      });
+    }
+    const walked = await walkPgChain(client, secret);
+    if (walked) obs.chain = withoutRestoreRows(walked, appended);
+  }
+
+  async dispose(): Promise<void> {
+    await this.#network?.remove();
+  }
+
+  async #exec(cmd: string[]): Promise<ExecOutcome> {
+    const url = `postgresql+asyncpg://${POSTGRES_SUPERUSER}@${DB_ALIAS}:${POSTGRES_PORT}/${TARGET_DATABASE}`;
+    const r = await this.#app!.exec(cmd, { timeoutMs: this.#ctx.execTimeoutMs, env: { Z4J_HOME, TZ: 'UTC', Z4J_DATABASE_URL: url } });
+    if (cmd[0] === 'z4j') this.timings.appCommandsMs += r.durationMs;
+    return r;
+  }
+}
+
+/** Everything a user (not the system) made in a database: what "empty" must rule out. */
+async function userObjects(client: pg.Client): Promise<string[]> {
+  const r = await client.query<{ o: string }>(
+    `SELECT format('%s %s.%s', CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'relation' END, n.nspname, c.relname) AS o
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND c.relkind IN ('r','p','v','m','S','f')
+     UNION ALL
+     SELECT format('function %s.%s', n.nspname, p.proname) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+     UNION ALL
+     SELECT format('extension %s', extname) FROM pg_extension WHERE extname <> 'plpgsql'
+     UNION ALL
+     SELECT format('schema %s', nspname) FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'public') AND nspname NOT LIKE 'pg_toast%' AND nspname NOT LIKE 'pg_temp%'
+     ORDER BY 1`,
+  );
+  return r.rows.map((x) => x.o);
+}
+
+/** The chain as the backup had it: the restore's own trailing rows set aside (they were walked too). */
+function withoutRestoreRows(chain: ChainObservation, appended: Array<{ prevRowHmac: string | null }>): ChainObservation {
+  if (appended.length === 0) return chain;
+  return { ...chain, length: chain.length - appended.length, headHmac: appended[0]!.prevRowHmac, verifiedRows: chain.verifiedRows - appended.length };
+}
