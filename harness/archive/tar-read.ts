@@ -134,11 +134,21 @@ export async function readTarGz(path: string, opts: ReadTarOptions = {}): Promis
       result.findings.push({ entry: raw, problem, reason });
       drain();
     };
-    if (++count > limits.maxEntries) return next(halt({ entry: raw, problem: 'too-many-entries', reason: `more than ${limits.maxEntries} entries; reading stopped` }));
+    // A limit ends the whole read: the source is destroyed (it may already be
+    // fully read, so the extractor is destroyed too, which fails the pipeline).
+    // Handing the error to next() instead would raise it from inside
+    // tar-stream, where nothing catches it.
+    const stopAll = (f: TarFinding) => {
+      // The entry's own stream is destroyed with the extractor and would
+      // re-emit the error with no one listening: the cause is already a finding.
+      stream.on('error', () => {});
+      extract.destroy(halt(f));
+    };
+    if (++count > limits.maxEntries) return stopAll({ entry: raw, problem: 'too-many-entries', reason: `more than ${limits.maxEntries} entries; reading stopped` });
     const size = header.size ?? 0;
-    if (size > limits.maxEntryBytes) return next(halt({ entry: raw, problem: 'too-large', reason: `declares ${size} bytes, more than the limit of ${limits.maxEntryBytes}; reading stopped` }));
+    if (size > limits.maxEntryBytes) return stopAll({ entry: raw, problem: 'too-large', reason: `declares ${size} bytes, more than the limit of ${limits.maxEntryBytes}; reading stopped` });
     declaredTotal += size;
-    if (declaredTotal > limits.maxTotalBytes) return next(halt({ entry: raw, problem: 'total-too-large', reason: `entries declare more than ${limits.maxTotalBytes} bytes in all; reading stopped` }));
+    if (declaredTotal > limits.maxTotalBytes) return stopAll({ entry: raw, problem: 'total-too-large', reason: `entries declare more than ${limits.maxTotalBytes} bytes in all; reading stopped` });
 
     const judged = judgeEntryName(raw);
     if (!judged.ok) return refuse(judged.problem, judged.reason);

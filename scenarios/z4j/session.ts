@@ -7,9 +7,10 @@ import type { DrillContext, DrillSession } from '../../harness/profile.ts';
 import type { ChainObservation, Observations } from '../../harness/drill/types.ts';
 import { errorMessage } from '../../harness/errors.ts';
 import { CHAIN_SECRET_NAME, chainKey, readChainState } from './audit-chain.ts';
-import { parseAuditVerify, parseCheck, parseMigrateCurrent, parseStatus, quote } from './parse.ts';
+import { quote } from './parse.ts';
+import { checkRestoreRows, compareStatus, probeAuditVerify, probeCheck, probeMigrationHead, probeStatus } from './app-checks.ts';
 import { readFacts, restoreAppendedRows, walkZ4jChainFast } from './sqlite-facts.ts';
-import { DRILL_DIR, STATUS_LABELS, Z4J_DB, Z4J_HOME } from './tables.ts';
+import { DRILL_DIR, Z4J_DB, Z4J_HOME } from './tables.ts';
 
 const SECRETS_HINT =
   "z4j's operator docs say to back up secret.env (~/.z4j/secret.env, the only copy of its auto-minted secrets) together with the database; pass it with --secrets";
@@ -127,77 +128,14 @@ export class Z4jSqliteSession implements DrillSession {
 
   async probe(): Promise<Observations> {
     const ctx = this.#ctx;
+    const run = (cmd: string[]) => this.#exec(cmd);
     const obs: Observations = { counts: {}, fingerprints: {} };
-    await this.#probeCheck();
-    await this.#probeMigrationHead(obs);
-    const status = await this.#probeStatus();
-    await this.#probeAuditVerify();
+    await probeCheck(ctx, run);
+    await probeMigrationHead(ctx, run, obs, this.#version);
+    const status = await probeStatus(ctx, run);
+    await probeAuditVerify(ctx, run);
     await this.#probeDatabase(obs, status);
     return obs;
-  }
-
-  async #probeCheck(): Promise<void> {
-    const ctx = this.#ctx;
-    const r = await this.#exec(['z4j', 'check']);
-    const parsed = parseCheck(r.stdout);
-    if (!parsed) {
-      ctx.check({ id: 'app.check', status: 'error', reason: `z4j check printed nothing parseable (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` });
-    } else if (r.exitCode !== 0 || !parsed.allGreen) {
-      ctx.check({ id: 'app.check', status: 'fail', reason: `z4j check is not green (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` });
-    } else if (!parsed.revision) {
-      // z4j check says "all green" even with no alembic_version table: we do not.
-      ctx.check({ id: 'app.check', status: 'fail', reason: `z4j check printed "all green" but the database has no migration revision: alembic version ${parsed.alembicRow ?? 'row missing'}` });
-    } else {
-      ctx.check({ id: 'app.check', status: 'pass', reason: `z4j check: all green, alembic at ${parsed.revision}` });
-    }
-  }
-
-  async #probeMigrationHead(obs: Observations): Promise<void> {
-    const ctx = this.#ctx;
-    // z4j check does not compare the stored revision with this build's head; this does.
-    const r = await this.#exec(['z4j', 'migrate', 'current', '--check-heads']);
-    const parsed = parseMigrateCurrent(r.stdout);
-    if (!parsed) {
-      ctx.check({ id: 'app.migration-head', status: r.exitCode === 0 ? 'error' : 'fail', reason: `z4j migrate current --check-heads (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` });
-      return;
-    }
-    obs.schemaRevision = parsed.revision;
-    ctx.check(
-      parsed.isHead && r.exitCode === 0
-        ? { id: 'app.migration-head', status: 'pass', reason: `restored revision ${parsed.revision} is z4j ${this.#version}'s migration head` }
-        : { id: 'app.migration-head', status: 'fail', reason: `restored revision ${parsed.revision} is not z4j ${this.#version}'s migration head (exit ${r.exitCode})`, observed: parsed.revision },
-    );
-  }
-
-  async #probeStatus(): Promise<Record<string, number> | undefined> {
-    const ctx = this.#ctx;
-    const r = await this.#exec(['z4j', 'status']);
-    const parsed = parseStatus(r.stdout);
-    if (!parsed) {
-      ctx.check({ id: 'app.status', status: 'error', reason: `z4j status printed no row counts (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` });
-      return undefined;
-    }
-    const counts: Record<string, number> = {};
-    for (const [label, table] of Object.entries(STATUS_LABELS)) {
-      const v = parsed.counts[label];
-      if (v === undefined || v === 'n/a') {
-        ctx.check({ id: `app.status.${table}`, status: 'fail', reason: `z4j status could not count ${label} (${v ?? 'row missing'})` });
-      } else counts[table] = v;
-    }
-    return counts;
-  }
-
-  async #probeAuditVerify(): Promise<void> {
-    const ctx = this.#ctx;
-    const r = await this.#exec(['z4j', 'audit', 'verify']);
-    const parsed = parseAuditVerify(r.stdout);
-    if (r.exitCode === 0 && parsed && parsed.problems.length === 0) {
-      ctx.check({ id: 'app.audit-verify', status: 'pass', reason: `z4j audit verify: ${parsed.verified} active rows verified` });
-    } else if (!parsed && r.exitCode === 0) {
-      ctx.check({ id: 'app.audit-verify', status: 'error', reason: `z4j audit verify printed nothing parseable: ${quote(r.stdout, r.stderr)}` });
-    } else {
-      ctx.check({ id: 'app.audit-verify', status: 'fail', reason: `z4j audit verify failed (exit ${r.exitCode}): ${quote(r.stdout, r.stderr, 6)}` });
-    }
   }
 
   /** The harness's own reading of the restored database, copied out of the container. */
@@ -232,12 +170,12 @@ export class Z4jSqliteSession implements DrillSession {
 
       const state = readChainState(db);
       const appended = state ? restoreAppendedRows(db, state.generation) : [];
-      this.#checkRestoreRows(appended);
+      checkRestoreRows(ctx, appended);
       const facts = readFacts(db, appended.map((r) => r.id));
       obs.counts = facts.counts;
       obs.fingerprints = facts.fingerprints;
       if (facts.revision && !obs.schemaRevision) obs.schemaRevision = facts.revision;
-      if (statusCounts) this.#compareStatus(statusCounts, appended.length);
+      if (statusCounts) compareStatus(ctx, statusCounts, appended.length);
 
       const secret = this.#secret;
       const walked = secret ? await walkZ4jChainFast(db, local, secret) : undefined;
@@ -248,40 +186,6 @@ export class Z4jSqliteSession implements DrillSession {
       ctx.check({ id: 'probe.read', status: 'fail', reason: `the restored database cannot be read: ${errorMessage(e)}` });
     } finally {
       db.close();
-    }
-  }
-
-  /** z4j's restore signs an audit row of its own; it must name this archive. */
-  #checkRestoreRows(appended: Array<{ id: string; metadata: string }>): void {
-    const ctx = this.#ctx;
-    for (const row of appended) {
-      let digest: unknown;
-      try {
-        digest = (JSON.parse(row.metadata) as { source_stage_digest?: unknown }).source_stage_digest;
-      } catch {
-        digest = undefined;
-      }
-      ctx.check(
-        digest === ctx.manifest.archive.sha256
-          ? { id: 'probe.restore-audit-row', status: 'pass', reason: `z4j recorded the restore in its audit chain with this archive's sha256` }
-          : { id: 'probe.restore-audit-row', status: 'fail', reason: `z4j's restore audit row names source digest ${String(digest)}, not this archive's sha256`, expected: ctx.manifest.archive.sha256, observed: digest },
-      );
-    }
-  }
-
-  /** z4j's own counts against the manifest (its audit count includes the restore's own rows). */
-  #compareStatus(status: Record<string, number>, appendedRows: number): void {
-    const ctx = this.#ctx;
-    for (const [table, expected] of Object.entries(ctx.manifest.expectations.counts)) {
-      let seen = status[table];
-      if (seen === undefined) continue;
-      if (table === 'audit_log') seen -= appendedRows;
-      if (typeof expected !== 'number') continue;
-      ctx.check(
-        seen === expected
-          ? { id: `app.status.${table}`, status: 'pass', reason: `z4j status: ${table} ${seen}` }
-          : { id: `app.status.${table}`, status: 'fail', reason: `z4j status: ${table} expected ${expected}, observed ${seen}`, expected, observed: seen },
-      );
     }
   }
 

@@ -9,6 +9,8 @@ import { RunReportSchema } from '../../harness/report/schema.ts';
 import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/fixtures/deployment.ts';
 import { Z4J_BEFORE_SCHEMA_VERSION, Z4J_OLDER_VERSION, Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { capture } from '../helpers/drill.ts';
+import { makeZ4jPgDeployment } from '../../scenarios/z4j/pg/fixtures/deployment.ts';
+import { Z4J_PG_TEST_MAJOR } from '../../scenarios/z4j/pg/image.ts';
 import { skipReason } from './engine.ts';
 
 describe.skipIf(skipReason)('pre-upgrade gate', () => {
@@ -50,5 +52,23 @@ describe.skipIf(skipReason)('pre-upgrade gate', () => {
     expect(code).toBe(1);
     expect(d.verdict).toBe('failed');
     expect(d.summary).toMatch(new RegExp(`^upgrade: z4j ${Z4J_BEFORE_SCHEMA_VERSION.replace(/\./g, '\\.')} cannot migrate the restored data \\(exit \\d+\\): .*v1_12_auditor_role`));
+  });
+
+  it(`passes a PostgreSQL backup of ${Z4J_OLDER_VERSION} upgraded to ${Z4J_PINNED_VERSION}`, async () => {
+    const { docker } = await ensureEngine();
+    const pg = await makeZ4jPgDeployment({ docker, version: Z4J_OLDER_VERSION, pgMajor: Z4J_PG_TEST_MAJOR, outDir: join(dir, 'pg'), name: 'older.dump' });
+    try {
+      await capture('z4j', pg.archive, pg.secrets);
+      const json = join(dir, 'gate-pg.json');
+      const code = await gateCommand({ profile: 'z4j', archive: pg.archive, toVersion: Z4J_PINNED_VERSION, secrets: pg.secrets, reporters: [`json=${json}`], history: false, out: () => {}, say: () => {} });
+      const d = RunReportSchema.parse(JSON.parse(readFileSync(json, 'utf8'))).drills[0]!;
+      expect(d.checks.filter((c) => c.status !== 'pass')).toEqual([]);
+      expect(code).toBe(0);
+      expect(d.upgrade?.image?.tag).toContain(`z4j-pg:${Z4J_PINNED_VERSION}-`);
+      expect(d.checks.find((c) => c.stage === 'upgrade' && c.id === 'upgrade.migrate')?.reason).toBe(`z4j ${Z4J_PINNED_VERSION} migrated the restored database (z4j migrate upgrade head)`);
+      expect(d.checks.filter((c) => c.stage === 'post-upgrade').map((c) => c.id)).toEqual(expect.arrayContaining(['upgrade.chain.head', 'upgrade.count.audit_log', 'upgrade.fingerprint.users']));
+    } finally {
+      await pg.stop();
+    }
   });
 });

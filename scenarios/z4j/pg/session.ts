@@ -10,7 +10,7 @@ import { errorMessage } from '../../../harness/errors.ts';
 import { CHAIN_SECRET_NAME, chainKey } from '../audit-chain.ts';
 import { quote } from '../parse.ts';
 import { DRILL_DIR, Z4J_HOME } from '../tables.ts';
-import { checkRestoreRows, compareStatus, probeAuditVerify, probeCheck, probeMigrationHead, probeStatus } from './app-checks.ts';
+import { checkRestoreRows, compareStatus, probeAuditVerify, probeCheck, probeMigrationHead, probeStatus } from '../app-checks.ts';
 import { chainSigningKeyId, connectPg, inSnapshot, readPgChainState, readPgFacts, restoreAppendedPgRows, walkPgChain, type PgConnection } from './facts.ts';
 import { inspectDump } from './inspect.ts';
 
@@ -44,12 +44,15 @@ export class Z4jPgSession implements DrillSession {
   #db: DrillContainer | undefined;
   #network: { name: string; remove: () => Promise<void> } | undefined;
   #conn: PgConnection | undefined;
+  /** The z4j version running in #app: the archive's, or a gate's target after upgrade(). */
+  #version: string;
   /** Where the drill's time went: z4j's own commands, and the harness's own reading of the restored database. */
   readonly timings = { appCommandsMs: 0, restoreMs: 0, harnessReadMs: 0 };
 
   constructor(ctx: DrillContext, opts: PgSessionOptions = {}) {
     this.#ctx = ctx;
     this.#opts = opts;
+    this.#version = ctx.manifest.app.version;
   }
 
   get #secret(): string | undefined {
@@ -156,7 +159,7 @@ export class Z4jPgSession implements DrillSession {
     const obs: Observations = { counts: {}, fingerprints: {} };
     const run = (cmd: string[]) => this.#exec(cmd);
     await probeCheck(ctx, run);
-    await probeMigrationHead(ctx, run, obs);
+    await probeMigrationHead(ctx, run, obs, this.#version);
     const status = await probeStatus(ctx, run);
     await probeAuditVerify(ctx, run);
     let client: pg.Client;
@@ -211,6 +214,30 @@ export class Z4jPgSession implements DrillSession {
     }
     const walked = await walkPgChain(client, secret);
     if (walked) obs.chain = withoutRestoreRows(walked, appended);
+  }
+
+  /**
+   * The gate: a z4j container of the target version joins the drill's private
+   * network and upgrades the restored database in place with its own
+   * `z4j migrate upgrade head`; probe() then checks it with that version.
+   */
+  async upgrade(image: string, version: string): Promise<void> {
+    const ctx = this.#ctx;
+    await this.#app!.stop();
+    const app = (this.#app = await ctx.start({ image, network: this.#network!.name, labels: { 'io.restore-drill.role': 'upgrade' } }));
+    this.#version = version;
+    const listing = await this.#exec(['ls', '-A', Z4J_HOME]);
+    if (listing.stdout.trim() !== '') {
+      ctx.check({ id: 'upgrade.data-dir', status: 'fail', reason: `z4j home not empty in the z4j ${version} container: ${listing.stdout.trim().split('\n').join(', ')}` });
+      return;
+    }
+    await app.writeFile(`${Z4J_HOME}/secret.env`, ctx.secrets!.raw, 0o600);
+    const r = await this.#exec(['z4j', 'migrate', 'upgrade', 'head']);
+    ctx.check(
+      r.exitCode === 0
+        ? { id: 'upgrade.migrate', status: 'pass', reason: `z4j ${version} migrated the restored database (z4j migrate upgrade head)` }
+        : { id: 'upgrade.migrate', status: 'fail', reason: `z4j ${version} cannot migrate the restored database (exit ${r.exitCode}): ${quote(r.stdout, r.stderr, 3)}` },
+    );
   }
 
   async dispose(): Promise<void> {

@@ -1,8 +1,8 @@
-import type { DrillContext } from '../../../harness/profile.ts';
-import type { ExecOutcome } from '../../../harness/runtime/index.ts';
-import type { Observations } from '../../../harness/drill/types.ts';
-import { parseAuditVerify, parseCheck, parseMigrateCurrent, parseStatus, quote } from '../parse.ts';
-import { STATUS_LABELS } from '../tables.ts';
+import type { DrillContext } from '../../harness/profile.ts';
+import type { ExecOutcome } from '../../harness/runtime/index.ts';
+import type { Observations } from '../../harness/drill/types.ts';
+import { parseAuditVerify, parseCheck, parseMigrateCurrent, parseStatus, quote } from './parse.ts';
+import { STATUS_LABELS } from './tables.ts';
 
 /**
  * z4j's own checks after a restore, the same for every backend: `z4j check`
@@ -20,7 +20,8 @@ export async function probeCheck(ctx: DrillContext, run: Run): Promise<void> {
   else ctx.check({ id: 'app.check', status: 'pass', reason: `z4j check: all green, alembic at ${parsed.revision}` });
 }
 
-export async function probeMigrationHead(ctx: DrillContext, run: Run, obs: Observations): Promise<void> {
+/** `version`: the z4j version running the command (the archive's, or a gate's target after an upgrade). */
+export async function probeMigrationHead(ctx: DrillContext, run: Run, obs: Observations, version = ctx.manifest.app.version): Promise<void> {
   const r = await run(['z4j', 'migrate', 'current', '--check-heads']);
   const parsed = parseMigrateCurrent(r.stdout);
   if (!parsed) {
@@ -30,8 +31,8 @@ export async function probeMigrationHead(ctx: DrillContext, run: Run, obs: Obser
   obs.schemaRevision = parsed.revision;
   ctx.check(
     parsed.isHead && r.exitCode === 0
-      ? { id: 'app.migration-head', status: 'pass', reason: `restored revision ${parsed.revision} is z4j ${ctx.manifest.app.version}'s migration head` }
-      : { id: 'app.migration-head', status: 'fail', reason: `restored revision ${parsed.revision} is not z4j ${ctx.manifest.app.version}'s migration head (exit ${r.exitCode})`, observed: parsed.revision },
+      ? { id: 'app.migration-head', status: 'pass', reason: `restored revision ${parsed.revision} is z4j ${version}'s migration head` }
+      : { id: 'app.migration-head', status: 'fail', reason: `restored revision ${parsed.revision} is not z4j ${version}'s migration head (exit ${r.exitCode})`, observed: parsed.revision },
   );
 }
 
