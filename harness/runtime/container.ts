@@ -57,7 +57,7 @@ export async function stopAllContainers(): Promise<number> {
 /** A started, labelled container that removes itself when disposed. */
 export class DrillContainer implements AsyncDisposable {
   readonly #inner: StartedTestContainer;
-  #stopped = false;
+  #stopping: Promise<void> | undefined;
 
   constructor(inner: StartedTestContainer) {
     this.#inner = inner;
@@ -132,11 +132,13 @@ export class DrillContainer implements AsyncDisposable {
     if (!found) throw new Error(`${source} in ${this.name} is not a regular file`);
   }
 
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    live.delete(this);
-    await this.#inner.stop({ timeout: 0, remove: true, removeVolumes: true });
+  /** Removes the container; every caller waits for the same removal (a second call does not return early). */
+  stop(): Promise<void> {
+    if (!this.#stopping) {
+      live.delete(this);
+      this.#stopping = this.#inner.stop({ timeout: 0, remove: true, removeVolumes: true }).then(() => undefined);
+    }
+    return this.#stopping;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
