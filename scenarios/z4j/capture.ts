@@ -1,6 +1,6 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { sha256File } from '../../harness/archive/hash.ts';
 import { UsageError } from '../../harness/errors.ts';
 import { hasSqliteHeader, privateCopy } from '../../harness/archive/sqlite-file.ts';
@@ -12,6 +12,7 @@ import { readFacts, walkZ4jChain } from './sqlite-facts.ts';
 import { CHAIN_SECRET_NAME } from './audit-chain.ts';
 import { hasPgDumpMagic } from '../../harness/archive/pg-dump.ts';
 import { captureZ4jPg } from './pg/capture.ts';
+import { secretsReference, z4jExpectations } from './expectations.ts';
 
 /**
  * Expectations from the backup itself: the SQLite snapshot `z4j backup` wrote,
@@ -39,21 +40,8 @@ export async function captureZ4j(input: CaptureInput): Promise<Manifest> {
         schemaVersion: 1,
         app: { name: 'z4j', version, schemaRevision: facts.revision },
         archive: { file: basename(input.archive), format: 'sqlite', sha256: await sha256File(input.archive), sizeBytes: st.size, createdAt: st.mtime.toISOString() },
-        ...(input.secrets
-          ? { secrets: { reference: resolve(input.secrets.source), names: input.secrets.names(), fileSha256: input.secrets.fileSha256 } }
-          : {}),
-        expectations: {
-          appChecks: ['z4j check', 'z4j migrate current --check-heads', 'z4j audit verify'],
-          counts: facts.counts,
-          chain: {
-            table: 'audit_log',
-            length: chain.length,
-            headHmac: chain.headHmac,
-            startsAtGenesis: chain.firstPrevHmac === null,
-            ...(chain.firstPrevHmac !== null ? { firstPrevHmac: chain.firstPrevHmac } : {}),
-          },
-          fingerprints: facts.fingerprints,
-        },
+        ...secretsReference(input.secrets),
+        expectations: z4jExpectations(facts, chain),
         capture: { tool: 'restore-drill', toolVersion: TOOL_VERSION, capturedAt: new Date().toISOString() },
       };
       if (input.secrets && !input.secrets.get(CHAIN_SECRET_NAME)) {

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { sha256File } from '../../../harness/archive/hash.ts';
 import { DumpFormatError, postgresMajor, readDumpToc, type DumpHeader } from '../../../harness/archive/pg-dump.ts';
 import { UsageError } from '../../../harness/errors.ts';
@@ -13,6 +13,7 @@ import { TOOL_VERSION } from '../../../harness/version.ts';
 import type { ChainObservation } from '../../../harness/drill/types.ts';
 import { CHAIN_SECRET_NAME } from '../audit-chain.ts';
 import { connectPg, inSnapshot, readPgFacts, walkPgChain, type PgFacts } from './facts.ts';
+import { secretsReference, z4jExpectations } from '../expectations.ts';
 
 export const PG_ARCHIVE_FORMAT = 'pg_dump-custom';
 const SCRATCH_DATABASE = 'scratch';
@@ -90,19 +91,8 @@ export function pgManifest(input: Pick<CaptureInput, 'archive' | 'secrets' | 'ap
       createdAt: c.createdAt.toISOString(),
       database: { engine: 'postgresql', serverVersion, major: postgresMajor(serverVersion) ?? 0, ...(c.header.dumpVersion ? { dumpToolVersion: c.header.dumpVersion } : {}) },
     },
-    ...(input.secrets ? { secrets: { reference: resolve(input.secrets.source), names: input.secrets.names(), fileSha256: input.secrets.fileSha256 } } : {}),
-    expectations: {
-      appChecks: ['z4j check', 'z4j migrate current --check-heads', 'z4j audit verify'],
-      counts: facts.counts,
-      chain: {
-        table: 'audit_log',
-        length: chain.length,
-        headHmac: chain.headHmac,
-        startsAtGenesis: chain.firstPrevHmac === null,
-        ...(chain.firstPrevHmac !== null ? { firstPrevHmac: chain.firstPrevHmac } : {}),
-      },
-      fingerprints: facts.fingerprints,
-    },
+    ...secretsReference(input.secrets),
+    expectations: z4jExpectations(facts, chain),
     capture: { tool: 'restore-drill', toolVersion: TOOL_VERSION, capturedAt: new Date().toISOString() },
   };
 }
