@@ -5,6 +5,7 @@ import type { DrillContext, DrillSession } from '../../harness/profile.ts';
 import type { Observations } from '../../harness/drill/types.ts';
 import { integrityProblems, openReadOnly } from '../../harness/checks/sqlite-db.ts';
 import { errorMessage } from '../../harness/errors.ts';
+import { requireEmptyDataDir } from '../../harness/drill/data-dir.ts';
 import { openArchive, type OpenedArchive } from './archive.ts';
 import { decryptFailure, readFacts, type HiveloomFacts } from './facts.ts';
 import { DATA_DIR, DRILL_DIR, PORT, key, storePath, type BackupJson } from './layout.ts';
@@ -80,17 +81,7 @@ export class HiveloomSession implements DrillSession {
       return;
     }
     this.#app = await ctx.start({ labels: { 'io.restore-drill.role': 'app' } });
-    const listing = await this.#exec(['ls', '-A', DATA_DIR]);
-    if (listing.exitCode !== 0) {
-      ctx.check({ id: 'provision.data-dir', status: 'error', reason: `cannot list the data dir ${DATA_DIR}: ${quote(listing.stdout, listing.stderr)}` });
-      return;
-    }
-    const entries = listing.stdout.split('\n').filter(Boolean);
-    if (entries.length > 0) {
-      ctx.check({ id: 'provision.data-dir', status: 'fail', reason: `data dir not empty: ${DATA_DIR} holds ${entries.join(', ')} before the restore; refusing to restore over it`, observed: entries });
-      return;
-    }
-    ctx.check({ id: 'provision.data-dir', status: 'pass', reason: `data dir ${DATA_DIR} is empty` });
+    if (!(await requireEmptyDataDir(ctx, this.#app, DATA_DIR))) return;
     const v = await this.#exec(['hiveloom', 'version']);
     const version = parseVersion(v.stdout);
     const want = ctx.manifest.app.version;

@@ -8,6 +8,7 @@ import type { ChainObservation, Observations } from '../../harness/drill/types.t
 import { errorMessage } from '../../harness/errors.ts';
 import { CHAIN_SECRET_NAME, chainKey, readChainState } from './audit-chain.ts';
 import { quote } from './parse.ts';
+import { requireEmptyDataDir } from '../../harness/drill/data-dir.ts';
 import { checkRestoreRows, compareStatus, probeAuditVerify, probeCheck, probeMigrationHead, probeStatus } from './app-checks.ts';
 import { readFacts, restoreAppendedRows, walkZ4jChainFast } from './sqlite-facts.ts';
 import { DRILL_DIR, Z4J_DB, Z4J_HOME } from './tables.ts';
@@ -91,17 +92,7 @@ export class Z4jSqliteSession implements DrillSession {
       return;
     }
     const app = (this.#app = await ctx.start({ labels: { 'io.restore-drill.role': 'app' } }));
-    const listing = await this.#exec(['ls', '-A', Z4J_HOME]);
-    if (listing.exitCode !== 0) {
-      ctx.check({ id: 'provision.data-dir', status: 'error', reason: `cannot list the data dir ${Z4J_HOME}: ${quote(listing.stdout, listing.stderr)}` });
-      return;
-    }
-    const entries = listing.stdout.split('\n').filter(Boolean);
-    if (entries.length > 0) {
-      ctx.check({ id: 'provision.data-dir', status: 'fail', reason: `data dir not empty: ${Z4J_HOME} holds ${entries.join(', ')} before the restore; refusing to restore over it`, observed: entries });
-      return;
-    }
-    ctx.check({ id: 'provision.data-dir', status: 'pass', reason: `data dir ${Z4J_HOME} is empty` });
+    if (!(await requireEmptyDataDir(ctx, app, Z4J_HOME))) return;
     // Secrets go in as a 0600 file that dies with the container: never an argument or an env var.
     await app.writeFile(`${Z4J_HOME}/secret.env`, ctx.secrets.raw, 0o600);
     await this.#exec(['mkdir', '-p', DRILL_DIR]);
