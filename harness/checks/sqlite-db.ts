@@ -13,6 +13,20 @@ export function integrityProblems(db: Database.Database, max = 20): string[] {
   return msgs.length === 1 && msgs[0] === 'ok' ? [] : msgs;
 }
 
+/** integrity_check of a file; a file SQLite cannot even open is a problem too, never an exception. */
+export function fileIntegrityProblems(path: string): string[] {
+  try {
+    const db = openReadOnly(path);
+    try {
+      return integrityProblems(db);
+    } finally {
+      db.close();
+    }
+  } catch (e) {
+    return [`cannot be opened: ${e instanceof Error ? e.message : String(e)}`];
+  }
+}
+
 /** `PRAGMA foreign_key_check`: every row that points at a missing parent. */
 export function foreignKeyProblems(db: Database.Database, max = 20): string[] {
   const out: string[] = [];

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTarGz, type TarFinding, type TarLimits } from '../../harness/archive/tar-read.ts';
 import { checkWal } from '../../harness/checks/sqlite-wal.ts';
-import { integrityProblems, openReadOnly } from '../../harness/checks/sqlite-db.ts';
+import { fileIntegrityProblems } from '../../harness/checks/sqlite-db.ts';
 import { errorMessage } from '../../harness/errors.ts';
 import { BackupJson } from './layout.ts';
 
@@ -74,17 +74,7 @@ export async function openArchive(archive: string, dir: string, limits?: Partial
     const hasWal = out.files.includes(`${file}-wal`);
     const wal = checkWal(main, hasWal ? `${main}-wal` : undefined);
     rmSync(`${main}-shm`, { force: true });
-    let integrity: string[];
-    try {
-      const db = openReadOnly(main);
-      try {
-        integrity = integrityProblems(db);
-      } finally {
-        db.close();
-      }
-    } catch (e) {
-      integrity = [`cannot be opened: ${errorMessage(e)}`];
-    }
+    const integrity = fileIntegrityProblems(main);
     out.databases.push({ file, hasWal, walProblems: wal.problems, integrity });
   }
   return out;

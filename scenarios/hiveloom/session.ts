@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
 import type { DrillContext, DrillSession } from '../../harness/profile.ts';
 import type { Observations } from '../../harness/drill/types.ts';
-import { integrityProblems, openReadOnly } from '../../harness/checks/sqlite-db.ts';
+import { fileIntegrityProblems } from '../../harness/checks/sqlite-db.ts';
 import { errorMessage } from '../../harness/errors.ts';
 import { requireEmptyDataDir } from '../../harness/drill/data-dir.ts';
 import { openArchive, type OpenedArchive } from './archive.ts';
@@ -265,17 +265,7 @@ export class HiveloomSession implements DrillSession {
   #integrity(path: string, name: string): boolean {
     const ctx = this.#ctx;
     rmSync(`${path}-shm`, { force: true });
-    let problems: string[];
-    try {
-      const db = openReadOnly(path);
-      try {
-        problems = integrityProblems(db);
-      } finally {
-        db.close();
-      }
-    } catch (e) {
-      problems = [`cannot be opened: ${errorMessage(e)}`];
-    }
+    const problems = fileIntegrityProblems(path);
     ctx.check(
       problems.length === 0
         ? { id: 'probe.integrity', status: 'pass', reason: `restored ${name}: PRAGMA integrity_check ok` }

@@ -8,7 +8,7 @@ import { openReadOnly } from '../../harness/checks/sqlite-db.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import type { CaptureInput } from '../../harness/profile.ts';
 import { TOOL_VERSION } from '../../harness/version.ts';
-import { readFacts, walkZ4jChain } from './sqlite-facts.ts';
+import { chainShape, readFacts } from './sqlite-facts.ts';
 import { CHAIN_SECRET_NAME } from './audit-chain.ts';
 import { hasPgDumpMagic } from '../../harness/archive/pg-dump.ts';
 import { captureZ4jPg } from './pg/capture.ts';
@@ -33,7 +33,7 @@ export async function captureZ4j(input: CaptureInput): Promise<Manifest> {
       const version = input.appVersion ?? facts.version;
       if (!version) throw new UsageError(`${input.archive} does not record the z4j version (z4j_meta); pass --app-version`, 'RD_NO_VERSION');
       if (!facts.revision) throw new UsageError(`${input.archive} has no alembic revision`, 'RD_ARCHIVE_FORMAT');
-      const chain = walkZ4jChain(db, undefined);
+      const chain = chainShape(db);
       if (!chain) throw new UsageError(`${input.archive} has no audit_chain_state: z4j before the authenticated audit chain is not supported`, 'RD_ARCHIVE_FORMAT');
       const st = await stat(input.archive);
       const manifest: Manifest = {

@@ -4,7 +4,10 @@ import type { ChainObservation } from '../../harness/drill/types.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 
 /** What every z4j backup, SQLite or PostgreSQL, is expected to give back. */
-export function z4jExpectations(facts: { counts: Record<string, number>; fingerprints: Record<string, string> }, chain: ChainObservation): Manifest['expectations'] {
+export function z4jExpectations(
+  facts: { counts: Record<string, number>; fingerprints: Record<string, string> },
+  chain: Pick<ChainObservation, 'length' | 'headHmac' | 'firstPrevHmac'>,
+): Manifest['expectations'] {
   return {
     appChecks: ['z4j check', 'z4j migrate current --check-heads', 'z4j audit verify'],
     counts: facts.counts,

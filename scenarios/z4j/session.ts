@@ -1,4 +1,4 @@
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { compareChain } from '../../harness/manifest/compare.ts';
 import { hasSqliteHeader, privateCopy } from '../../harness/archive/sqlite-file.ts';
 import { foreignKeyProblems, integrityProblems, openReadOnly } from '../../harness/checks/sqlite-db.ts';
@@ -9,9 +9,10 @@ import { errorMessage } from '../../harness/errors.ts';
 import { CHAIN_SECRET_NAME, chainKey, readChainState } from './audit-chain.ts';
 import { quote } from './parse.ts';
 import { requireEmptyDataDir } from '../../harness/drill/data-dir.ts';
+import { archiveInContainer, migrateWithTarget, prepareFreshInstall } from './install.ts';
 import { checkRestoreRows, compareStatus, probeAuditVerify, probeCheck, probeMigrationHead, probeStatus } from './app-checks.ts';
 import { readFacts, restoreAppendedRows, walkZ4jChainFast } from './sqlite-facts.ts';
-import { DRILL_DIR, Z4J_DB, Z4J_HOME } from './tables.ts';
+import { Z4J_DB, Z4J_HOME } from './tables.ts';
 
 const SECRETS_HINT =
   "z4j's operator docs say to back up secret.env (~/.z4j/secret.env, the only copy of its auto-minted secrets) together with the database; pass it with --secrets";
@@ -93,23 +94,12 @@ export class Z4jSqliteSession implements DrillSession {
     }
     const app = (this.#app = await ctx.start({ labels: { 'io.restore-drill.role': 'app' } }));
     if (!(await requireEmptyDataDir(ctx, app, Z4J_HOME))) return;
-    // Secrets go in as a 0600 file that dies with the container: never an argument or an env var.
-    await app.writeFile(`${Z4J_HOME}/secret.env`, ctx.secrets.raw, 0o600);
-    await this.#exec(['mkdir', '-p', DRILL_DIR]);
-    await app.copyIn(ctx.archive, `${DRILL_DIR}/${basename(ctx.archive)}`, 0o600);
-    // z4j's authenticated restore needs an existing release-head database to
-    // restore over: what a fresh install has after its first start.
-    const migrate = await this.#exec(['z4j', 'migrate', 'upgrade', 'head']);
-    ctx.check(
-      migrate.exitCode === 0
-        ? { id: 'provision.fresh-install', status: 'pass', reason: 'fresh z4j database created at this version\'s migration head (z4j migrate upgrade head)' }
-        : { id: 'provision.fresh-install', status: 'error', reason: `could not create a fresh z4j database to restore over: ${quote(migrate.stdout, migrate.stderr)}` },
-    );
+    await prepareFreshInstall(ctx, app, (cmd) => this.#exec(cmd), 'database');
   }
 
   async restore(): Promise<void> {
     const ctx = this.#ctx;
-    const r = await this.#exec(['z4j', 'restore', `${DRILL_DIR}/${basename(ctx.archive)}`, '--force', '--expected-sha256', ctx.manifest.archive.sha256]);
+    const r = await this.#exec(['z4j', 'restore', archiveInContainer(ctx), '--force', '--expected-sha256', ctx.manifest.archive.sha256]);
     if (r.exitCode === 0 && /z4j: restore complete/.test(r.stdout)) {
       ctx.check({ id: 'restore.z4j-restore', status: 'pass', reason: 'z4j restore --force completed' });
     } else {
@@ -196,20 +186,10 @@ export class Z4jSqliteSession implements DrillSession {
 
     const to = (this.#app = await ctx.start({ image, labels: { 'io.restore-drill.role': 'upgrade' } }));
     this.#version = version;
-    const listing = await this.#exec(['ls', '-A', Z4J_HOME]);
-    if (listing.stdout.trim() !== '') {
-      ctx.check({ id: 'upgrade.data-dir', status: 'fail', reason: `data dir not empty in the z4j ${version} container: ${listing.stdout.trim().split('\n').join(', ')}` });
-      return;
-    }
-    await to.writeFile(`${Z4J_HOME}/secret.env`, ctx.secrets!.raw, 0o600);
+    if (!(await requireEmptyDataDir(ctx, to, Z4J_HOME, 'upgrade.data-dir'))) return;
     await to.copyIn(local, Z4J_DB, 0o600);
     if (hasWal) await to.copyIn(`${local}-wal`, `${Z4J_DB}-wal`, 0o600);
-    const r = await this.#exec(['z4j', 'migrate', 'upgrade', 'head']);
-    ctx.check(
-      r.exitCode === 0
-        ? { id: 'upgrade.migrate', status: 'pass', reason: `z4j ${version} migrated the restored data (z4j migrate upgrade head)` }
-        : { id: 'upgrade.migrate', status: 'fail', reason: `z4j ${version} cannot migrate the restored data (exit ${r.exitCode}): ${quote(r.stdout, r.stderr, 3)}` },
-    );
+    await migrateWithTarget(ctx, to, (cmd) => this.#exec(cmd), version, 'data');
   }
 
   #exec(cmd: string[]): Promise<ExecOutcome> {

@@ -64,6 +64,21 @@ export function restoreAppendedRows(db: Database.Database, generation: string): 
 }
 
 /**
+ * What a manifest records of the chain (length, head, what the first row links
+ * to), read with three indexed queries: capture has no secret to verify with,
+ * so it neither rebuilds nor hashes any row.
+ */
+export function chainShape(db: Database.Database): Pick<ChainObservation, 'length' | 'headHmac' | 'firstPrevHmac'> | undefined {
+  const state = readChainState(db);
+  if (!state) return undefined;
+  const where = 'FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ?';
+  const length = (db.prepare(`SELECT count(*) AS n ${where}`).get(state.generation) as { n: number }).n;
+  const first = db.prepare(`SELECT prev_row_hmac AS p ${where} ORDER BY occurred_at, id LIMIT 1`).get(state.generation) as { p: string | null } | undefined;
+  const last = db.prepare(`SELECT row_hmac AS h ${where} ORDER BY occurred_at DESC, id DESC LIMIT 1`).get(state.generation) as { h: string } | undefined;
+  return { length, headHmac: last?.h ?? null, firstPrevHmac: first?.p ?? null };
+}
+
+/**
  * Walks the whole active chain with the secret (or, with none, reads its shape
  * only: every row then counts as unverified).
  */

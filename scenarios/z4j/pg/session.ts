@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import type pg from 'pg';
 import { ensureImage } from '../../../harness/images/index.ts';
 import { postgresImage } from '../../../harness/images/postgres.ts';
@@ -9,10 +8,12 @@ import type { ChainObservation, Observations } from '../../../harness/drill/type
 import { errorMessage } from '../../../harness/errors.ts';
 import { CHAIN_SECRET_NAME, chainKey } from '../audit-chain.ts';
 import { quote } from '../parse.ts';
-import { DRILL_DIR, Z4J_HOME } from '../tables.ts';
+import { Z4J_HOME } from '../tables.ts';
 import { checkRestoreRows, compareStatus, probeAuditVerify, probeCheck, probeMigrationHead, probeStatus } from '../app-checks.ts';
 import { chainSigningKeyId, connectPg, inSnapshot, readPgChainState, readPgFacts, restoreAppendedPgRows, walkPgChain, type PgConnection } from './facts.ts';
 import { inspectDump } from './inspect.ts';
+import { archiveInContainer, migrateWithTarget, prepareFreshInstall } from '../install.ts';
+import { requireEmptyDataDir } from '../../../harness/drill/data-dir.ts';
 
 const SECRETS_HINT =
   "z4j's operator docs say to back up secret.env (~/.z4j/secret.env, the only copy of its secrets) together with the database; pass it with --secrets";
@@ -124,28 +125,13 @@ export class Z4jPgSession implements DrillSession {
     }
     ctx.check({ id: 'provision.target-db', status: 'pass', reason: `target database ${TARGET_DATABASE} is empty (no tables, sequences, functions, types or extensions)` });
 
-    const listing = await this.#exec(['ls', '-A', Z4J_HOME]);
-    const entries = listing.stdout.split('\n').filter(Boolean);
-    if (listing.exitCode !== 0 || entries.length > 0) {
-      ctx.check({ id: 'provision.data-dir', status: 'fail', reason: `z4j home ${Z4J_HOME} is not empty (${entries.join(', ') || quote(listing.stdout, listing.stderr)}); refusing to restore` });
-      return;
-    }
-    // Secrets go in as a 0600 file that dies with the container: never an argument or an env var.
-    await this.#app.writeFile(`${Z4J_HOME}/secret.env`, ctx.secrets.raw, 0o600);
-    await this.#exec(['mkdir', '-p', DRILL_DIR]);
-    await this.#app.copyIn(ctx.archive, `${DRILL_DIR}/${basename(ctx.archive)}`, 0o600);
-    // z4j's PostgreSQL restore needs a target already at its migration head.
-    const migrate = await this.#exec(['z4j', 'migrate', 'upgrade', 'head']);
-    ctx.check(
-      migrate.exitCode === 0
-        ? { id: 'provision.fresh-install', status: 'pass', reason: "fresh z4j schema created at this version's migration head (z4j migrate upgrade head)" }
-        : { id: 'provision.fresh-install', status: 'error', reason: `could not create a fresh z4j schema to restore over: ${quote(migrate.stdout, migrate.stderr)}` },
-    );
+    if (!(await requireEmptyDataDir(ctx, this.#app, Z4J_HOME))) return;
+    await prepareFreshInstall(ctx, this.#app, (cmd) => this.#exec(cmd), 'schema');
   }
 
   async restore(): Promise<void> {
     const ctx = this.#ctx;
-    const r = await this.#exec(['z4j', 'restore', `${DRILL_DIR}/${basename(ctx.archive)}`, '--force', '--expected-sha256', ctx.manifest.archive.sha256]);
+    const r = await this.#exec(['z4j', 'restore', archiveInContainer(ctx), '--force', '--expected-sha256', ctx.manifest.archive.sha256]);
     this.timings.restoreMs = r.durationMs;
     if (r.exitCode === 0 && /z4j: restore complete/.test(r.stdout) && /backend:\s+postgres/.test(r.stdout)) {
       ctx.check({ id: 'restore.z4j-restore', status: 'pass', reason: `z4j restore --force completed (postgres backend) in ${(r.durationMs / 1000).toFixed(1)} s`, observed: { seconds: r.durationMs / 1000 } });
@@ -226,18 +212,8 @@ export class Z4jPgSession implements DrillSession {
     await this.#app!.stop();
     const app = (this.#app = await ctx.start({ image, network: this.#network!.name, labels: { 'io.restore-drill.role': 'upgrade' } }));
     this.#version = version;
-    const listing = await this.#exec(['ls', '-A', Z4J_HOME]);
-    if (listing.stdout.trim() !== '') {
-      ctx.check({ id: 'upgrade.data-dir', status: 'fail', reason: `z4j home not empty in the z4j ${version} container: ${listing.stdout.trim().split('\n').join(', ')}` });
-      return;
-    }
-    await app.writeFile(`${Z4J_HOME}/secret.env`, ctx.secrets!.raw, 0o600);
-    const r = await this.#exec(['z4j', 'migrate', 'upgrade', 'head']);
-    ctx.check(
-      r.exitCode === 0
-        ? { id: 'upgrade.migrate', status: 'pass', reason: `z4j ${version} migrated the restored database (z4j migrate upgrade head)` }
-        : { id: 'upgrade.migrate', status: 'fail', reason: `z4j ${version} cannot migrate the restored database (exit ${r.exitCode}): ${quote(r.stdout, r.stderr, 3)}` },
-    );
+    if (!(await requireEmptyDataDir(ctx, app, Z4J_HOME, 'upgrade.data-dir'))) return;
+    await migrateWithTarget(ctx, app, (cmd) => this.#exec(cmd), version, 'database');
   }
 
   async dispose(): Promise<void> {
