@@ -7,6 +7,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          setupFiles: ['test/helpers/register-profiles.ts'],
           testTimeout: 30_000,
         },
       },
@@ -14,6 +15,7 @@ export default defineConfig({
         test: {
           name: 'containers',
           include: ['test/containers/**/*.test.ts'],
+          setupFiles: ['test/helpers/register-profiles.ts'],
           // Real containers on a 2-core machine: generous limits, and files run
           // one after another so drills do not starve each other.
           testTimeout: 600_000,

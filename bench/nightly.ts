@@ -14,6 +14,7 @@ import { makeZ4jDeployment } from '../scenarios/z4j/fixtures/deployment.ts';
 import { z4jImage } from '../scenarios/z4j/image.ts';
 import { Z4J_PINNED_VERSION } from '../scenarios/z4j/version.ts';
 import { capture, variant } from '../test/helpers/drill.ts';
+import '../test/helpers/register-profiles.ts';
 
 const say = (l: string) => process.stderr.write(`bench: ${l}\n`);
 const dir = mkdtempSync(join(tmpdir(), 'restore-drill-bench-nightly-'));

@@ -31,6 +31,7 @@ import { makeZ4jPgDeployment } from '../scenarios/z4j/pg/fixtures/deployment.ts'
 import { Z4J_PG_TEST_MAJOR } from '../scenarios/z4j/pg/image.ts';
 import { Z4jPgSession } from '../scenarios/z4j/pg/session.ts';
 import { Z4J_PINNED_VERSION } from '../scenarios/z4j/version.ts';
+import '../test/helpers/register-profiles.ts';
 
 const ROWS = Number(process.env.BENCH_PG_ROWS ?? 1_000_000);
 const dir = join(cacheDir(), 'bench', `z4j-pg${Z4J_PG_TEST_MAJOR}-${Z4J_PINNED_VERSION}-${ROWS}`);

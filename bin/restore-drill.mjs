@@ -4,6 +4,10 @@
 import { register } from 'tsx/esm/api';
 
 register();
+// The entry point owns the profile registry: harness/ never imports scenarios/.
+const { registerProfiles } = await import('../harness/profiles.ts');
+const { profiles } = await import('../scenarios/index.ts');
+registerProfiles(profiles);
 const { main, installSignalHandlers } = await import('../harness/cli.ts');
 installSignalHandlers();
 process.exitCode = await main(process.argv);

@@ -65,6 +65,9 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .option('--jobs <n>', 'drills at once (default: the number of cores)', (v) => parseCount(v, '--jobs', 1))
     .option('--timeout <duration>', 'limit for one drill, e.g. 15m; it then ends error, naming its stage', (v) => parseDurationOption(v, '--timeout'))
     .option('--deadline <duration>', 'limit for the whole run, e.g. 2h; no drill starts after it, running ones end error', (v) => parseDurationOption(v, '--deadline'))
+    .option('--accept-empty', 'accept empty backups (no audit rows, tenants or credentials) instead of failing them')
+    .option('--accept-drop', 'accept counts that dropped sharply (below half) against the previous backup of the same folder')
+    .option('--manifest-pubkey <file>', 'require every manifest to be signed by this Ed25519 public key (<manifest>.dsse.json, from "manifest capture --sign")')
     .option('--exec-timeout <seconds>', 'limit for each command run in a container', (v) => parsePositive(v, '--exec-timeout'), 300)
     .action(
       async (
@@ -97,6 +100,9 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .option('--history <path>', 'drill history file')
     .option('--no-history', 'do not record this drill in the history')
     .option('--timeout <duration>', 'limit for the drill', (v) => parseDurationOption(v, '--timeout'))
+    .option('--accept-empty', 'accept empty backups (no audit rows, tenants or credentials) instead of failing them')
+    .option('--accept-drop', 'accept counts that dropped sharply (below half) against the previous backup of the same folder')
+    .option('--manifest-pubkey <file>', 'require every manifest to be signed by this Ed25519 public key (<manifest>.dsse.json, from "manifest capture --sign")')
     .option('--exec-timeout <seconds>', 'limit for each command run in a container', (v) => parsePositive(v, '--exec-timeout'), 300)
     .action(async (o: RunCliOptions & { archive: string; toVersion: string }) => {
       setExit(await gateCommand({ ...runOptions(o), profile: o.profile, archive: o.archive, toVersion: o.toVersion, out, say }));
@@ -152,7 +158,9 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .option('--app-version <version>', 'application version, for archives that do not record it')
     .option('--out <path>', 'where to write the manifest (default: next to the archive)')
     .option('--force', 'replace an existing manifest')
-    .action(async (o: { profile: string; archive: string; secrets?: string; appVersion?: string; out?: string; force?: boolean }) => {
+    .option('--sign <private-key>', 'also write <manifest>.dsse.json, an Ed25519 signature over the manifest (drills check it with --manifest-pubkey)')
+    .option('--accept-empty', 'record that this backup may be empty (drills of an empty backup fail otherwise)')
+    .action(async (o: { profile: string; archive: string; secrets?: string; appVersion?: string; out?: string; force?: boolean; sign?: string; acceptEmpty?: boolean }) => {
       setExit(await captureCommand({ ...o, say }));
     });
   manifest
@@ -244,6 +252,9 @@ interface RunCliOptions {
   timeout?: number;
   deadline?: number;
   execTimeout: number;
+  acceptEmpty?: boolean;
+  acceptDrop?: boolean;
+  manifestPubkey?: string;
 }
 
 /** Options shared by run and gate, as the commands take them. */
@@ -269,6 +280,9 @@ function runOptions(o: RunCliOptions) {
     ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
     ...(o.timeout !== undefined ? { timeoutMs: o.timeout } : {}),
     ...(o.deadline !== undefined ? { deadlineMs: o.deadline } : {}),
+    ...(o.acceptEmpty ? { acceptEmpty: true } : {}),
+    ...(o.acceptDrop ? { acceptDrop: true } : {}),
+    ...(o.manifestPubkey ? { manifestPubkey: o.manifestPubkey } : {}),
     execTimeoutMs: o.execTimeout * 1000,
   };
 }

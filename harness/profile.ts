@@ -1,7 +1,8 @@
 import type { DrillContainer, StartOptions } from './runtime/index.ts';
 import type { ImageRecipe } from './images/index.ts';
 import type { Manifest } from './manifest/schema.ts';
-import type { CheckResult, Observations } from './drill/types.ts';
+import type { CheckResult, DataFacts, Observations } from './drill/types.ts';
+import type { Contract } from './contract/contract.ts';
 import type { SecretBag } from './drill/secrets.ts';
 
 /**
@@ -12,6 +13,8 @@ import type { SecretBag } from './drill/secrets.ts';
 export interface Profile {
   name: string;
   summary: string;
+  /** What a manifest must carry and a drill must prove for a `passed`. */
+  contract: Contract;
   /** The version images are built for when no manifest names one. */
   defaultVersion: string;
   /**
@@ -23,8 +26,11 @@ export interface Profile {
   capture(input: CaptureInput): Promise<Manifest>;
   /** A fresh per-drill session: it holds the drill's containers across stages. */
   session(ctx: DrillContext): DrillSession;
-  /** `restore-drill demo`: a sample deployment, backed up and drilled. */
-  demo?(opts: DemoOptions): Promise<number>;
+  /**
+   * `restore-drill demo`: makes a sample deployment and backs it up with the
+   * application's own tool; the demo command captures and drills it.
+   */
+  demo?(opts: DemoOptions): Promise<DemoBackup>;
   /**
    * `restore-drill backup`: makes a backup of a live system the way the
    * application does, and its manifest from the very same state.
@@ -57,16 +63,20 @@ export interface CaptureInput {
   appVersion?: string;
 }
 
-/** One drill's stages as the profile implements them; each records checks on the context. */
+/**
+ * One drill's stages as the profile implements them. They return what they
+ * observed; the one compare stage judges it. `ctx.check` is for operational
+ * facts (a data dir was empty, a command completed, a file could not be read).
+ */
 export interface DrillSession {
-  /** A look inside the archive before anything starts; must not trust it. */
-  inspect(): Promise<void>;
+  /** A look inside the archive before anything starts; must not trust it. Returns what the archive says about itself. */
+  inspect(): Promise<DataFacts | undefined>;
   /** Starts containers (through ctx.start) with an empty data directory, checked empty. */
   provision(): Promise<void>;
   /** The application's own restore command. */
   restore(): Promise<void>;
   /** The application's own checks plus the harness's independent ones. */
-  probe(): Promise<Observations>;
+  probe(): Promise<Pick<Observations, 'restored' | 'profile'>>;
   /**
    * Pre-upgrade gate: hand the restored data to a container of `image`
    * (application version `version`) and run that version's own upgrade path;
@@ -87,6 +97,13 @@ export interface DrillContext {
   image: string;
   /** A host folder for this drill, removed when it ends. */
   workDir: string;
+  /**
+   * Aborted when the drill ends early (timeout, deadline, signal): a stage
+   * still running must stop, and must not recreate the removed work folder.
+   */
+  signal: AbortSignal;
+  /** A folder inside workDir, made now; throws once the drill has ended. */
+  workSubdir(name: string): string;
   /** Limit for one command run inside a container. */
   execTimeoutMs: number;
   /** Starts a labelled container that the drill removes when it ends. */
@@ -98,4 +115,12 @@ export interface DrillContext {
 export interface DemoOptions {
   outDir: string;
   say: (line: string) => void;
+}
+
+/** The sample backup a profile's demo made: the demo command captures and drills it. */
+export interface DemoBackup {
+  archive: string;
+  secrets?: string;
+  /** The application version that made it (its image must be set up first). */
+  version: string;
 }

@@ -6,6 +6,8 @@ import { SecretBag } from '../drill/secrets.ts';
 import { manifestPathFor } from '../manifest/load.ts';
 import { parseManifest } from '../manifest/load.ts';
 import { getProfile } from '../profiles.ts';
+import { loadPrivateKey } from '../evidence/keys.ts';
+import { manifestSignaturePath, signManifestText } from '../manifest/signature.ts';
 
 export interface CaptureOptions {
   profile: string;
@@ -14,6 +16,10 @@ export interface CaptureOptions {
   appVersion?: string;
   out?: string;
   force?: boolean;
+  /** Ed25519 private key (PEM): also write <manifest>.dsse.json, a signature over the manifest's exact bytes. */
+  sign?: string;
+  /** Record in the manifest that this backup may be empty (an empty instance is expected). */
+  acceptEmpty?: boolean;
   say: (line: string) => void;
 }
 
@@ -25,9 +31,26 @@ export async function captureCommand(opts: CaptureOptions): Promise<number> {
   const target = resolve(opts.out ?? manifestPathFor(archive));
   if (existsSync(target) && !opts.force) throw new UsageError(`${target} exists; use --force to replace it`, 'RD_MANIFEST_EXISTS');
   const secrets = opts.secrets ? SecretBag.fromFile(opts.secrets) : undefined;
-  const manifest = await profile.capture({ archive, ...(secrets ? { secrets } : {}), ...(opts.appVersion ? { appVersion: opts.appVersion } : {}) });
+  const key = opts.sign ? loadPrivateKey(opts.sign) : undefined;
+  const captured = await profile.capture({ archive, ...(secrets ? { secrets } : {}), ...(opts.appVersion ? { appVersion: opts.appVersion } : {}) });
+  const manifest = opts.acceptEmpty ? { ...captured, policy: { ...captured.policy, acceptEmpty: true } } : captured;
   parseManifest(manifest, 'the captured manifest'); // a bug here must not write a file the drill would refuse
-  await writeFile(target, `${JSON.stringify(manifest, null, 2)}\n`);
+  // A manifest the drill would refuse is not written: a thin one would give a false sense of cover.
+  const problems = profile.contract.manifestProblems(manifest);
+  if (problems.length > 0) throw new UsageError(`${opts.archive}: the manifest would lack what a ${profile.name} drill must check: ${problems.join('; ')}`, 'RD_MANIFEST_INCOMPLETE');
+  const empty = profile.contract.emptiness(manifest);
+  if (empty.length > 0) {
+    opts.say(
+      `warning: ${opts.archive} is an empty backup (${empty.join('; ')}); ${opts.acceptEmpty ? 'recorded as accepted (--accept-empty)' : 'its drills will fail unless this is expected (capture with --accept-empty)'}`,
+    );
+  }
+  const text = `${JSON.stringify(manifest, null, 2)}\n`;
+  await writeFile(target, text);
   opts.say(`manifest: ${target}`);
+  if (key) {
+    const sigPath = manifestSignaturePath(target);
+    await writeFile(sigPath, signManifestText(Buffer.from(text), key));
+    opts.say(`manifest signature: ${sigPath}`);
+  }
   return 0;
 }

@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import { ExitCode, UsageError } from '../errors.ts';
 import { History, historyPath, parseDuration, type HistoryRow } from '../history/store.ts';
 import { manifestPathFor } from '../manifest/load.ts';
+import { sha256File } from '../archive/hash.ts';
+import { isArchiveCandidate } from '../select/expand.ts';
 
 export interface HistoryOptions {
   profile?: string;
@@ -34,7 +36,7 @@ export async function historyCommand(opts: HistoryOptions): Promise<number> {
   }
   const history = new History(path);
   try {
-    if (opts.coverage) return coverage(history, opts, now.getTime() - duration(opts.maxAge, '--max-age'));
+    if (opts.coverage) return await coverage(history, opts, now.getTime() - duration(opts.maxAge, '--max-age'));
     const rows = history.drills({ ...(opts.profile ? { profile: opts.profile } : {}), since: new Date(now.getTime() - duration(opts.since, '--since')) });
     summary(rows, opts);
     return ExitCode.passed;
@@ -65,29 +67,42 @@ function summary(rows: HistoryRow[], opts: HistoryOptions): void {
   }
 }
 
-/** Archives with no passed drill since `cutoff`: the ones a retention period would leave unproven. */
-function coverage(history: History, opts: HistoryOptions, cutoff: number): number {
-  const known = new Map(history.archives(opts.profile).map((a) => [a.archivePath, a.lastPassed]));
-  const archives = opts.paths.length > 0 ? opts.paths.flatMap(expand) : [...known.keys()];
-  const stale = archives.filter((a) => {
-    const last = known.get(a);
-    return !last || last.getTime() < cutoff;
-  });
-  for (const a of stale) {
-    const last = known.get(a);
-    opts.print(`${a}\t${last ? `last passed ${last.toISOString()}` : 'never passed a drill'}`);
+/**
+ * Archives with no passed drill since `cutoff`: the ones a retention period
+ * would leave unproven. Each is judged by its content (sha256) as it is on disk
+ * now, so an overwritten file is not covered by an older file's pass, and an
+ * archive without a manifest is listed as unproven, never left out.
+ */
+async function coverage(history: History, opts: HistoryOptions, cutoff: number): Promise<number> {
+  const archives = opts.paths.length > 0 ? opts.paths.flatMap(expand) : history.archives(opts.profile).map((a) => a.archivePath);
+  let stale = 0;
+  for (const a of archives) {
+    const why = await uncovered(history, opts.profile, a, cutoff);
+    if (!why) continue;
+    stale++;
+    opts.print(`${a}\t${why}`);
   }
-  opts.print(`${stale.length} of ${archives.length} archives without a passed drill in the last ${opts.maxAge}`);
-  return stale.length > 0 ? ExitCode.failed : ExitCode.passed;
+  opts.print(`${stale} of ${archives.length} archives without a passed drill in the last ${opts.maxAge}`);
+  return stale > 0 ? ExitCode.failed : ExitCode.passed;
 }
 
-/** A folder stands for the archives in it: the files that have a manifest beside them. */
+async function uncovered(history: History, profile: string | undefined, archive: string, cutoff: number): Promise<string | undefined> {
+  if (!existsSync(archive)) return 'no longer exists';
+  if (!existsSync(manifestPathFor(archive))) return 'unproven: no manifest beside it, so it cannot be drilled';
+  const last = history.lastPassed(profile, await sha256File(archive));
+  if (!last) return 'never passed a drill (as it is now: its content has no passed drill)';
+  if (last.getTime() < cutoff) return `last passed ${last.toISOString()}`;
+  return undefined;
+}
+
+/** A folder stands for the archives in it: every file but manifests, signatures and hidden files. */
 function expand(p: string): string[] {
   const abs = resolve(p);
   if (!existsSync(abs)) throw new UsageError(`${p} does not exist`, 'RD_USAGE');
   if (!statSync(abs).isDirectory()) return [abs];
   return readdirSync(abs)
+    .filter(isArchiveCandidate)
     .map((f) => join(abs, f))
-    .filter((f) => statSync(f).isFile() && !f.endsWith('.manifest.json') && existsSync(manifestPathFor(f)))
+    .filter((f) => statSync(f).isFile())
     .sort();
 }

@@ -1,21 +1,23 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { UsageError, ExitCode } from '../errors.ts';
 import { ensureEngine } from '../runtime/engine.ts';
 import { sweep } from '../runtime/sweep.ts';
-import { loadManifest, manifestPathFor } from '../manifest/load.ts';
+import { loadManifestFile, manifestPathFor, parseManifest } from '../manifest/load.ts';
+import { manifestSignatureProblem } from '../manifest/signature.ts';
+import type { Manifest } from '../manifest/schema.ts';
 import { SecretBag } from '../drill/secrets.ts';
-import { notStarted, runDrill, type DrillPlan } from '../drill/run-drill.ts';
+import { notStarted, runDrill, unprovenReport, type DrillPlan } from '../drill/run-drill.ts';
 import { runPool } from '../drill/pool.ts';
 import type { DrillReport } from '../drill/types.ts';
 import { createReporters, envelopePath, parseReporterSpecs, type RunEndContext, type RunReport } from '../report/index.ts';
 import { writeFileAtomic } from '../report/write.ts';
 import { REPORT_PAYLOAD_TYPE, envelopeText, signEnvelope } from '../evidence/dsse.ts';
-import { loadPrivateKey } from '../evidence/keys.ts';
+import { loadPrivateKey, loadPublicKey } from '../evidence/keys.ts';
 import { History, historyPath } from '../history/store.ts';
 import { expandArchives } from '../select/expand.ts';
-import { selectArchives, type Selection } from '../select/select.ts';
+import { selectArchives, type Candidate, type Selection } from '../select/select.ts';
 import { onInterrupt } from '../interrupt.ts';
 import { getProfile } from '../profiles.ts';
 import { TOOL_VERSION } from '../version.ts';
@@ -43,6 +45,12 @@ export interface RunOptions {
   sign?: string;
   /** History file; false disables it. */
   history?: string | false;
+  /** Accept an empty backup (no audit rows, tenants or credentials) instead of failing it. */
+  acceptEmpty?: boolean;
+  /** Accept counts that dropped sharply against the previous backup of the same folder. */
+  acceptDrop?: boolean;
+  /** Public key (PEM): every manifest must carry a valid signature by it (<manifest>.dsse.json). */
+  manifestPubkey?: string;
   execTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
@@ -50,32 +58,80 @@ export interface RunOptions {
   say: (line: string) => void;
 }
 
+/** What `run` and `gate` take from the command line to plan drills. */
+export type PlanOptions = Pick<RunOptions, 'profile' | 'archives' | 'manifest' | 'secrets' | 'acceptEmpty' | 'acceptDrop' | 'manifestPubkey'>;
+
 /**
  * Validates every input before anything starts (a usage error starts no
- * container): each archive exists and has a valid manifest for this profile.
+ * container): each archive exists and has a valid manifest for this profile
+ * that carries every expectation the profile's contract requires.
  */
-export async function planDrills(opts: Pick<RunOptions, 'profile' | 'archives' | 'manifest' | 'secrets'>): Promise<DrillPlan[]> {
-  return (await planCandidates(opts)).map((c) => c.plan);
+export async function planDrills(opts: PlanOptions): Promise<DrillPlan[]> {
+  return (await planCandidates(opts)).candidates.map((c) => c.plan);
 }
 
-async function planCandidates(opts: Pick<RunOptions, 'profile' | 'archives' | 'manifest' | 'secrets'>): Promise<Array<{ plan: DrillPlan; folder: string }>> {
+interface Planned {
+  candidates: Candidate[];
+  /** Archives found in a folder that cannot be drilled as they are (no manifest, unsigned): reported, never skipped. */
+  unproven: Array<{ archive: string; reason: string }>;
+}
+
+async function planCandidates(opts: PlanOptions): Promise<Planned> {
   const profile = getProfile(opts.profile);
   if (opts.archives.length === 0) throw new UsageError('no archive given', 'RD_NO_ARCHIVE');
   const found = expandArchives(opts.archives);
   if (opts.manifest && found.length > 1) throw new UsageError('--manifest names the manifest of one archive; give one archive with it', 'RD_USAGE');
   const secrets = opts.secrets ? SecretBag.fromFile(opts.secrets) : undefined;
-  const out: Array<{ plan: DrillPlan; folder: string }> = [];
-  for (const { path: archive, folder } of found) {
+  const pubkey = opts.manifestPubkey ? loadPublicKey(opts.manifestPubkey) : undefined;
+  const planned: Planned = { candidates: [], unproven: [] };
+  for (const { path: archive, folder, listed } of found) {
     if (!existsSync(archive)) throw new UsageError(`archive ${archive} does not exist`, 'RD_NO_ARCHIVE');
     if (!statSync(archive).isFile()) throw new UsageError(`archive ${archive} is not a file`, 'RD_NO_ARCHIVE');
     const manifestPath = resolve(opts.manifest ?? manifestPathFor(archive));
-    const manifest = await loadManifest(manifestPath);
+    if (listed && !existsSync(manifestPath)) {
+      planned.unproven.push({ archive, reason: `no manifest (${basename(manifestPath)}): this archive is unproven; capture its manifest at backup time with "restore-drill manifest capture"` });
+      continue;
+    }
+    const { manifest, sha256, bytes } = await loadManifestFile(manifestPath);
     if (manifest.app.name !== profile.name) {
       throw new UsageError(`manifest ${manifestPath} is for ${manifest.app.name}, not the ${profile.name} profile`, 'RD_PROFILE_MISMATCH');
     }
-    out.push({ plan: { archive, manifestPath, manifest, profile, secrets }, folder });
+    const problems = profile.contract.manifestProblems(manifest);
+    if (problems.length > 0) {
+      throw new UsageError(`manifest ${manifestPath} lacks what a ${profile.name} drill must check (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.join('; ')}`, 'RD_MANIFEST_INCOMPLETE');
+    }
+    const unsigned = pubkey && manifestSignatureProblem(manifestPath, bytes, pubkey);
+    if (unsigned) {
+      if (!listed) throw new UsageError(unsigned, 'RD_MANIFEST_UNSIGNED');
+      planned.unproven.push({ archive, reason: unsigned });
+      continue;
+    }
+    const policy = { acceptEmpty: opts.acceptEmpty === true || manifest.policy?.acceptEmpty === true, acceptDrop: opts.acceptDrop === true || manifest.policy?.acceptDrop === true };
+    const previous = previousManifest(folder, manifestPath, manifest);
+    planned.candidates.push({ plan: { archive, manifestPath, manifestSha256: sha256, manifest, profile, secrets, policy, ...(previous ? { previous } : {}) }, folder });
   }
-  return out;
+  return planned;
+}
+
+/** The manifest of the backup taken before this one in the same folder (same application), if any. */
+function previousManifest(folder: string, self: string, m: Manifest): { manifest: Manifest; path: string } | undefined {
+  let best: { manifest: Manifest; path: string } | undefined;
+  const at = Date.parse(m.archive.createdAt);
+  for (const f of readdirSync(folder)) {
+    if (!f.endsWith('.manifest.json')) continue;
+    const path = join(folder, f);
+    if (path === self) continue;
+    let other: Manifest;
+    try {
+      other = parseManifest(JSON.parse(readFileSync(path, 'utf8')), path);
+    } catch {
+      continue; // a broken neighbour is its own archive's problem
+    }
+    const t = Date.parse(other.archive.createdAt);
+    if (other.app.name !== m.app.name || !(t < at)) continue;
+    if (!best || t > Date.parse(best.manifest.archive.createdAt)) best = { manifest: other, path };
+  }
+  return best;
 }
 
 export async function runCommand(opts: RunOptions): Promise<number> {
@@ -85,19 +141,16 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   if (opts.json && !specs.some((s) => s.name === 'json')) specs.push({ name: 'json', target: opts.json });
   if (opts.sign && !specs.some((s) => s.name === 'json')) specs.push({ name: 'json' });
   const signingKey = opts.sign ? loadPrivateKey(opts.sign) : undefined;
-  const candidates = await planCandidates(opts);
+  const { candidates, unproven } = await planCandidates(opts);
   const history = opts.history === false ? undefined : new History(historyPath(opts.history, env));
 
   try {
-    const lastPassed = history ? (p: string, a: string) => history.lastPassed(p, a) : undefined;
+    const lastPassed = history ? (p: string, sha256: string) => history.lastPassed(p, sha256) : undefined;
     const plans = selectArchives(candidates, opts.selection ?? {}, { now: now(), ...(lastPassed ? { lastPassed } : {}) }).map((c) => c.plan);
-    if (plans.length === 0) {
-      opts.say('the selection leaves no archive to drill');
-      return ExitCode.passed;
-    }
+    if (plans.length === 0 && unproven.length === 0) throw new UsageError('the selection leaves no archive to drill', 'RD_EMPTY_SELECTION');
     const reporters = createReporters(specs, { env, out: opts.out, err: process.stderr });
-    const engine = await ensureEngine({ install: true, say: opts.say });
-    await sweep(engine.docker);
+    const engine = plans.length > 0 ? await ensureEngine({ install: true, say: opts.say }) : undefined;
+    if (engine) await sweep(engine.docker);
 
     // One signal for the whole run: SIGINT/SIGTERM or the deadline ends running
     // drills (their containers removed) and starts no new ones.
@@ -108,16 +161,23 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     });
     const deadline = opts.deadlineMs ? setTimeout(() => stop.abort('deadline'), opts.deadlineMs) : undefined;
     const startedAt = now().toISOString();
-    for (const r of reporters) r.onRunStart?.(plans.map((p) => p.archive));
+    for (const r of reporters) r.onRunStart?.([...unproven.map((u) => u.archive), ...plans.map((p) => p.archive)]);
+    // Archives that cannot be drilled as they are: each an `error` report, so a folder never passes around them.
+    const refused = unproven.map((u) => {
+      const report = unprovenReport(opts.profile, u.archive, u.reason);
+      history?.record(report);
+      for (const r of reporters) r.onDrillEnd?.(report);
+      return report;
+    });
     let reports: DrillReport[];
     try {
-      reports = await runPool(
+      reports = [...refused, ...(await runPool(
         plans,
         opts.jobs ?? availableParallelism(),
         async (plan) => {
           for (const r of reporters) r.onDrillStart?.(plan.archive);
           const report = await runDrill(plan, {
-            engine,
+            engine: engine!,
             signal: stop.signal,
             ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
             ...(opts.execTimeoutMs ? { execTimeoutMs: opts.execTimeoutMs } : {}),
@@ -136,7 +196,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
           for (const r of reporters) r.onDrillEnd?.(report);
           return report;
         },
-      );
+      ))];
     } finally {
       clearTimeout(deadline);
       unregister();

@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -6,20 +7,27 @@ import type { Engine } from '../runtime/engine.ts';
 import { startContainer, type DrillContainer } from '../runtime/container.ts';
 import { newDrillId } from '../runtime/labels.ts';
 import { ensureImage } from '../images/index.ts';
-import { compareWithManifest } from '../manifest/compare.ts';
+import { compareAll } from '../manifest/compare.ts';
+import { HARNESS_REQUIRED_CHECKS, requiredCheckProblems, type Policy } from '../contract/index.ts';
 import type { Manifest } from '../manifest/schema.ts';
 import type { DrillContext, Profile } from '../profile.ts';
 import { TimeoutError, errorMessage } from '../errors.ts';
 import { debug } from '../log.ts';
-import { redact, type SecretBag } from './secrets.ts';
+import { redactCheck, redactText, type SecretBag } from './secrets.ts';
 import type { CheckResult, DrillReport, Observations, StageName, StageTiming, Verdict } from './types.ts';
 
 export interface DrillPlan {
   archive: string;
   manifestPath: string;
+  /** sha256 of the manifest's exact bytes: the report (and signed evidence) names what the drill was held against. */
+  manifestSha256: string;
   manifest: Manifest;
   profile: Profile;
   secrets: SecretBag | undefined;
+  /** What empty or shrunken backups this drill accepts (manifest policy or command line). */
+  policy: Policy;
+  /** The previous backup's manifest in the same folder, for the sharp-drop policy. */
+  previous?: { manifest: Manifest; path: string };
 }
 
 export interface DrillOptions {
@@ -53,12 +61,11 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
   const checks: CheckResult[] = [];
   const stages: StageTiming[] = [];
   const containers: DrillContainer[] = [];
-  const redactions = plan.secrets?.valuesToRedact() ?? [];
   const report: DrillReport = {
     drillId,
     profile: plan.profile.name,
     archive: { path: plan.archive, file: basename(plan.archive), createdAt: plan.manifest.archive.createdAt },
-    manifest: plan.manifestPath,
+    manifest: { path: plan.manifestPath, sha256: plan.manifestSha256 },
     app: { name: plan.manifest.app.name, version: plan.manifest.app.version },
     verdict: 'error',
     summary: '',
@@ -97,6 +104,14 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
       return imageTag;
     },
     workDir,
+    signal: abort.signal,
+    workSubdir(name) {
+      abort.signal.throwIfAborted();
+      // Not recursive: once the drill removed workDir, this fails instead of recreating it.
+      const dir = join(workDir, name);
+      mkdirSync(dir, { mode: 0o700 });
+      return dir;
+    },
     execTimeoutMs: opts.execTimeoutMs ?? 300_000,
     async start(o) {
       if (abort.signal.aborted) throw new Error(`drill ended (${ended}) before a container could start`);
@@ -107,7 +122,8 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
     },
     check(result) {
       if (abort.signal.aborted) return;
-      checks.push(redact({ ...result, stage: current }, redactions));
+      // Kept as found: the verdict is decided on these, and only the report is scrubbed of secrets.
+      checks.push({ ...result, stage: current });
     },
   };
 
@@ -149,8 +165,12 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
     return status === 'passed' || name === 'inspect' || name === 'probe';
   };
 
-  let observations: Observations | undefined;
+  const observations: Observations = {
+    ...(plan.secrets ? { secretsFileSha256: plan.secrets.fileSha256, secretsSource: plan.secrets.source } : {}),
+  };
+  let probed = false;
   const session = plan.profile.session(ctx);
+  const compareInput = { manifest: plan.manifest, contract: plan.profile.contract, policy: plan.policy, ...(plan.previous ? { previous: plan.previous } : {}) };
 
   /** The gate's second half: the target version migrates the restored data, then everything is checked again. */
   const runUpgrade = async (toVersion: string) => {
@@ -166,15 +186,17 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
         const after = await session.probe();
         // The schema revision moves with an upgrade (the probe checks it is the
         // target's head); everything else must be exactly what the backup held.
-        const { schemaRevision: _moved, ...app } = plan.manifest.app;
-        for (const f of compareWithManifest({ ...plan.manifest, app }, after)) ctx.check({ ...f, id: f.id.replace(/^compare\./, 'upgrade.') });
+        for (const f of compareAll({ ...compareInput, obs: { ...observations, ...after }, afterUpgrade: true })) ctx.check(f);
       }));
     return upgraded;
   };
   try {
     const ok =
       (await stage('integrity', () => checkIntegrity(plan, ctx, report))) &&
-      (await stage('inspect', () => session.inspect())) &&
+      (await stage('inspect', async () => {
+        const facts = await session.inspect();
+        if (facts) observations.archive = facts;
+      })) &&
       (await stage('provision', async () => {
         const built = await ensureImage(opts.engine.docker, recipe);
         imageTag = built.tag;
@@ -183,13 +205,13 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
       })) &&
       (await stage('restore', () => session.restore())) &&
       (await stage('probe', async () => {
-        observations = await session.probe();
+        Object.assign(observations, await session.probe());
+        probed = true;
       }));
     let compared = false;
-    if (ok && observations) {
-      const obs = observations;
+    if (ok && probed) {
       compared = await stage('compare', async () => {
-        for (const f of compareWithManifest(plan.manifest, obs)) ctx.check(f);
+        for (const f of compareAll({ ...compareInput, obs: observations })) ctx.check(f);
       });
     }
     if (opts.upgradeTo !== undefined && compared && !checks.some((c) => c.status !== 'pass')) {
@@ -206,10 +228,24 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
   const finished = new Date();
   report.finishedAt = finished.toISOString();
   report.durationMs = performance.now() - t0;
-  const [verdict, summary] = decide(checks, stages, opts.upgradeTo !== undefined);
+  const gate = opts.upgradeTo !== undefined;
+  const [verdict, summary] = decide(checks, stages, requiredChecks(plan, gate), gate);
+  // The verdict is decided on the checks as found; only then are secret values
+  // scrubbed from what people read (reasons, expected and observed values).
+  const secrets = plan.secrets?.valuesToRedact() ?? [];
   report.verdict = verdict;
-  report.summary = summary;
+  report.summary = redactText(summary, secrets);
+  report.checks = checks.map((c) => redactCheck(c, secrets));
   return report;
+}
+
+/** Every check id a `passed` must hold: the harness's own and the profile's contract (again after a gate's upgrade). */
+export function requiredChecks(plan: Pick<DrillPlan, 'profile' | 'manifest'>, gate: boolean): string[] {
+  const own = [...HARNESS_REQUIRED_CHECKS, ...plan.profile.contract.requiredChecks(plan.manifest)];
+  if (!gate) return own;
+  // After the upgrade the restored data is compared again (ids upgrade.*); archive, secrets and policy were judged once.
+  const again = own.filter((id) => id.startsWith('compare.') && !/^compare\.(policy|secrets-file|app-version|schema-revision)/.test(id)).map((id) => id.replace(/^compare\./, 'upgrade.'));
+  return [...own, ...again];
 }
 
 async function checkIntegrity(plan: DrillPlan, ctx: DrillContext, report: DrillReport): Promise<void> {
@@ -230,18 +266,24 @@ async function checkIntegrity(plan: DrillPlan, ctx: DrillContext, report: DrillR
   );
 }
 
-/** Fail-closed: a failing check fails the drill; any error, or a stage that never ran, is an error. */
-export function decide(checks: CheckResult[], stages: StageTiming[], gate = false): [Verdict, string] {
+/**
+ * Fail-closed: a failing check fails the drill; any error, a stage that never
+ * ran, or a required check that did not run and pass is an error. `passed`
+ * means every required check ran and passed, and nothing else objected.
+ */
+export function decide(checks: CheckResult[], stages: StageTiming[], required: readonly string[], gate = false): [Verdict, string] {
   const fails = checks.filter((c) => c.status === 'fail');
   if (fails.length > 0) return ['failed', `${fails[0]!.stage}: ${fails[0]!.reason}${fails.length > 1 ? ` (+${fails.length - 1} more)` : ''}`];
   const errors = checks.filter((c) => c.status === 'error');
   if (errors.length > 0) return ['error', `${errors[0]!.stage}: ${errors[0]!.reason}`];
   const ran = new Set(stages.map((s) => s.name));
-  const required: StageName[] = ['integrity', 'inspect', 'provision', 'restore', 'probe', 'compare', ...(gate ? (['upgrade', 'post-upgrade'] as const) : [])];
-  const missing = required.filter((s) => !ran.has(s));
+  const stagesRequired: StageName[] = ['integrity', 'inspect', 'provision', 'restore', 'probe', 'compare', ...(gate ? (['upgrade', 'post-upgrade'] as const) : [])];
+  const missing = stagesRequired.filter((s) => !ran.has(s));
   if (missing.length > 0) return ['error', `stages not run: ${missing.join(', ')}`];
   if (checks.length === 0) return ['error', 'no check ran'];
-  return ['passed', `${checks.length} checks passed`];
+  const notRun = requiredCheckProblems(checks, required);
+  if (notRun.length > 0) return ['error', `required check${notRun.length === 1 ? '' : 's'} did not run: ${notRun.slice(0, 5).join(', ')}${notRun.length > 5 ? ` (+${notRun.length - 5} more)` : ''}`];
+  return ['passed', `${checks.length} checks passed, ${required.length} of them required`];
 }
 
 /** The report of a drill that never started (deadline passed, or interrupted first): an error, never a pass. */
@@ -251,12 +293,29 @@ export function notStarted(plan: DrillPlan, reason: string): DrillReport {
     drillId: newDrillId(),
     profile: plan.profile.name,
     archive: { path: plan.archive, file: basename(plan.archive), createdAt: plan.manifest.archive.createdAt },
-    manifest: plan.manifestPath,
+    manifest: { path: plan.manifestPath, sha256: plan.manifestSha256 },
     app: { name: plan.manifest.app.name, version: plan.manifest.app.version },
     verdict: 'error',
     summary: `plan: not started: ${reason}`,
     stages: [],
     checks: [{ id: 'plan.not-started', stage: 'plan', status: 'error', reason: `not started: ${reason}` }],
+    startedAt: now,
+    finishedAt: now,
+    durationMs: 0,
+  };
+}
+
+/** The report of an archive that cannot be drilled as it is (no manifest, an unsigned one): an error, never silence. */
+export function unprovenReport(profile: string, archive: string, reason: string): DrillReport {
+  const now = new Date().toISOString();
+  return {
+    drillId: newDrillId(),
+    profile,
+    archive: { path: archive, file: basename(archive) },
+    verdict: 'error',
+    summary: `plan: unproven: ${reason}`,
+    stages: [],
+    checks: [{ id: 'plan.unproven', stage: 'plan', status: 'error', reason }],
     startedAt: now,
     finishedAt: now,
     durationMs: 0,

@@ -57,11 +57,40 @@ export function parseEnvFile(text: string): Map<string, string> {
   return out;
 }
 
-/** Replaces every secret value in a piece of text or a JSON-able value. */
-export function redact<T>(value: T, secrets: string[]): T {
+/** Replaces every secret value in a piece of text (longest first, so one that contains another is scrubbed whole). */
+export function redactText(text: string, secrets: readonly string[]): string {
+  if (secrets.length === 0) return text;
+  let out = text;
+  for (const sec of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(sec).join('[redacted]');
+  return out;
+}
+
+/**
+ * Scrubs secret values from the string values of a JSON-able value. Keys are
+ * never touched and nothing is serialised and re-parsed: a secret that
+ * happens to equal a key name (`status`) or holds a quote or a backslash can
+ * neither rename a field nor survive in a value.
+ */
+export function redact<T>(value: T, secrets: readonly string[]): T {
   if (secrets.length === 0) return value;
-  const scrub = (s: string) => secrets.reduce((acc, sec) => acc.split(sec).join('[redacted]'), s);
-  if (typeof value === 'string') return scrub(value) as T;
-  if (value === undefined || value === null || typeof value !== 'object') return value;
-  return JSON.parse(scrub(JSON.stringify(value))) as T;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return redactText(v, secrets);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
+}
+
+/**
+ * A check as people read it: secret values scrubbed from its reason and its
+ * expected/observed values. Its id, stage and status are not text about the
+ * drill but the verdict's inputs, and are never rewritten.
+ */
+export function redactCheck<C extends { reason: string; expected?: unknown; observed?: unknown }>(check: C, secrets: readonly string[]): C {
+  if (secrets.length === 0) return check;
+  const out = { ...check, reason: redactText(check.reason, secrets) };
+  if ('expected' in check) out.expected = redact(check.expected, secrets);
+  if ('observed' in check) out.observed = redact(check.observed, secrets);
+  return out;
 }

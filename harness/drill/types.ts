@@ -29,12 +29,39 @@ export interface StageTiming {
 
 export type Verdict = 'passed' | 'failed' | 'error';
 
-/** What the probe read from the restored system, compared with the manifest afterwards. */
-export interface Observations {
+/** A finding before it is placed in a stage. */
+export type Finding = Omit<CheckResult, 'stage'>;
+
+/**
+ * Facts about a data set, read by the harness itself: from the archive (at
+ * inspect) or from the restored system (at probe). Keys are the profile's own
+ * (table names, "agents[slug]"...); every key observed must be one the manifest
+ * records, and every key it records must be observed.
+ */
+export interface DataFacts {
+  /** The application version the data records about itself, where it does (z4j_meta, say). */
+  appVersion?: string;
+  /** The schema/migration revision the data is at. */
   schemaRevision?: string;
   counts: Record<string, number>;
   fingerprints: Record<string, string>;
   chain?: ChainObservation;
+}
+
+/**
+ * Everything a drill observed, handed to the one compare stage: what inspect
+ * read from the archive, what the harness read from the restored data, and
+ * the profile's own observations (what the application said; its type is the
+ * profile's, and only the profile's contract reads it).
+ */
+export interface Observations {
+  archive?: DataFacts;
+  restored?: DataFacts;
+  profile?: unknown;
+  /** sha256 of the secrets file supplied to the drill, if any. */
+  secretsFileSha256?: string;
+  /** The path of that file, to name it in a finding (never its values). */
+  secretsSource?: string;
 }
 
 export interface ChainObservation {
@@ -59,7 +86,8 @@ export interface DrillReport {
   drillId: string;
   profile: string;
   archive: { path: string; file: string; sha256?: string; sizeBytes?: number; /** When the backup was taken (manifest). */ createdAt?: string };
-  manifest?: string;
+  /** The manifest the drill was checked against: where it was and its exact bytes' sha256. */
+  manifest?: { path: string; sha256: string };
   app?: { name: string; version: string };
   image?: { tag: string; id: string; cacheHit: boolean };
   /** For a pre-upgrade gate: the version the restored data was upgraded to, and its image. */

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS drills (
 );
 CREATE INDEX IF NOT EXISTS drills_archive ON drills (archive_path, finished_at);
 CREATE INDEX IF NOT EXISTS drills_finished ON drills (finished_at);
+CREATE INDEX IF NOT EXISTS drills_sha256 ON drills (archive_sha256, finished_at);
 `;
 
 /**
@@ -96,9 +97,15 @@ export class History {
     return rows as HistoryRow[];
   }
 
-  /** When an archive last passed a drill. */
-  lastPassed(profile: string, archivePath: string): Date | undefined {
-    const r = this.#db.prepare(`SELECT max(finished_at) AS t FROM drills WHERE profile = ? AND archive_path = ? AND verdict = 'passed'`).get(profile, archivePath) as { t: string | null };
+  /**
+   * When an archive, by its sha256, last passed a drill. Keyed by content, not
+   * path: a `latest.db` overwritten by a newer backup is not covered by the old
+   * file's pass.
+   */
+  lastPassed(profile: string | undefined, sha256: string): Date | undefined {
+    const r = this.#db
+      .prepare(`SELECT max(finished_at) AS t FROM drills WHERE (@profile IS NULL OR profile = @profile) AND archive_sha256 = @sha256 AND verdict = 'passed'`)
+      .get({ profile: profile ?? null, sha256 }) as { t: string | null };
     return r.t ? new Date(r.t) : undefined;
   }
 

@@ -1,43 +1,135 @@
-import type { CheckResult, ChainObservation, Observations } from '../drill/types.ts';
+import type { ChainObservation, DataFacts, Finding, Observations } from '../drill/types.ts';
+import { SHARP_DROP_MIN_PREVIOUS, SHARP_DROP_RATIO, type Contract, type Policy } from '../contract/contract.ts';
 import type { ChainExpectation, CountExpectation, Manifest } from './schema.ts';
 
-type Finding = Omit<CheckResult, 'stage'>;
+export interface CompareInput {
+  manifest: Manifest;
+  contract: Contract;
+  obs: Observations;
+  policy: Policy;
+  /** The manifest of the previous backup in the same folder, for the sharp-drop policy. */
+  previous?: { manifest: Manifest; path: string };
+  /** After a gate's upgrade: the revision moved on; archive, secrets and policy were judged before. */
+  afterUpgrade?: boolean;
+}
 
 /**
- * Compares what the probe observed with the manifest's expectations. Every
- * expectation yields a check; one that was not observed is an error, never a pass.
+ * The one comparison: every observation of the drill (the archive's own facts,
+ * the restored data as the harness read it, the profile's own observations)
+ * against the manifest and the profile's contract. Every expectation yields a
+ * check; an expectation not observed is an error, and an observation the
+ * manifest does not cover is a failure, never silently ignored.
  */
-export function compareWithManifest(manifest: Manifest, obs: Observations): Finding[] {
+export function compareAll(input: CompareInput): Finding[] {
+  const { manifest, obs } = input;
   const out: Finding[] = [];
-  const exp = manifest.expectations;
+  if (!input.afterUpgrade) {
+    out.push(...compareSecrets(manifest, obs));
+    out.push(...compareArchiveFacts(manifest, obs.archive, input.contract));
+    out.push(...comparePolicy(input));
+  }
+  if (!obs.restored) out.push({ id: 'compare.restored', status: 'error', reason: 'the restored data was not read, so nothing could be compared with the manifest' });
+  else out.push(...compareData(manifest, obs.restored, { revision: !input.afterUpgrade }));
+  out.push(...input.contract.compareProfile(manifest, obs, input.afterUpgrade ? 'upgrade' : 'restore'));
+  return input.afterUpgrade ? out.map((f) => ({ ...f, id: f.id.replace(/^compare\./, 'upgrade.') })) : out;
+}
 
-  if (manifest.app.schemaRevision !== undefined) {
+/** The secrets file supplied against the one recorded at capture: another install's file is named, its values never. */
+function compareSecrets(manifest: Manifest, obs: Observations): Finding[] {
+  const recorded = manifest.secrets?.fileSha256;
+  if (recorded === undefined) return [];
+  const id = 'compare.secrets-file';
+  if (obs.secretsFileSha256 === undefined) return [{ id, status: 'fail', reason: `no secrets file was supplied; the manifest records the one at ${manifest.secrets!.reference}` }];
+  return obs.secretsFileSha256 === recorded
+    ? [{ id, status: 'pass', reason: `secrets file ${obs.secretsSource ?? '(supplied)'} is the one recorded at capture (same sha256)` }]
+    : [
+        {
+          id,
+          status: 'fail',
+          reason: `secrets file ${obs.secretsSource ?? '(supplied)'} differs from the one recorded at capture (${manifest.secrets!.reference}): its sha256 is ${short(obs.secretsFileSha256)}, the manifest records ${short(recorded)} - it is not the secret.env of the install that made this backup, or it changed since`,
+          expected: recorded,
+          observed: obs.secretsFileSha256,
+        },
+      ];
+}
+
+/** What the archive says about itself against what the manifest says about it. */
+function compareArchiveFacts(manifest: Manifest, archive: DataFacts | undefined, contract: Contract): Finding[] {
+  if (!contract.archiveRecordsVersion) return [];
+  const id = 'compare.app-version';
+  const want = manifest.app.version;
+  const seen = archive?.appVersion;
+  if (seen === undefined) return [{ id, status: 'error', reason: `the version the archive records about itself was not read (the manifest says ${manifest.app.name} ${want})` }];
+  return seen === want
+    ? [{ id, status: 'pass', reason: `the archive records ${manifest.app.name} ${seen}, as the manifest says`, expected: want, observed: seen }]
+    : [{ id, status: 'fail', reason: `the archive records ${manifest.app.name} ${seen} but the manifest says ${want}: the drill would run the wrong version; capture the manifest again from this archive`, expected: want, observed: seen }];
+}
+
+/** Emptiness and sharp drops, judged by policy: the default fails them. */
+function comparePolicy(input: CompareInput): Finding[] {
+  const { manifest, policy } = input;
+  const out: Finding[] = [];
+  const empty = input.contract.emptiness(manifest);
+  if (empty.length === 0) out.push({ id: 'compare.policy.empty', status: 'pass', reason: 'the backup is not empty' });
+  else if (policy.acceptEmpty) out.push({ id: 'compare.policy.empty', status: 'pass', reason: `the backup is empty (${empty.join('; ')}), accepted by the accept-empty policy` });
+  else {
+    out.push({
+      id: 'compare.policy.empty',
+      status: 'fail',
+      reason: `the backup is empty: ${empty.join('; ')} - a backup job pointed at the wrong or an empty data folder looks like this (policy: empty backups fail; set "policy": {"acceptEmpty": true} in the manifest or pass --accept-empty where an empty instance is expected)`,
+    });
+  }
+  const prev = input.previous;
+  if (!prev) return out;
+  for (const [k, before] of Object.entries(prev.manifest.expectations.counts)) {
+    const now = manifest.expectations.counts[k];
+    if (typeof before !== 'number' || typeof now !== 'number' || before < SHARP_DROP_MIN_PREVIOUS || now >= before * SHARP_DROP_RATIO) continue;
+    const id = `compare.policy.drop.${k}`;
+    const what = `${k} dropped from ${before} in the previous backup (${prev.manifest.archive.file}) to ${now}`;
     out.push(
-      obs.schemaRevision === undefined
-        ? { id: 'compare.schema-revision', status: 'error', reason: 'the restored schema revision was not observed', expected: manifest.app.schemaRevision }
-        : obs.schemaRevision === manifest.app.schemaRevision
-          ? { id: 'compare.schema-revision', status: 'pass', reason: `schema revision ${obs.schemaRevision} as recorded`, expected: manifest.app.schemaRevision, observed: obs.schemaRevision }
-          : { id: 'compare.schema-revision', status: 'fail', reason: `schema revision: expected ${manifest.app.schemaRevision}, observed ${obs.schemaRevision}`, expected: manifest.app.schemaRevision, observed: obs.schemaRevision },
+      policy.acceptDrop
+        ? { id, status: 'pass', reason: `${what}, accepted by the accept-drop policy`, expected: before, observed: now }
+        : { id, status: 'fail', reason: `${what} (policy: a drop below ${SHARP_DROP_RATIO * 100}% fails; set "policy": {"acceptDrop": true} in the manifest or pass --accept-drop for a planned clean-up)`, expected: before, observed: now },
     );
   }
+  return out;
+}
 
-  for (const [table, expected] of Object.entries(exp.counts)) {
-    out.push(compareCount(table, expected, obs.counts[table]));
+/** The restored data as the harness read it, against the recorded expectations. */
+export function compareData(manifest: Manifest, seen: DataFacts, opts: { revision: boolean }): Finding[] {
+  const out: Finding[] = [];
+  const exp = manifest.expectations;
+  const rev = manifest.app.schemaRevision;
+  if (opts.revision && rev !== undefined) {
+    out.push(
+      seen.schemaRevision === undefined
+        ? { id: 'compare.schema-revision', status: 'error', reason: 'the restored schema revision was not observed', expected: rev }
+        : seen.schemaRevision === rev
+          ? { id: 'compare.schema-revision', status: 'pass', reason: `schema revision ${rev} as recorded`, expected: rev, observed: seen.schemaRevision }
+          : { id: 'compare.schema-revision', status: 'fail', reason: `schema revision: expected ${rev}, observed ${seen.schemaRevision}`, expected: rev, observed: seen.schemaRevision },
+    );
   }
-
+  for (const [table, expected] of Object.entries(exp.counts)) out.push(compareCount(table, expected, seen.counts[table]));
+  for (const table of Object.keys(seen.counts)) {
+    if (!(table in exp.counts)) out.push({ id: `compare.count.${table}`, status: 'fail', reason: `${table} holds ${seen.counts[table]} rows but the manifest records no count for it: the manifest does not cover this data`, observed: seen.counts[table] });
+  }
   for (const [table, expected] of Object.entries(exp.fingerprints)) {
-    const observed = obs.fingerprints[table];
+    const observed = seen.fingerprints[table];
     const id = `compare.fingerprint.${table}`;
     if (observed === undefined) out.push({ id, status: 'error', reason: `no content fingerprint was read for ${table}`, expected });
     else if (observed === expected) out.push({ id, status: 'pass', reason: `${table} content matches the backup`, expected, observed });
     else out.push({ id, status: 'fail', reason: `${table} content differs from what the backup recorded (fingerprint ${short(observed)}, expected ${short(expected)})`, expected, observed });
   }
-
-  if (exp.chain) out.push(...compareChain(exp.chain, obs.chain));
+  for (const table of Object.keys(seen.fingerprints)) {
+    if (!(table in exp.fingerprints)) out.push({ id: `compare.fingerprint.${table}`, status: 'fail', reason: `the manifest records no content fingerprint for ${table}: the manifest does not cover this data` });
+  }
+  if (exp.chain) out.push(...compareChain(exp.chain, seen.chain));
+  else if (seen.chain) out.push({ id: 'compare.chain', status: 'fail', reason: `the data holds a ${seen.chain.table} chain of ${seen.chain.length} rows but the manifest records none: the manifest does not cover it` });
   return out;
 }
 
-function compareCount(table: string, expected: CountExpectation, observed: number | undefined): Finding {
+/** One meaning for a count: an exact number, or inclusive bounds min..max (both given). */
+export function compareCount(table: string, expected: CountExpectation, observed: number | undefined): Finding {
   const id = `compare.count.${table}`;
   if (observed === undefined) return { id, status: 'error', reason: `the row count of ${table} was not observed`, expected };
   if (typeof expected === 'number') {
@@ -45,11 +137,9 @@ function compareCount(table: string, expected: CountExpectation, observed: numbe
       ? { id, status: 'pass', reason: `${table}: ${observed} rows as expected`, expected, observed }
       : { id, status: 'fail', reason: `${table}: expected ${expected} rows, observed ${observed}`, expected, observed };
   }
-  const low = expected.min ?? 0;
-  const high = expected.max ?? Number.POSITIVE_INFINITY;
-  return observed >= low && observed <= high
-    ? { id, status: 'pass', reason: `${table}: ${observed} rows, within ${low}..${expected.max ?? '∞'}`, expected, observed }
-    : { id, status: 'fail', reason: `${table}: expected between ${low} and ${expected.max ?? '∞'} rows, observed ${observed}`, expected, observed };
+  return observed >= expected.min && observed <= expected.max
+    ? { id, status: 'pass', reason: `${table}: ${observed} rows, within ${expected.min}..${expected.max}`, expected, observed }
+    : { id, status: 'fail', reason: `${table}: expected between ${expected.min} and ${expected.max} rows, observed ${observed}`, expected, observed };
 }
 
 /** Turns the harness's chain walk into findings that say what went wrong, not just that it did. */
@@ -82,8 +172,10 @@ export function compareChain(exp: ChainExpectation, chain: ChainObservation | un
     if (chain.problemCount > chain.problems.length) {
       out.push({ id: 'compare.chain.more', status: 'fail', reason: `${chain.problemCount - chain.problems.length} more chain problems not listed` });
     }
-    if (chain.problemCount === 0) {
+    if (chain.problemCount === 0 && chain.verifiedRows === chain.length) {
       out.push({ id: 'compare.chain.walk', status: 'pass', reason: `all ${chain.length} ${t} rows verify and link` });
+    } else if (chain.problemCount === 0) {
+      out.push({ id: 'compare.chain.walk', status: 'fail', reason: `${chain.length - chain.verifiedRows} of ${chain.length} ${t} rows do not verify with the secret supplied` });
     }
   }
 
@@ -95,7 +187,7 @@ export function compareChain(exp: ChainExpectation, chain: ChainObservation | un
       expected: null,
       observed: chain.firstPrevHmac,
     });
-  } else if (!exp.startsAtGenesis && exp.firstPrevHmac !== undefined && chain.firstPrevHmac !== exp.firstPrevHmac) {
+  } else if (!exp.startsAtGenesis && chain.firstPrevHmac !== (exp.firstPrevHmac ?? undefined)) {
     out.push({
       id: 'compare.chain.start',
       status: 'fail',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors.ts';
 import { Manifest } from './schema.ts';
@@ -12,20 +13,25 @@ export function manifestPathFor(archive: string): string {
  * path in one UsageError, so a user fixes them all in one go.
  */
 export async function loadManifest(path: string): Promise<Manifest> {
-  let text: string;
+  return (await loadManifestFile(path)).manifest;
+}
+
+/** A manifest with the sha256 of its exact bytes (what a report and signed evidence name) and those bytes. */
+export async function loadManifestFile(path: string): Promise<{ manifest: Manifest; sha256: string; bytes: Buffer }> {
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UsageError(`cannot read manifest ${path}: ${code === 'ENOENT' ? 'no such file' : code}`, 'RD_MANIFEST_UNREADABLE');
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = JSON.parse(bytes.toString('utf8'));
   } catch (e) {
     throw new UsageError(`manifest ${path} is not JSON: ${(e as Error).message}`, 'RD_MANIFEST_UNREADABLE');
   }
-  return parseManifest(raw, path);
+  return { manifest: parseManifest(raw, path), sha256: createHash('sha256').update(bytes).digest('hex'), bytes };
 }
 
 export function parseManifest(raw: unknown, source = 'manifest'): Manifest {

@@ -8,13 +8,17 @@ import { z } from 'zod';
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 as 64 lower-case hex digits');
 
-/** An exact count, or bounds when the data is expected to move. */
+/**
+ * An exact count, or inclusive bounds when the data is expected to move. Both
+ * ends are required: a bound with one end (`{min: 0}`) would pass anything.
+ * A profile's contract may require exact counts for the tables it depends on.
+ */
 export const CountExpectation = z.union([
   z.number().int().nonnegative(),
   z
-    .object({ min: z.number().int().nonnegative().optional(), max: z.number().int().nonnegative().optional() })
+    .object({ min: z.number().int().nonnegative(), max: z.number().int().nonnegative() })
     .strict()
-    .refine((b) => b.min !== undefined || b.max !== undefined, 'bounds need min, max or both'),
+    .refine((b) => b.min <= b.max, 'bounds need min <= max'),
 ]);
 
 export const ChainExpectation = z
@@ -84,14 +88,30 @@ export const Manifest = z
       .optional(),
     expectations: z
       .object({
-        /** Checks the application's own tools must pass (e.g. "doctor"). */
-        appChecks: z.array(z.string().min(1)).default([]),
+        /**
+         * Read by nothing: which application checks must run and pass is the
+         * profile's contract, not something a manifest can leave out. Accepted
+         * so that manifests written before the contract still load.
+         */
+        appChecks: z.array(z.string().min(1)).optional(),
         counts: z.record(z.string(), CountExpectation),
         chain: ChainExpectation.optional(),
         /** sha256 over each table's rows in key order. */
         fingerprints: z.record(z.string(), sha256Hex).default({}),
       })
       .strict(),
+    /**
+     * What this backup is allowed to be. By default an empty backup (no audit
+     * rows, no tenants, no credentials) and a sharp drop against the previous
+     * backup of the same folder fail the drill; set these where that is expected.
+     */
+    policy: z
+      .object({
+        acceptEmpty: z.boolean().optional(),
+        acceptDrop: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
     capture: z
       .object({
         tool: z.string(),

@@ -37,7 +37,7 @@ export function prometheusText(drills: DrillReport[], ctx: RunEndContext = {}): 
     'restore_drill_last_success_timestamp_seconds',
     'Unix time of the last passed drill of an archive (from this run or the drill history).',
     drills.flatMap((d): Array<[Record<string, string>, number]> => {
-      const when = d.verdict === 'passed' ? new Date(d.finishedAt) : ctx.lastPassed?.(d.profile, d.archive.path);
+      const when = d.verdict === 'passed' ? new Date(d.finishedAt) : (d.archive.sha256 ? ctx.lastPassed?.(d.profile, d.archive.sha256) : undefined);
       return when ? [[base(d), Math.floor(when.getTime() / 1000)]] : [];
     }),
   );

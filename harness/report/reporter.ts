@@ -18,7 +18,8 @@ export interface Reporter {
 
 export interface RunEndContext {
   /** Facts from the drill history (time of the last passed drill per archive). */
-  lastPassed?: (profile: string, archive: string) => Date | undefined;
+  /** When an archive (by its sha256) last passed a drill. */
+  lastPassed?: (profile: string, sha256: string) => Date | undefined;
   /** Signature status of the JSON report, for forms that show it. */
   signature?: { keyId: string; envelope: string };
 }

@@ -29,7 +29,8 @@ export const DrillReportSchema = z.object({
     sizeBytes: z.number().int().nonnegative().optional(),
     createdAt: z.string().optional(),
   }),
-  manifest: z.string().optional(),
+  /** The manifest the drill was held against: its path and the sha256 of its exact bytes. */
+  manifest: z.object({ path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
   app: z.object({ name: z.string(), version: z.string() }).optional(),
   image: z.object({ tag: z.string(), id: z.string(), cacheHit: z.boolean() }).optional(),
   upgrade: z.object({ toVersion: z.string(), image: z.object({ tag: z.string(), id: z.string(), cacheHit: z.boolean() }).optional() }).optional(),

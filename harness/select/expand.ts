@@ -1,34 +1,45 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
-import { manifestPathFor } from '../manifest/load.ts';
+
+/**
+ * Files in a backup folder that are not archives: manifests, their
+ * signatures, and hidden files. Everything else is an archive, and one
+ * without a manifest is reported unproven rather than skipped.
+ */
+export function isArchiveCandidate(name: string): boolean {
+  return !name.startsWith('.') && !name.endsWith('.manifest.json') && !name.endsWith('.dsse.json');
+}
 
 /**
  * Arguments to archive paths. A file is itself; a folder stands for the
- * archives in it (files with a manifest beside them); a glob in the last path
- * segment (`*`, `?`, `[...]`, for units and crontabs that pass no shell) matches
- * files there. Each result keeps the folder it came from, for --latest per folder.
+ * archives in it (every file but manifests, signatures and hidden files: an
+ * archive without a manifest is still listed, so it is reported unproven and
+ * not silently left out); a glob in the last path segment (`*`, `?`, `[...]`,
+ * for units and crontabs that pass no shell) matches files there. Each result
+ * keeps the folder it came from, for --latest per folder.
  */
-export function expandArchives(args: string[]): Array<{ path: string; folder: string }> {
-  const out = new Map<string, string>();
+export function expandArchives(args: string[]): Array<{ path: string; folder: string; listed: boolean }> {
+  // listed: found by listing a folder or a glob (not named one by one).
+  const out = new Map<string, { folder: string; listed: boolean }>();
   for (const arg of args) {
     const abs = resolve(arg);
     if (/[*?[]/.test(basename(abs))) {
       const dir = dirname(abs);
       if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${arg}: folder ${dir} does not exist`, 'RD_NO_ARCHIVE');
       const re = globToRegExp(basename(abs));
-      const hits = readdirSync(dir).filter((f) => re.test(f) && !f.endsWith('.manifest.json') && statSync(join(dir, f)).isFile());
+      const hits = readdirSync(dir).filter((f) => re.test(f) && isArchiveCandidate(f) && statSync(join(dir, f)).isFile());
       if (hits.length === 0) throw new UsageError(`${arg} matches no archive`, 'RD_NO_ARCHIVE');
-      for (const f of hits.sort()) out.set(join(dir, f), dir);
+      for (const f of hits.sort()) out.set(join(dir, f), { folder: dir, listed: true });
     } else if (existsSync(abs) && statSync(abs).isDirectory()) {
-      const hits = readdirSync(abs).filter((f) => !f.endsWith('.manifest.json') && statSync(join(abs, f)).isFile() && existsSync(manifestPathFor(join(abs, f))));
-      if (hits.length === 0) throw new UsageError(`${arg} holds no archive with a manifest beside it`, 'RD_NO_ARCHIVE');
-      for (const f of hits.sort()) out.set(join(abs, f), abs);
+      const hits = readdirSync(abs).filter((f) => isArchiveCandidate(f) && statSync(join(abs, f)).isFile());
+      if (hits.length === 0) throw new UsageError(`${arg} holds no archive`, 'RD_NO_ARCHIVE');
+      for (const f of hits.sort()) out.set(join(abs, f), { folder: abs, listed: true });
     } else {
-      out.set(abs, dirname(abs));
+      out.set(abs, { folder: dirname(abs), listed: false });
     }
   }
-  return [...out].map(([path, folder]) => ({ path, folder }));
+  return [...out].map(([path, o]) => ({ path, ...o }));
 }
 
 export function globToRegExp(glob: string): RegExp {

@@ -25,7 +25,8 @@ function takenAt(c: Candidate): number {
  * Narrows the candidates, each rule applied in turn. The order of the result
  * is oldest first, so a nightly log reads in time order.
  */
-export function selectArchives(all: Candidate[], sel: Selection, deps: { now: Date; lastPassed?: (profile: string, archive: string) => Date | undefined }): Candidate[] {
+/** `lastPassed` answers by the archive's sha256: an overwritten file is a new archive, not one already proven. */
+export function selectArchives(all: Candidate[], sel: Selection, deps: { now: Date; lastPassed?: (profile: string, sha256: string) => Date | undefined }): Candidate[] {
   let picked = [...all].sort((a, b) => takenAt(a) - takenAt(b) || a.plan.archive.localeCompare(b.plan.archive));
   if (sel.latest !== undefined) {
     const byFolder = new Map<string, Candidate[]>();
@@ -35,7 +36,7 @@ export function selectArchives(all: Candidate[], sel: Selection, deps: { now: Da
   }
   if (sel.oldestUndrilled !== undefined) {
     const lastPassed = deps.lastPassed ?? (() => undefined);
-    picked = picked.filter((c) => !lastPassed(c.plan.profile.name, c.plan.archive)).slice(0, sel.oldestUndrilled);
+    picked = picked.filter((c) => !lastPassed(c.plan.profile.name, c.plan.manifest.archive.sha256)).slice(0, sel.oldestUndrilled);
   }
   if (sel.sample !== undefined) {
     const from = sel.withinMs !== undefined ? picked.filter((c) => deps.now.getTime() - takenAt(c) <= sel.withinMs!) : picked;

@@ -13,8 +13,6 @@ import { envBinarySource, type HiveloomBinarySource } from './image.ts';
 import { ARCHIVE_FORMAT } from './layout.ts';
 import { parseVersion } from './parse.ts';
 
-export const APP_CHECKS = ['hiveloom doctor --json', 'hiveloom tenant list --json', 'hiveloom agent list --tenant <slug> --json'];
-
 /**
  * Expectations from the archive itself, read with the harness's safe tar
  * reader: tenants (instance archives), each tenant's current agents and
@@ -50,7 +48,7 @@ export async function captureHiveloom(input: CaptureInput, source: HiveloomBinar
         sizeBytes: st.size,
         createdAt: isoOr(backup.created_at, st.mtime),
       },
-      expectations: { appChecks: APP_CHECKS, counts: facts.counts, fingerprints: facts.fingerprints },
+      expectations: { counts: facts.counts, fingerprints: facts.fingerprints },
       capture: { tool: 'restore-drill', toolVersion: TOOL_VERSION, capturedAt: new Date().toISOString() },
     };
   } finally {

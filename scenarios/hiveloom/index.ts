@@ -3,6 +3,7 @@ import { captureHiveloom } from './capture.ts';
 import { envBinarySource, hiveloomImage, type HiveloomBinarySource } from './image.ts';
 import { HIVELOOM_PINNED_VERSION } from './layout.ts';
 import { HiveloomSession } from './session.ts';
+import { hiveloomContract } from './contract.ts';
 
 export { envBinarySource, hiveloomImage, type HiveloomBinarySource } from './image.ts';
 export { ARCHIVE_FORMAT, HIVELOOM_PINNED_VERSION } from './layout.ts';
@@ -15,6 +16,7 @@ export function createHiveloomProfile(source: HiveloomBinarySource = envBinarySo
   return {
     name: 'hiveloom',
     summary: 'Hiveloom agent platform: tar.gz backups with master.key, platform.db and tenant stores (binary supplied by the user)',
+    contract: hiveloomContract,
     defaultVersion: HIVELOOM_PINNED_VERSION,
     image: (version) => hiveloomImage(version, source),
     capture: (input) => captureHiveloom(input, source),

@@ -2,14 +2,15 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
 import type { DrillContext, DrillSession } from '../../harness/profile.ts';
-import type { Observations } from '../../harness/drill/types.ts';
+import type { DataFacts, Observations } from '../../harness/drill/types.ts';
+import type { HiveloomObservations } from './app-checks.ts';
 import { fileIntegrityProblems } from '../../harness/checks/sqlite-db.ts';
 import { errorMessage } from '../../harness/errors.ts';
 import { requireEmptyDataDir } from '../../harness/drill/data-dir.ts';
 import { openArchive, type OpenedArchive } from './archive.ts';
 import { decryptFailure, readFacts, type HiveloomFacts } from './facts.ts';
 import { DATA_DIR, DRILL_DIR, PORT, key, storePath, type BackupJson } from './layout.ts';
-import { parseAgentList, parseDoctor, parseRestore, parseTenantList, parseVersion, quote } from './parse.ts';
+import { parseRestore, parseTenantList, parseVersion, quote } from './parse.ts';
 
 const ARCHIVE_IN = `${DRILL_DIR}/archive.tar.gz`;
 const ENV = { HIVELOOM_DATA_DIR: DATA_DIR, HIVELOOM_ENDPOINT: `http://127.0.0.1:${PORT}`, TZ: 'UTC' };
@@ -36,9 +37,15 @@ export class HiveloomSession implements DrillSession {
     return this.#archive!.backup!;
   }
 
-  async inspect(): Promise<void> {
+  async inspect(): Promise<DataFacts | undefined> {
+    await this.#inspect();
+    // Hiveloom archives record no version, nothing else about themselves the manifest does not hold.
+    return undefined;
+  }
+
+  async #inspect(): Promise<void> {
     const ctx = this.#ctx;
-    const a = (this.#archive = await openArchive(ctx.archive, join(ctx.workDir, 'archive')));
+    const a = (this.#archive = await openArchive(ctx.archive, ctx.workSubdir('archive')));
     for (const f of a.refused) {
       ctx.check({ id: `inspect.entry.${f.problem}`, status: 'fail', reason: `refused entry "${f.entry}": ${f.reason}`, observed: f.entry });
     }
@@ -143,30 +150,13 @@ export class HiveloomSession implements DrillSession {
 
   #freshKeyDigest: string | undefined;
 
-  async probe(): Promise<Observations> {
-    const obs: Observations = { counts: {}, fingerprints: {} };
-    await this.#probeDoctor();
+  async probe(): Promise<Pick<Observations, 'restored' | 'profile'>> {
+    const said: HiveloomObservations = { backup: this.#backup, agentLists: {} };
+    said.doctor = await this.#exec(['hiveloom', 'doctor', '--data-dir', DATA_DIR, '--json']);
     const key = await this.#probeMasterKey();
     const facts = await this.#probeFiles(key);
-    if (facts) {
-      obs.counts = facts.counts;
-      obs.fingerprints = facts.fingerprints;
-    }
-    await this.#probeAppCounts();
-    return obs;
-  }
-
-  async #probeDoctor(): Promise<void> {
-    const ctx = this.#ctx;
-    const r = await this.#exec(['hiveloom', 'doctor', '--data-dir', DATA_DIR, '--json']);
-    const checks = parseDoctor(r.stdout);
-    if (!checks) {
-      ctx.check({ id: 'app.doctor', status: 'error', reason: `hiveloom doctor --json printed no checks (exit ${r.exitCode}; its exit code means nothing): ${quote(r.stdout, r.stderr)}` });
-      return;
-    }
-    const failed = checks.filter((c) => !c.pass);
-    for (const c of failed) ctx.check({ id: 'app.doctor', status: 'fail', reason: `hiveloom doctor: ${c.check}: ${c.detail}` });
-    if (failed.length === 0) ctx.check({ id: 'app.doctor', status: 'pass', reason: `hiveloom doctor: all ${checks.length} checks pass (${checks.map((c) => c.check).join(', ')})` });
+    await this.#probeAppCounts(said);
+    return { ...(facts ? { restored: { counts: facts.counts, fingerprints: facts.fingerprints } } : {}), profile: said };
   }
 
   /** The key the restored server runs with, against the archive's. Returns it (in memory only) for the decrypt probe. */
@@ -178,8 +168,7 @@ export class HiveloomSession implements DrillSession {
       ctx.check({ id: 'probe.master-key', status: 'fail', reason: `master key missing after restore: ${DATA_DIR}/master.key does not exist` });
       return undefined;
     }
-    const local = join(this.#ctx.workDir, 'secret');
-    mkdirSync(local, { recursive: true, mode: 0o700 });
+    const local = this.#ctx.workSubdir('secret');
     let restored: Buffer;
     try {
       await this.#app!.copyOut(`${DATA_DIR}/master.key`, join(local, 'master.key'));
@@ -216,8 +205,7 @@ export class HiveloomSession implements DrillSession {
   async #probeFiles(masterKey: Buffer | undefined): Promise<HiveloomFacts | undefined> {
     const ctx = this.#ctx;
     const backup = this.#backup;
-    const local = join(ctx.workDir, 'restored');
-    mkdirSync(local, { recursive: true, mode: 0o700 });
+    const local = ctx.workSubdir('restored');
     const present = new Set((await this.#exec(['find', DATA_DIR, '-type', 'f'])).stdout.split('\n').filter(Boolean).map((p) => p.slice(DATA_DIR.length + 1)));
     const copy = async (rel: string) => {
       mkdirSync(join(local, rel, '..'), { recursive: true });
@@ -274,60 +262,18 @@ export class HiveloomSession implements DrillSession {
     return problems.length === 0;
   }
 
-  /** Hiveloom's own counts (its CLI through the server) against the manifest. */
-  async #probeAppCounts(): Promise<void> {
-    const ctx = this.#ctx;
-    const exp = ctx.manifest.expectations.counts;
+  /**
+   * Hiveloom's own listings (its CLI through the server), recorded for the
+   * compare stage: the tenant list, and each tenant's agent list.
+   */
+  async #probeAppCounts(said: HiveloomObservations): Promise<void> {
     const backup = this.#backup;
-    const r = await this.#exec(['hiveloom', 'tenant', 'list', '--json']);
-    const tenants = parseTenantList(r.stdout);
-    if (!tenants) {
-      ctx.check({ id: 'app.tenant-list', status: 'error', reason: `hiveloom tenant list --json printed no tenant list (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` });
-      return;
-    }
-    let slugs: string[];
-    if (backup.scope === 'instance') {
-      const want = exp[key.tenants];
-      if (typeof want !== 'number') {
-        ctx.check({ id: 'app.tenant-list', status: 'error', reason: 'the manifest records no tenant count for this instance archive' });
-        return;
-      }
-      ctx.check(
-        tenants.length === want
-          ? { id: 'app.tenant-list', status: 'pass', reason: `hiveloom tenant list: ${tenants.length} tenants, as the manifest records`, expected: want, observed: tenants.length }
-          : { id: 'app.tenant-list', status: 'fail', reason: `hiveloom tenant list shows ${tenants.length} tenants, the manifest records ${want}`, expected: want, observed: tenants.length },
-      );
-      slugs = tenants.map((t) => t.slug);
-    } else {
-      // A tenant archive restored into a fresh instance: that tenant (with its own id) beside the fresh default one.
-      const t = backup.tenant!;
-      const found = tenants.find((x) => x.slug === t.slug);
-      ctx.check(
-        found && found.id === t.id
-          ? { id: 'app.tenant-list', status: 'pass', reason: `hiveloom tenant list shows tenant ${t.slug} with the archive's id` }
-          : { id: 'app.tenant-list', status: 'fail', reason: found ? `tenant ${t.slug} has id ${found.id} after the restore, the archive's is ${t.id}` : `hiveloom tenant list does not show the archive's tenant ${t.slug}` },
-      );
-      slugs = [t.slug];
-    }
-    for (const slug of slugs) {
-      const want = exp[key.agents(slug)];
-      if (want === undefined) {
-        ctx.check({ id: 'app.agent-list', status: 'fail', reason: `tenant ${slug} is not in the manifest: the restore shows a tenant the backup did not have` });
-        continue;
-      }
-      const a = await this.#exec(['hiveloom', 'agent', 'list', '--tenant', slug, '--json']);
-      const agents = parseAgentList(a.stdout);
-      if (!agents) {
-        ctx.check({ id: 'app.agent-list', status: 'error', reason: `hiveloom agent list --tenant ${slug} --json printed no agent list (exit ${a.exitCode}): ${quote(a.stdout, a.stderr)}` });
-        continue;
-      }
-      const n = agents.length;
-      ctx.check(
-        typeof want === 'number' && n === want
-          ? { id: 'app.agent-list', status: 'pass', reason: `tenant ${slug}: hiveloom agent list shows ${n} agents, as the manifest records`, expected: want, observed: n }
-          : { id: 'app.agent-list', status: 'fail', reason: `tenant ${slug}: hiveloom agent list shows ${n} agents, the manifest records ${typeof want === 'number' ? want : JSON.stringify(want)}`, expected: want, observed: n },
-      );
-    }
+    said.tenantList = await this.#exec(['hiveloom', 'tenant', 'list', '--json']);
+    const tenants = parseTenantList(said.tenantList.stdout);
+    if (!tenants) return;
+    // Every tenant the restored server shows (an instance archive), or the archive's own tenant beside the fresh default one.
+    const slugs = backup.scope === 'instance' ? tenants.map((t) => t.slug) : [backup.tenant!.slug];
+    for (const slug of slugs) said.agentLists[slug] = await this.#exec(['hiveloom', 'agent', 'list', '--tenant', slug, '--json']);
   }
 
   /** Starts `hiveloom serve` in the background and waits for /healthz (`hiveloom health`). */

@@ -1,93 +1,126 @@
-import type { DrillContext } from '../../harness/profile.ts';
 import type { ExecOutcome } from '../../harness/runtime/index.ts';
-import type { Observations } from '../../harness/drill/types.ts';
+import type { Finding, Observations } from '../../harness/drill/types.ts';
+import type { Manifest } from '../../harness/manifest/schema.ts';
 import { parseAuditVerify, parseCheck, parseMigrateCurrent, parseStatus, quote } from './parse.ts';
 import { STATUS_LABELS } from './tables.ts';
 
 /**
- * z4j's own checks after a restore, the same for every backend: `z4j check`
- * (whose "all green" is not trusted alone), the migration head, `z4j status`
- * counts and `z4j audit verify`. Each records a check on the drill.
+ * z4j's own checks after a restore, the same for every backend: `z4j check`,
+ * the migration head, `z4j status` counts and `z4j audit verify`. Running them
+ * only records what z4j said (a Z4jObservations); judging it against the
+ * manifest and the harness's own reading is the compare stage's work.
  */
 export type Run = (cmd: string[]) => Promise<ExecOutcome>;
 
-export async function probeCheck(ctx: DrillContext, run: Run): Promise<void> {
-  const r = await run(['z4j', 'check']);
+/** What z4j said, plus the one thing the harness read that only z4j's restore explains. */
+export interface Z4jObservations {
+  /** The z4j version that ran the commands (the archive's, or a gate's target). */
+  version: string;
+  check?: ExecOutcome;
+  migrationHead?: ExecOutcome;
+  status?: ExecOutcome;
+  auditVerify?: ExecOutcome;
+  /** Audit rows this drill's restore appended to the chain (read by the harness; set aside from the backup's). */
+  restoreRows?: Array<{ metadata: string }>;
+  /** Rows in the restored chain as the harness walked it, the restore's own included (what z4j verifies). */
+  walkedRows?: number;
+}
+
+export async function runAppChecks(run: Run, version: string): Promise<Z4jObservations> {
+  return {
+    version,
+    check: await run(['z4j', 'check']),
+    migrationHead: await run(['z4j', 'migrate', 'current', '--check-heads']),
+    status: await run(['z4j', 'status']),
+    auditVerify: await run(['z4j', 'audit', 'verify']),
+  };
+}
+
+/** The profile's part of the one comparison: z4j's own word, and its restore row, against the manifest and the harness's reading. */
+export function judgeApp(manifest: Manifest, obs: Observations): Finding[] {
+  const said = obs.profile as Z4jObservations | undefined;
+  if (!said) return [{ id: 'app.check', status: 'error', reason: "z4j's own checks did not run" }];
+  return [
+    ...judgeCheck(said.check),
+    ...judgeMigrationHead(said.migrationHead, said.version, obs.restored?.schemaRevision),
+    ...judgeStatus(said.status, manifest, said.restoreRows?.length ?? 0),
+    ...judgeAuditVerify(said.auditVerify, said.walkedRows),
+    ...judgeRestoreRows(manifest, said.restoreRows),
+  ];
+}
+
+function judgeCheck(r: ExecOutcome | undefined): Finding[] {
+  if (!r) return [{ id: 'app.check', status: 'error', reason: 'z4j check did not run' }];
   const parsed = parseCheck(r.stdout);
-  if (!parsed) ctx.check({ id: 'app.check', status: 'error', reason: `z4j check printed nothing parseable (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` });
-  else if (r.exitCode !== 0 || !parsed.allGreen) ctx.check({ id: 'app.check', status: 'fail', reason: `z4j check is not green (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` });
-  else if (!parsed.revision) ctx.check({ id: 'app.check', status: 'fail', reason: `z4j check printed "all green" but the database has no migration revision: alembic version ${parsed.alembicRow ?? 'row missing'}` });
-  else ctx.check({ id: 'app.check', status: 'pass', reason: `z4j check: all green, alembic at ${parsed.revision}` });
+  if (!parsed) return [{ id: 'app.check', status: 'error', reason: `z4j check printed nothing parseable (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` }];
+  if (r.exitCode !== 0 || !parsed.allGreen) return [{ id: 'app.check', status: 'fail', reason: `z4j check is not green (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` }];
+  if (!parsed.revision) return [{ id: 'app.check', status: 'fail', reason: `z4j check printed "all green" but the database has no migration revision: alembic version ${parsed.alembicRow ?? 'row missing'}` }];
+  return [{ id: 'app.check', status: 'pass', reason: `z4j check: all green, alembic at ${parsed.revision}` }];
 }
 
-/** `version`: the z4j version running the command (the archive's, or a gate's target after an upgrade). */
-export async function probeMigrationHead(ctx: DrillContext, run: Run, obs: Observations, version = ctx.manifest.app.version): Promise<void> {
-  const r = await run(['z4j', 'migrate', 'current', '--check-heads']);
+/** `version`: the z4j version that ran the command; `read`: the revision the harness read from the restored database. */
+function judgeMigrationHead(r: ExecOutcome | undefined, version: string, read: string | undefined): Finding[] {
+  const id = 'app.migration-head';
+  if (!r) return [{ id, status: 'error', reason: 'z4j migrate current --check-heads did not run' }];
   const parsed = parseMigrateCurrent(r.stdout);
-  if (!parsed) {
-    ctx.check({ id: 'app.migration-head', status: r.exitCode === 0 ? 'error' : 'fail', reason: `z4j migrate current --check-heads (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` });
-    return;
+  if (!parsed) return [{ id, status: r.exitCode === 0 ? 'error' : 'fail', reason: `z4j migrate current --check-heads (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` }];
+  if (!parsed.isHead || r.exitCode !== 0) return [{ id, status: 'fail', reason: `restored revision ${parsed.revision} is not z4j ${version}'s migration head (exit ${r.exitCode})`, observed: parsed.revision }];
+  if (read !== undefined && read !== parsed.revision) {
+    return [{ id, status: 'fail', reason: `z4j says the database is at ${parsed.revision}, the harness read ${read} from the restored alembic_version`, expected: read, observed: parsed.revision }];
   }
-  obs.schemaRevision = parsed.revision;
-  ctx.check(
-    parsed.isHead && r.exitCode === 0
-      ? { id: 'app.migration-head', status: 'pass', reason: `restored revision ${parsed.revision} is z4j ${version}'s migration head` }
-      : { id: 'app.migration-head', status: 'fail', reason: `restored revision ${parsed.revision} is not z4j ${version}'s migration head (exit ${r.exitCode})`, observed: parsed.revision },
-  );
-}
-
-/** `z4j status` counts by table, or undefined when it printed none. */
-export async function probeStatus(ctx: DrillContext, run: Run): Promise<Record<string, number> | undefined> {
-  const r = await run(['z4j', 'status']);
-  const parsed = parseStatus(r.stdout);
-  if (!parsed) {
-    ctx.check({ id: 'app.status', status: 'error', reason: `z4j status printed no row counts (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` });
-    return undefined;
-  }
-  const counts: Record<string, number> = {};
-  for (const [label, table] of Object.entries(STATUS_LABELS)) {
-    const v = parsed.counts[label];
-    if (v === undefined || v === 'n/a') ctx.check({ id: `app.status.${table}`, status: 'fail', reason: `z4j status could not count ${label} (${v ?? 'row missing'})` });
-    else counts[table] = v;
-  }
-  return counts;
-}
-
-export async function probeAuditVerify(ctx: DrillContext, run: Run): Promise<void> {
-  const r = await run(['z4j', 'audit', 'verify']);
-  const parsed = parseAuditVerify(r.stdout);
-  if (r.exitCode === 0 && parsed && parsed.problems.length === 0) ctx.check({ id: 'app.audit-verify', status: 'pass', reason: `z4j audit verify: ${parsed.verified} active rows verified` });
-  else if (!parsed && r.exitCode === 0) ctx.check({ id: 'app.audit-verify', status: 'error', reason: `z4j audit verify printed nothing parseable: ${quote(r.stdout, r.stderr)}` });
-  else ctx.check({ id: 'app.audit-verify', status: 'fail', reason: `z4j audit verify failed (exit ${r.exitCode}): ${quote(r.stdout, r.stderr, 6)}` });
+  return [{ id, status: 'pass', reason: `restored revision ${parsed.revision} is z4j ${version}'s migration head` }];
 }
 
 /** z4j's own counts against the manifest (its audit count includes the restore's own rows). */
-export function compareStatus(ctx: DrillContext, status: Record<string, number>, appendedRows: number): void {
-  for (const [table, expected] of Object.entries(ctx.manifest.expectations.counts)) {
-    let seen = status[table];
-    if (seen === undefined || typeof expected !== 'number') continue;
-    if (table === 'audit_log') seen -= appendedRows;
-    ctx.check(
-      seen === expected
-        ? { id: `app.status.${table}`, status: 'pass', reason: `z4j status: ${table} ${seen}` }
-        : { id: `app.status.${table}`, status: 'fail', reason: `z4j status: ${table} expected ${expected}, observed ${seen}`, expected, observed: seen },
-    );
+function judgeStatus(r: ExecOutcome | undefined, manifest: Manifest, appendedRows: number): Finding[] {
+  if (!r) return [{ id: 'app.status', status: 'error', reason: 'z4j status did not run' }];
+  const parsed = parseStatus(r.stdout);
+  if (!parsed) return [{ id: 'app.status', status: 'error', reason: `z4j status printed no row counts (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` }];
+  const out: Finding[] = [];
+  for (const [label, table] of Object.entries(STATUS_LABELS)) {
+    const id = `app.status.${table}`;
+    const v = parsed.counts[label];
+    if (v === undefined || v === 'n/a') {
+      out.push({ id, status: 'fail', reason: `z4j status could not count ${label} (${v ?? 'row missing'})` });
+      continue;
+    }
+    const expected = manifest.expectations.counts[table];
+    const seen = table === 'audit_log' ? v - appendedRows : v;
+    if (typeof expected !== 'number') out.push({ id, status: 'error', reason: `the manifest records no exact count of ${table} to hold z4j status's ${seen} against` });
+    else if (seen === expected) out.push({ id, status: 'pass', reason: `z4j status: ${table} ${seen}` });
+    else out.push({ id, status: 'fail', reason: `z4j status: ${table} expected ${expected}, observed ${seen}`, expected, observed: seen });
   }
+  return out;
+}
+
+function judgeAuditVerify(r: ExecOutcome | undefined, walkedRows: number | undefined): Finding[] {
+  const id = 'app.audit-verify';
+  if (!r) return [{ id, status: 'error', reason: 'z4j audit verify did not run' }];
+  const parsed = parseAuditVerify(r.stdout);
+  if (!parsed && r.exitCode === 0) return [{ id, status: 'error', reason: `z4j audit verify printed nothing parseable: ${quote(r.stdout, r.stderr)}` }];
+  if (!parsed || r.exitCode !== 0 || parsed.problems.length > 0) return [{ id, status: 'fail', reason: `z4j audit verify failed (exit ${r.exitCode}): ${quote(r.stdout, r.stderr, 6)}` }];
+  const out: Finding[] = [{ id, status: 'pass', reason: `z4j audit verify: ${parsed.verified} active rows verified` }];
+  // z4j's own count against the harness's own walk of the same restored chain.
+  const rows = `${id}.rows`;
+  if (walkedRows === undefined) out.push({ id: rows, status: 'error', reason: `z4j verified ${parsed.verified} rows, but the harness did not walk the restored chain to compare` });
+  else if (walkedRows === parsed.verified) out.push({ id: rows, status: 'pass', reason: `z4j verified ${parsed.verified} rows, as many as the harness walked`, expected: walkedRows, observed: parsed.verified });
+  else out.push({ id: rows, status: 'fail', reason: `z4j audit verify says it verified ${parsed.verified} rows, the harness walked ${walkedRows} in the restored chain`, expected: walkedRows, observed: parsed.verified });
+  return out;
 }
 
 /** z4j's restore signs an audit row of its own; it must name this archive. */
-export function checkRestoreRows(ctx: DrillContext, appended: Array<{ metadata: string }>): void {
-  for (const row of appended) {
+function judgeRestoreRows(manifest: Manifest, appended: Array<{ metadata: string }> | undefined): Finding[] {
+  const id = 'app.restore-audit-row';
+  if (!appended || appended.length === 0) return [{ id, status: 'fail', reason: `z4j's restore appended no audit.database_restored row naming this archive: the restore was not recorded in the audit chain` }];
+  return appended.map((row) => {
     let digest: unknown;
     try {
       digest = (JSON.parse(row.metadata) as { source_stage_digest?: unknown }).source_stage_digest;
     } catch {
       digest = undefined;
     }
-    ctx.check(
-      digest === ctx.manifest.archive.sha256
-        ? { id: 'probe.restore-audit-row', status: 'pass', reason: "z4j recorded the restore in its audit chain with this archive's sha256" }
-        : { id: 'probe.restore-audit-row', status: 'fail', reason: `z4j's restore audit row names source digest ${String(digest)}, not this archive's sha256`, expected: ctx.manifest.archive.sha256, observed: digest },
-    );
-  }
+    return digest === manifest.archive.sha256
+      ? { id, status: 'pass' as const, reason: "z4j recorded the restore in its audit chain with this archive's sha256" }
+      : { id, status: 'fail' as const, reason: `z4j's restore audit row names source digest ${String(digest)}, not this archive's sha256`, expected: manifest.archive.sha256, observed: digest };
+  });
 }

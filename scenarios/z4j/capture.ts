@@ -12,7 +12,7 @@ import { chainShape, readFacts } from './sqlite-facts.ts';
 import { CHAIN_SECRET_NAME } from './audit-chain.ts';
 import { hasPgDumpMagic } from '../../harness/archive/pg-dump.ts';
 import { captureZ4jPg } from './pg/capture.ts';
-import { secretsReference, z4jExpectations } from './expectations.ts';
+import { recordedVersion, secretsReference, z4jExpectations } from './expectations.ts';
 
 /**
  * Expectations from the backup itself: the SQLite snapshot `z4j backup` wrote,
@@ -30,7 +30,7 @@ export async function captureZ4j(input: CaptureInput): Promise<Manifest> {
     try {
       const facts = readFacts(db);
       if (facts.missingTables.length > 0) throw new UsageError(`${input.archive} lacks z4j tables: ${facts.missingTables.join(', ')}`, 'RD_ARCHIVE_FORMAT');
-      const version = input.appVersion ?? facts.version;
+      const version = recordedVersion(input, facts.version);
       if (!version) throw new UsageError(`${input.archive} does not record the z4j version (z4j_meta); pass --app-version`, 'RD_NO_VERSION');
       if (!facts.revision) throw new UsageError(`${input.archive} has no alembic revision`, 'RD_ARCHIVE_FORMAT');
       const chain = chainShape(db);

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { UsageError } from '../../harness/errors.ts';
 import type { SecretBag } from '../../harness/drill/secrets.ts';
 import type { ChainObservation } from '../../harness/drill/types.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
@@ -9,7 +10,6 @@ export function z4jExpectations(
   chain: Pick<ChainObservation, 'length' | 'headHmac' | 'firstPrevHmac'>,
 ): Manifest['expectations'] {
   return {
-    appChecks: ['z4j check', 'z4j migrate current --check-heads', 'z4j audit verify'],
     counts: facts.counts,
     chain: {
       table: 'audit_log',
@@ -25,4 +25,16 @@ export function z4jExpectations(
 /** Where the drill's secrets live: the file's path, its key names and its sha256, never a value. */
 export function secretsReference(secrets: SecretBag | undefined): Pick<Manifest, 'secrets'> {
   return secrets ? { secrets: { reference: resolve(secrets.source), names: secrets.names(), fileSha256: secrets.fileSha256 } } : {};
+}
+
+/**
+ * The version a manifest records: the one the backup records about itself
+ * (z4j_meta). --app-version is for backups that record none; one that
+ * disagrees with the backup would send the drill to the wrong image.
+ */
+export function recordedVersion(input: { archive: string; appVersion?: string }, recorded: string | undefined): string | undefined {
+  if (input.appVersion && recorded && input.appVersion !== recorded) {
+    throw new UsageError(`${input.archive} records z4j ${recorded} (z4j_meta), but --app-version says ${input.appVersion}: the drill must run the version that made the backup`, 'RD_VERSION_MISMATCH');
+  }
+  return recorded ?? input.appVersion;
 }

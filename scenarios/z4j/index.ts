@@ -1,6 +1,7 @@
 import type { Profile } from '../../harness/profile.ts';
 import { captureZ4j } from './capture.ts';
 import { z4jDemo } from './demo.ts';
+import { z4jContract } from './contract.ts';
 import { z4jImage } from './image.ts';
 import { Z4jSqliteSession } from './session.ts';
 import { Z4J_PINNED_VERSION } from './version.ts';
@@ -12,6 +13,7 @@ import { Z4jPgSession } from './pg/session.ts';
 export const z4jProfile: Profile = {
   name: 'z4j',
   summary: 'z4j control plane: SQLite and PostgreSQL (pg_dump) backups made by `z4j backup`, with its HMAC audit chain',
+  contract: z4jContract,
   defaultVersion: Z4J_PINNED_VERSION,
   // The archive format the manifest records picks the image and the session.
   image: (version, manifest) => (manifest?.archive.format === PG_ARCHIVE_FORMAT ? z4jPgImageFor(version, manifest) : z4jImage(version)),

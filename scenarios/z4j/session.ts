@@ -4,14 +4,14 @@ import { hasSqliteHeader, privateCopy } from '../../harness/archive/sqlite-file.
 import { foreignKeyProblems, integrityProblems, openReadOnly } from '../../harness/checks/sqlite-db.ts';
 import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
 import type { DrillContext, DrillSession } from '../../harness/profile.ts';
-import type { ChainObservation, Observations } from '../../harness/drill/types.ts';
+import type { ChainObservation, DataFacts, Observations } from '../../harness/drill/types.ts';
 import { errorMessage } from '../../harness/errors.ts';
 import { CHAIN_SECRET_NAME, chainKey, readChainState } from './audit-chain.ts';
 import { quote } from './parse.ts';
 import { requireEmptyDataDir } from '../../harness/drill/data-dir.ts';
 import { archiveInContainer, migrateWithTarget, prepareFreshInstall } from './install.ts';
-import { checkRestoreRows, compareStatus, probeAuditVerify, probeCheck, probeMigrationHead, probeStatus } from './app-checks.ts';
-import { readFacts, restoreAppendedRows, walkZ4jChainFast } from './sqlite-facts.ts';
+import { runAppChecks, type Z4jObservations } from './app-checks.ts';
+import { readFacts, readRevision, readVersion, restoreAppendedRows, walkZ4jChainFast } from './sqlite-facts.ts';
 import { Z4J_DB, Z4J_HOME } from './tables.ts';
 
 const SECRETS_HINT =
@@ -23,6 +23,8 @@ export class Z4jSqliteSession implements DrillSession {
   #app: DrillContainer | undefined;
   /** The z4j version running in #app: the archive's, or the gate's target after upgrade(). */
   #version: string;
+  /** Probes so far (a gate probes twice): each copies the database into a folder of its own. */
+  #probes = 0;
 
   constructor(ctx: DrillContext) {
     this.#ctx = ctx;
@@ -33,28 +35,34 @@ export class Z4jSqliteSession implements DrillSession {
     return this.#ctx.secrets?.get(CHAIN_SECRET_NAME);
   }
 
-  async inspect(): Promise<void> {
+  async inspect(): Promise<DataFacts | undefined> {
     const ctx = this.#ctx;
     if (!(await hasSqliteHeader(ctx.archive))) {
       ctx.check({ id: 'inspect.sqlite-header', status: 'fail', reason: 'the archive is not a SQLite database (no SQLite header): not a z4j SQLite backup' });
-      return;
+      return undefined;
     }
     if (!ctx.secrets) {
       ctx.check({ id: 'inspect.secrets', status: 'fail', reason: `secret material missing: no secrets file was supplied, so the audit chain cannot be verified and z4j cannot run; ${SECRETS_HINT}` });
     } else if (!this.#secret) {
       ctx.check({ id: 'inspect.secrets', status: 'fail', reason: `secret material missing: ${ctx.secrets.source} has no ${CHAIN_SECRET_NAME}, so the audit chain cannot be verified; ${SECRETS_HINT}` });
     }
-    const copy = await privateCopy(ctx.archive, ctx.workDir);
+    const copy = await privateCopy(ctx.archive, ctx.workSubdir('archive'));
     const db = openReadOnly(copy);
+    // What the archive says about itself, held against the manifest in the compare stage.
+    const facts: DataFacts = { counts: {}, fingerprints: {} };
     try {
       const problems = integrityProblems(db);
       if (problems.length > 0) {
         ctx.check({ id: 'inspect.integrity', status: 'fail', reason: `the archive is a damaged SQLite file: ${problems.slice(0, 3).join('; ')}`, observed: problems });
-        return;
+        return undefined;
       }
       ctx.check({ id: 'inspect.integrity', status: 'pass', reason: 'archive: PRAGMA integrity_check ok' });
+      const version = readVersion(db);
+      const revision = readRevision(db);
+      if (version) facts.appVersion = version;
+      if (revision) facts.schemaRevision = revision;
       const secret = this.#secret;
-      if (!secret) return;
+      if (!secret) return facts;
       const state = readChainState(db);
       const key = chainKey(secret);
       if (state) {
@@ -67,7 +75,7 @@ export class Z4jSqliteSession implements DrillSession {
             expected: row.hmac_key_id,
             observed: key.id,
           });
-          return;
+          return facts;
         }
       }
       // The whole chain walked in the archive itself, so a problem is located
@@ -79,8 +87,10 @@ export class Z4jSqliteSession implements DrillSession {
           if (f.status !== 'pass') ctx.check({ ...f, id: f.id.replace(/^compare\./, 'inspect.'), reason: `archive: ${f.reason}` });
         }
       }
+      return facts;
     } catch (e) {
       ctx.check({ id: 'inspect.read', status: 'fail', reason: `the archive cannot be read as a z4j database: ${errorMessage(e)}` });
+      return undefined;
     } finally {
       db.close();
     }
@@ -107,23 +117,17 @@ export class Z4jSqliteSession implements DrillSession {
     }
   }
 
-  async probe(): Promise<Observations> {
-    const ctx = this.#ctx;
-    const run = (cmd: string[]) => this.#exec(cmd);
-    const obs: Observations = { counts: {}, fingerprints: {} };
-    await probeCheck(ctx, run);
-    await probeMigrationHead(ctx, run, obs, this.#version);
-    const status = await probeStatus(ctx, run);
-    await probeAuditVerify(ctx, run);
-    await this.#probeDatabase(obs, status);
-    return obs;
+  async probe(): Promise<Pick<Observations, 'restored' | 'profile'>> {
+    const said = await runAppChecks((cmd) => this.#exec(cmd), this.#version);
+    const restored = await this.#probeDatabase(said);
+    return { ...(restored ? { restored } : {}), profile: said };
   }
 
   /** The harness's own reading of the restored database, copied out of the container. */
-  async #probeDatabase(obs: Observations, statusCounts: Record<string, number> | undefined): Promise<void> {
+  async #probeDatabase(said: Z4jObservations): Promise<DataFacts | undefined> {
     const ctx = this.#ctx;
     const app = this.#app!;
-    const local = join(ctx.workDir, 'restored.db');
+    const local = join(ctx.workSubdir(`restored-${++this.#probes}`), 'z4j.db');
     await app.copyOut(Z4J_DB, local);
     const ls = await this.#exec(['ls', '-A', Z4J_HOME]);
     if (ls.stdout.split('\n').includes('z4j.db-wal')) await app.copyOut(`${Z4J_DB}-wal`, `${local}-wal`);
@@ -132,7 +136,7 @@ export class Z4jSqliteSession implements DrillSession {
       db = openReadOnly(local);
     } catch (e) {
       ctx.check({ id: 'probe.open', status: 'fail', reason: `the restored database cannot be opened: ${errorMessage(e)}` });
-      return;
+      return undefined;
     }
     try {
       const integrity = integrityProblems(db);
@@ -147,24 +151,25 @@ export class Z4jSqliteSession implements DrillSession {
           ? { id: 'probe.foreign-keys', status: 'pass', reason: 'restored database: PRAGMA foreign_key_check clean' }
           : { id: 'probe.foreign-keys', status: 'fail', reason: `restored database has broken references: ${fk.slice(0, 3).join('; ')}`, observed: fk },
       );
-      if (integrity.length > 0) return;
+      if (integrity.length > 0) return undefined;
 
       const state = readChainState(db);
-      const appended = state ? restoreAppendedRows(db, state.generation) : [];
-      checkRestoreRows(ctx, appended);
+      const appended = state ? restoreAppendedRows(db, state.generation, ctx.manifest.archive.sha256) : [];
+      said.restoreRows = appended;
       const facts = readFacts(db, appended.map((r) => r.id));
-      obs.counts = facts.counts;
-      obs.fingerprints = facts.fingerprints;
-      if (facts.revision && !obs.schemaRevision) obs.schemaRevision = facts.revision;
-      if (statusCounts) compareStatus(ctx, statusCounts, appended.length);
+      const restored: DataFacts = { counts: facts.counts, fingerprints: facts.fingerprints, ...(facts.revision ? { schemaRevision: facts.revision } : {}) };
 
       const secret = this.#secret;
       const walked = secret ? await walkZ4jChainFast(db, local, secret) : undefined;
-      if (walked) obs.chain = withoutRestoreRows(walked, appended);
-      else if (!secret) ctx.check({ id: 'probe.chain', status: 'fail', reason: `secret material missing: the audit chain cannot be verified; ${SECRETS_HINT}` });
+      if (walked) {
+        said.walkedRows = walked.length;
+        restored.chain = withoutRestoreRows(walked, appended);
+      } else if (!secret) ctx.check({ id: 'probe.chain', status: 'fail', reason: `secret material missing: the audit chain cannot be verified; ${SECRETS_HINT}` });
       else ctx.check({ id: 'probe.chain', status: 'fail', reason: 'the restored database has no audit_chain_state: the audit chain cannot be walked' });
+      return restored;
     } catch (e) {
       ctx.check({ id: 'probe.read', status: 'fail', reason: `the restored database cannot be read: ${errorMessage(e)}` });
+      return undefined;
     } finally {
       db.close();
     }
@@ -178,7 +183,7 @@ export class Z4jSqliteSession implements DrillSession {
   async upgrade(image: string, version: string): Promise<void> {
     const ctx = this.#ctx;
     const from = this.#app!;
-    const local = join(ctx.workDir, 'upgrade-source.db');
+    const local = join(ctx.workSubdir('upgrade-source'), 'z4j.db');
     await from.copyOut(Z4J_DB, local);
     const hasWal = (await this.#exec(['ls', '-A', Z4J_HOME])).stdout.split('\n').includes('z4j.db-wal');
     if (hasWal) await from.copyOut(`${Z4J_DB}-wal`, `${local}-wal`);

@@ -4,7 +4,8 @@ import { walkChain } from '../../harness/checks/hmac-chain.ts';
 import type { ChainObservation } from '../../harness/drill/types.ts';
 import { chainKey, chainRows, readChainState } from './audit-chain.ts';
 import { PARALLEL_MIN_ROWS, walkInParallel } from './chain-walk/parallel.ts';
-import { COUNTED_TABLES, RESTORE_AUDIT_ACTION } from './tables.ts';
+import { COUNTED_TABLES } from './tables.ts';
+import { thisDrillsRestoreRow, type TailRow } from './restore-row.ts';
 
 /** What z4j's SQLite database says about itself, read straight from the file. */
 export interface Z4jFacts {
@@ -50,17 +51,12 @@ export function readFacts(db: Database.Database, excludeAuditIds: string[] = [])
   return facts;
 }
 
-/** Rows at the tail of the active chain that a z4j restore appended (raw ids, chain order). */
-export function restoreAppendedRows(db: Database.Database, generation: string): Array<{ id: string; prevRowHmac: string | null; metadata: string }> {
-  const tail = db
-    .prepare('SELECT id, action, prev_row_hmac, metadata FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ? ORDER BY occurred_at DESC, id DESC LIMIT 20')
-    .all(generation) as Array<{ id: string; action: string; prev_row_hmac: string | null; metadata: string }>;
-  const out: Array<{ id: string; prevRowHmac: string | null; metadata: string }> = [];
-  for (const r of tail) {
-    if (r.action !== RESTORE_AUDIT_ACTION) break;
-    out.unshift({ id: r.id, prevRowHmac: r.prev_row_hmac, metadata: r.metadata });
-  }
-  return out;
+/** The row this drill's restore appended at the tail of the active chain (see thisDrillsRestoreRow). */
+export function restoreAppendedRows(db: Database.Database, generation: string, archiveSha256: string): TailRow[] {
+  const r = db
+    .prepare('SELECT id, action, prev_row_hmac, metadata FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ? ORDER BY occurred_at DESC, id DESC LIMIT 1')
+    .get(generation) as { id: string; action: string; prev_row_hmac: string | null; metadata: string } | undefined;
+  return thisDrillsRestoreRow(r && { id: r.id, action: r.action, prevRowHmac: r.prev_row_hmac, metadata: r.metadata }, archiveSha256);
 }
 
 /**

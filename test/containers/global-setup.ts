@@ -1,4 +1,5 @@
 import { setupCommand } from '../../harness/commands/setup.ts';
+import '../helpers/register-profiles.ts';
 import { ensureEngine, sweep } from '../../harness/runtime/index.ts';
 import { skipReason } from './engine.ts';
 import { ensureImage } from '../../harness/images/index.ts';

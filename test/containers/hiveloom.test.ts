@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureEngine } from '../../harness/runtime/index.ts';
 import { ensureImage, type ImageRecipe } from '../../harness/images/index.ts';
-import { loadManifest } from '../../harness/manifest/load.ts';
+import { loadManifestFile } from '../../harness/manifest/load.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
 import type { DrillReport } from '../../harness/drill/types.ts';
 import type { Profile } from '../../harness/profile.ts';
@@ -16,7 +16,10 @@ import { skipReason } from './engine.ts';
 async function drill(profile: Profile, archive: string): Promise<DrillReport> {
   const engine = await ensureEngine();
   const manifestPath = `${archive}.manifest.json`;
-  return runDrill({ archive, manifestPath, manifest: await loadManifest(manifestPath), profile, secrets: undefined }, { engine });
+  const { manifest, sha256 } = await loadManifestFile(manifestPath);
+  // As `run` plans it: a manifest missing what the contract requires is refused before anything starts.
+  expect(profile.contract.manifestProblems(manifest)).toEqual([]);
+  return runDrill({ archive, manifestPath, manifestSha256: sha256, manifest, profile, secrets: undefined, policy: { acceptEmpty: false, acceptDrop: false } }, { engine });
 }
 
 const failures = (r: DrillReport) => r.checks.filter((c) => c.status !== 'pass').map((c) => `${c.stage}/${c.id}: ${c.reason}`);

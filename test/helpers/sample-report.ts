@@ -8,7 +8,7 @@ export function sampleRun(): RunReport {
     drillId: '20261122T010000-abc123',
     profile: 'z4j',
     archive: { path: '/backups/good.db', file: 'good.db', sha256: 'a'.repeat(64), sizeBytes: 1234, createdAt: '2026-11-21T00:00:00.000Z' },
-    manifest: '/backups/good.db.manifest.json',
+    manifest: { path: '/backups/good.db.manifest.json', sha256: 'c'.repeat(64) },
     app: { name: 'z4j', version: '1.13.0' },
     image: { tag: 'restore-drill/z4j:1.13.0-0123456789ab', id: 'sha256:' + 'b'.repeat(64), cacheHit: true },
     verdict: 'passed',
@@ -25,7 +25,7 @@ export function sampleRun(): RunReport {
   const failed: DrillReport = {
     ...base,
     drillId: '20261122T010010-def456',
-    archive: { ...base.archive, path: '/backups/bad <&> "x".db', file: 'bad <&> "x".db' },
+    archive: { ...base.archive, path: '/backups/bad <&> "x".db', file: 'bad <&> "x".db', sha256: 'd'.repeat(64) },
     verdict: 'failed',
     summary: 'compare: users: expected 5 rows, observed 4',
     stages: stages.map((s) => (s.name === 'compare' ? { ...s, status: 'failed' as const } : s)),

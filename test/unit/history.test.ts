@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,29 +40,35 @@ describe('drill history', () => {
     expect(lines[1]).toMatch(/^restore time: 0\.4 s average/);
   });
 
-  it('--coverage lists archives without a passed drill in the window and exits 1', async () => {
+  it('--coverage lists archives without a passed drill in the window, by content, and manifest-less ones as unproven; exits 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rd-cov-'));
     const backups = join(dir, 'backups');
     mkdirSync(backups);
-    for (const f of ['fresh.db', 'stale.db', 'never.db']) {
-      writeFileSync(join(backups, f), 'x');
+    const sha = (f: string) => createHash('sha256').update(`content of ${f}`).digest('hex');
+    for (const f of ['fresh.db', 'stale.db', 'never.db', 'latest.db']) {
+      writeFileSync(join(backups, f), `content of ${f}`);
       writeFileSync(join(backups, `${f}.manifest.json`), '{}');
     }
-    writeFileSync(join(backups, 'notes.txt'), 'not an archive: no manifest beside it');
+    writeFileSync(join(backups, 'orphan.db'), 'a backup whose manifest was never captured');
     const path = join(dir, 'h.sqlite');
     const h = new History(path);
     const [ok, bad] = sampleRun().drills;
-    h.record({ ...ok!, drillId: '1', archive: { ...ok!.archive, path: join(backups, 'fresh.db') }, finishedAt: '2026-11-21T00:00:00.000Z' });
-    h.record({ ...ok!, drillId: '2', archive: { ...ok!.archive, path: join(backups, 'stale.db') }, finishedAt: '2026-10-01T00:00:00.000Z' });
-    h.record({ ...bad!, drillId: '3', archive: { ...bad!.archive, path: join(backups, 'stale.db') }, finishedAt: '2026-11-21T00:00:00.000Z' });
+    const at = (f: string, sha256: string) => ({ ...ok!.archive, path: join(backups, f), sha256 });
+    h.record({ ...ok!, drillId: '1', archive: at('fresh.db', sha('fresh.db')), finishedAt: '2026-11-21T00:00:00.000Z' });
+    h.record({ ...ok!, drillId: '2', archive: at('stale.db', sha('stale.db')), finishedAt: '2026-10-01T00:00:00.000Z' });
+    h.record({ ...bad!, drillId: '3', archive: at('stale.db', sha('stale.db')), finishedAt: '2026-11-21T00:00:00.000Z' });
+    // latest.db passed yesterday, but as another file: it has been overwritten since.
+    h.record({ ...ok!, drillId: '4', archive: at('latest.db', sha('an older latest.db')), finishedAt: '2026-11-21T00:00:00.000Z' });
     h.close();
     const lines: string[] = [];
     const code = await historyCommand({ history: path, since: '30d', coverage: true, maxAge: '7d', paths: [backups], now: new Date('2026-11-22T00:00:00Z'), print: (l) => lines.push(l) });
     expect(code).toBe(1);
     expect(lines).toEqual([
-      `${join(backups, 'never.db')}\tnever passed a drill`,
+      `${join(backups, 'latest.db')}\tnever passed a drill (as it is now: its content has no passed drill)`,
+      `${join(backups, 'never.db')}\tnever passed a drill (as it is now: its content has no passed drill)`,
+      `${join(backups, 'orphan.db')}\tunproven: no manifest beside it, so it cannot be drilled`,
       `${join(backups, 'stale.db')}\tlast passed 2026-10-01T00:00:00.000Z`,
-      '2 of 3 archives without a passed drill in the last 7d',
+      '4 of 5 archives without a passed drill in the last 7d',
     ]);
   });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadManifest, parseManifest } from '../../harness/manifest/load.ts';
-import { compareWithManifest } from '../../harness/manifest/compare.ts';
+import { compareData } from '../../harness/manifest/compare.ts';
 import type { ManifestInput } from '../../harness/manifest/schema.ts';
 import { UsageError } from '../../harness/errors.ts';
 
@@ -17,7 +17,7 @@ export const sample: ManifestInput = {
 
 describe('manifest', () => {
   it('accepts a valid manifest', () => {
-    expect(parseManifest(sample).expectations.appChecks).toEqual([]);
+    expect(parseManifest(sample).expectations.counts).toEqual({ users: 3, tasks: { min: 1, max: 5 } });
   });
 
   it('lists every schema problem with its JSON path', () => {
@@ -44,14 +44,24 @@ describe('manifest', () => {
   });
 
   it('names table, expected and observed for a count off by one', () => {
-    const f = compareWithManifest(parseManifest(sample), { schemaRevision: 'abc', counts: { users: 4, tasks: 2 }, fingerprints: { users: 'b'.repeat(64) } });
+    const f = compareData(parseManifest(sample), { schemaRevision: 'abc', counts: { users: 4, tasks: 2 }, fingerprints: { users: 'b'.repeat(64) } }, { revision: true });
     expect(f.filter((x) => x.status !== 'pass')).toEqual([
       expect.objectContaining({ id: 'compare.count.users', status: 'fail', reason: 'users: expected 3 rows, observed 4', expected: 3, observed: 4 }),
     ]);
   });
 
+  it('refuses bounds with one end: {min: 0} would pass anything', () => {
+    expect(() => parseManifest({ ...sample, expectations: { counts: { users: { min: 0 } } } })).toThrow(/\$\.expectations\.counts\.users/);
+    expect(() => parseManifest({ ...sample, expectations: { counts: { users: { min: 5, max: 1 } } } })).toThrow(/min <= max/);
+  });
+
+  it('fails data the manifest does not cover instead of ignoring it', () => {
+    const f = compareData(parseManifest(sample), { schemaRevision: 'abc', counts: { users: 3, tasks: 2, secrets: 1 }, fingerprints: { users: 'b'.repeat(64), secrets: 'c'.repeat(64) } }, { revision: true });
+    expect(f.filter((x) => x.status === 'fail').map((x) => x.id)).toEqual(['compare.count.secrets', 'compare.fingerprint.secrets']);
+  });
+
   it('treats an expectation that was not observed as an error, never a pass', () => {
-    const f = compareWithManifest(parseManifest(sample), { counts: {}, fingerprints: {} });
+    const f = compareData(parseManifest(sample), { counts: {}, fingerprints: {} }, { revision: true });
     expect(f.map((x) => x.status)).toEqual(['error', 'error', 'error', 'error']);
   });
 });

@@ -40,7 +40,9 @@ describe('reporters', () => {
 
   it('metrics: Prometheus text with verdicts, last success (from history when this run failed), stage durations, restore seconds', () => {
     const lastPassed = new Date('2026-11-20T00:00:00Z');
-    const text = prometheusText(sampleRun().drills, { lastPassed: (_p, a) => (a.startsWith('/backups/bad') ? lastPassed : undefined) });
+    const run = sampleRun();
+    const badSha = run.drills[1]!.archive.sha256;
+    const text = prometheusText(run.drills, { lastPassed: (_p, sha) => (sha === badSha ? lastPassed : undefined) });
     const lines = text.trim().split('\n');
     for (const l of lines) expect(l).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+\{(\w+="(?:[^"\\]|\\.)*",?)+\} -?[\d.e+]+)$/);
     expect(lines).toContain('restore_drill_verdict{profile="z4j",archive="good.db",verdict="passed"} 1');

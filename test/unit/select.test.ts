@@ -8,7 +8,8 @@ import { runPool } from '../../harness/drill/pool.ts';
 import type { DrillPlan } from '../../harness/drill/run-drill.ts';
 
 function candidate(folder: string, name: string, createdAt: string): Candidate {
-  const plan = { archive: `${folder}/${name}`, manifest: { archive: { createdAt } }, profile: { name: 'p' } } as unknown as DrillPlan;
+  // The sha256 stands for the archive's content: history is keyed by it, not by path.
+  const plan = { archive: `${folder}/${name}`, manifest: { archive: { createdAt, sha256: `sha-of-${folder}/${name}` } }, profile: { name: 'p' } } as unknown as DrillPlan;
   return { plan, folder };
 }
 
@@ -42,19 +43,23 @@ describe('archive selection', () => {
   });
 
   it('--oldest-undrilled N takes archives with no passed drill, oldest first', () => {
-    const passed = new Set(['/b/1.db', '/a/2.db']);
-    const lastPassed = (_p: string, a: string) => (passed.has(a) ? now : undefined);
+    const passed = new Set(['sha-of-/b/1.db', 'sha-of-/a/2.db']);
+    const lastPassed = (_p: string, sha: string) => (passed.has(sha) ? now : undefined);
     expect(names(selectArchives(all, { oldestUndrilled: 2 }, { now, lastPassed }))).toEqual(['/a/1.db', '/b/3.db']);
   });
 
-  it('expands folders (archives with a manifest beside them) and globs', () => {
+  it('expands folders (every archive, a manifest-less one included, to be reported unproven) and globs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rd-sel-'));
     for (const f of ['x-1.db', 'x-2.db', 'y.db']) {
       writeFileSync(join(dir, f), '');
       writeFileSync(join(dir, `${f}.manifest.json`), '{}');
     }
     writeFileSync(join(dir, 'stray.db'), '');
-    expect(expandArchives([dir]).map((a) => a.path)).toEqual(['x-1.db', 'x-2.db', 'y.db'].map((f) => join(dir, f)));
+    writeFileSync(join(dir, '.hidden'), '');
+    writeFileSync(join(dir, 'y.db.manifest.json.dsse.json'), '{}');
+    expect(expandArchives([dir]).map((a) => a.path)).toEqual(['stray.db', 'x-1.db', 'x-2.db', 'y.db'].map((f) => join(dir, f)));
+    expect(expandArchives([dir]).every((a) => a.listed)).toBe(true);
+    expect(expandArchives([join(dir, 'y.db')])[0]!.listed).toBe(false);
     expect(expandArchives([join(dir, 'x-*.db')]).map((a) => a.path)).toEqual(['x-1.db', 'x-2.db'].map((f) => join(dir, f)));
     expect(() => expandArchives([join(dir, 'z*.db')])).toThrow(/matches no archive/);
     expect(globToRegExp('b[0-9]?.db').test('b12.db')).toBe(true);

@@ -13,7 +13,7 @@ import { TOOL_VERSION } from '../../../harness/version.ts';
 import type { ChainObservation } from '../../../harness/drill/types.ts';
 import { CHAIN_SECRET_NAME } from '../audit-chain.ts';
 import { connectPg, inSnapshot, readPgFacts, walkPgChain, type PgFacts } from './facts.ts';
-import { secretsReference, z4jExpectations } from '../expectations.ts';
+import { recordedVersion, secretsReference, z4jExpectations } from '../expectations.ts';
 
 export const PG_ARCHIVE_FORMAT = 'pg_dump-custom';
 const SCRATCH_DATABASE = 'scratch';
@@ -74,7 +74,7 @@ export interface PgCaptured {
 export function pgManifest(input: Pick<CaptureInput, 'archive' | 'secrets' | 'appVersion'>, c: PgCaptured): Manifest {
   const { facts, chain } = c;
   if (facts.missingTables.length > 0) throw new UsageError(`${input.archive} lacks z4j tables: ${facts.missingTables.join(', ')}`, 'RD_ARCHIVE_FORMAT');
-  const version = input.appVersion ?? facts.version;
+  const version = recordedVersion(input, facts.version);
   if (!version) throw new UsageError(`${input.archive} does not record the z4j version (z4j_meta); pass --app-version`, 'RD_NO_VERSION');
   if (!facts.revision) throw new UsageError(`${input.archive} has no alembic revision`, 'RD_ARCHIVE_FORMAT');
   if (!chain) throw new UsageError(`${input.archive} has no audit_chain_state: z4j before the authenticated audit chain is not supported`, 'RD_ARCHIVE_FORMAT');

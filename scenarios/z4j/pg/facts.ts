@@ -1,9 +1,10 @@
+import { thisDrillsRestoreRow, type TailRow } from '../restore-row.ts';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { stitchSegments, walkChain } from '../../../harness/checks/hmac-chain.ts';
 import type { ChainObservation } from '../../../harness/drill/types.ts';
 import { chainKey, rowMessage, type AuditRow } from '../audit-chain.ts';
-import { COUNTED_TABLES, RESTORE_AUDIT_ACTION } from '../tables.ts';
+import { COUNTED_TABLES } from '../tables.ts';
 
 /**
  * What a z4j PostgreSQL database says about itself, read with `pg` (the
@@ -200,16 +201,12 @@ function toChainRow(r: AuditRow) {
 }
 
 /** Rows at the tail of the active chain that a z4j restore appended (chain order). */
-export async function restoreAppendedPgRows(client: pg.Client, generation: string): Promise<Array<{ id: string; prevRowHmac: string | null; metadata: string }>> {
+export async function restoreAppendedPgRows(client: pg.Client, generation: string, archiveSha256: string): Promise<TailRow[]> {
   const r = await client.query<{ id: string; action: string; prev_row_hmac: string | null; metadata: string }>(
     `SELECT id::text AS id, action, prev_row_hmac, metadata::text AS metadata FROM public.audit_log
-     WHERE NOT legacy_frozen AND chain_generation = $1::uuid ORDER BY occurred_at DESC, id DESC LIMIT 20`,
+     WHERE NOT legacy_frozen AND chain_generation = $1::uuid ORDER BY occurred_at DESC, id DESC LIMIT 1`,
     [generation],
   );
-  const out: Array<{ id: string; prevRowHmac: string | null; metadata: string }> = [];
-  for (const row of r.rows) {
-    if (row.action !== RESTORE_AUDIT_ACTION) break;
-    out.unshift({ id: row.id, prevRowHmac: row.prev_row_hmac, metadata: row.metadata });
-  }
-  return out;
+  const row = r.rows[0];
+  return thisDrillsRestoreRow(row && { id: row.id, action: row.action, prevRowHmac: row.prev_row_hmac, metadata: row.metadata }, archiveSha256);
 }

@@ -20,6 +20,10 @@ export interface DumpInspection {
   rows: Record<string, number>;
   /** The key id audit_chain_state.state_key_id names, read from the dump's own data. */
   chainStateKeyId?: string;
+  /** The z4j version the dump's z4j_meta records (schema_version). */
+  appVersion?: string;
+  /** The alembic revision the dump's alembic_version holds. */
+  revision?: string;
   /** True when the file cannot be restored at all (unreadable, truncated, damaged): start nothing. */
   unrestorable: boolean;
 }
@@ -81,7 +85,10 @@ export async function inspectDump(archive: string, manifest?: Manifest): Promise
   );
 
   const stateEntry = dataOf.get('audit_chain_state');
-  const walk = await walkDumpData(archive, toc, { keepText: new Set(stateEntry ? [stateEntry.dumpId] : []) });
+  const metaEntry = dataOf.get('z4j_meta');
+  const alembicEntry = dataOf.get('alembic_version');
+  const small = [stateEntry, metaEntry, alembicEntry].filter((e) => e !== undefined).map((e) => e.dumpId);
+  const walk = await walkDumpData(archive, toc, { keepText: new Set(small) });
   if (walk.problems.length > 0) {
     findings.push({ id: 'inspect.pg-data', status: 'fail', reason: `the dump's data is damaged: ${walk.problems.slice(0, 2).join('; ')}`, observed: walk.problems.slice(0, 20) });
     return { findings, toc, ...(serverMajor !== undefined ? { serverMajor } : {}), rows, unrestorable: true };
@@ -101,14 +108,31 @@ export async function inspectDump(archive: string, manifest?: Manifest): Promise
     if (n === undefined || typeof expected !== 'number' || n === expected) continue;
     findings.push({ id: `inspect.pg-rows.${table}`, status: 'fail', reason: `the dump holds ${n} rows of ${table}, the manifest expects ${expected}`, expected, observed: n });
   }
-  const keyId = stateEntry && stateKeyId(stateEntry.copyStmt, walk.blocks.get(stateEntry.dumpId)?.text);
-  return { findings, toc, ...(serverMajor !== undefined ? { serverMajor } : {}), ...(keyId ? { chainStateKeyId: keyId } : {}), rows, unrestorable: serverMajor === undefined };
+  const text = (e: typeof stateEntry) => (e ? { copyStmt: e.copyStmt, text: walk.blocks.get(e.dumpId)?.text } : undefined);
+  const keyId = copyRows(text(stateEntry))[0]?.state_key_id ?? undefined;
+  const appVersion = copyRows(text(metaEntry)).find((r) => r.key === 'schema_version')?.value ?? undefined;
+  const revision = copyRows(text(alembicEntry))[0]?.version_num ?? undefined;
+  return {
+    findings,
+    toc,
+    ...(serverMajor !== undefined ? { serverMajor } : {}),
+    ...(keyId ? { chainStateKeyId: keyId } : {}),
+    ...(appVersion ? { appVersion } : {}),
+    ...(revision ? { revision } : {}),
+    rows,
+    unrestorable: serverMajor === undefined,
+  };
 }
 
-/** state_key_id of the one audit_chain_state row, from its COPY text. */
-function stateKeyId(copyStmt: string | null, text: string | undefined): string | undefined {
-  const col = copyColumns(copyStmt).indexOf('state_key_id');
-  const line = text?.split('\n')[0];
-  if (col < 0 || !line || line === '\\.') return undefined;
-  return copyFields(line)[col] ?? undefined;
+/** The rows of a small table's COPY text, by column name. */
+function copyRows(data: { copyStmt: string | null; text: string | undefined } | undefined): Array<Record<string, string | null>> {
+  if (!data?.text) return [];
+  const cols = copyColumns(data.copyStmt);
+  const out: Array<Record<string, string | null>> = [];
+  for (const line of data.text.split('\n')) {
+    if (!line || line === '\\.') break;
+    const f = copyFields(line);
+    out.push(Object.fromEntries(cols.map((c, i) => [c, f[i] ?? null])));
+  }
+  return out;
 }

@@ -4,12 +4,12 @@ import { postgresImage } from '../../../harness/images/postgres.ts';
 import { createPrivateNetwork, ensureEngine, type DrillContainer, type ExecOutcome } from '../../../harness/runtime/index.ts';
 import { POSTGRES_COMMAND, POSTGRES_PORT, POSTGRES_SUPERUSER, psql, waitForPostgres } from '../../../harness/runtime/postgres.ts';
 import type { DrillContext, DrillSession } from '../../../harness/profile.ts';
-import type { ChainObservation, Observations } from '../../../harness/drill/types.ts';
+import type { ChainObservation, DataFacts, Observations } from '../../../harness/drill/types.ts';
 import { errorMessage } from '../../../harness/errors.ts';
 import { CHAIN_SECRET_NAME, chainKey } from '../audit-chain.ts';
 import { quote } from '../parse.ts';
 import { Z4J_HOME } from '../tables.ts';
-import { checkRestoreRows, compareStatus, probeAuditVerify, probeCheck, probeMigrationHead, probeStatus } from '../app-checks.ts';
+import { runAppChecks, type Z4jObservations } from '../app-checks.ts';
 import { chainSigningKeyId, connectPg, inSnapshot, readPgChainState, readPgFacts, restoreAppendedPgRows, walkPgChain, type PgConnection } from './facts.ts';
 import { inspectDump } from './inspect.ts';
 import { archiveInContainer, migrateWithTarget, prepareFreshInstall } from '../install.ts';
@@ -60,7 +60,7 @@ export class Z4jPgSession implements DrillSession {
     return this.#ctx.secrets?.get(CHAIN_SECRET_NAME);
   }
 
-  async inspect(): Promise<void> {
+  async inspect(): Promise<DataFacts | undefined> {
     const ctx = this.#ctx;
     if (!ctx.secrets) {
       ctx.check({ id: 'inspect.secrets', status: 'fail', reason: `secret material missing: no secrets file was supplied, so the audit chain cannot be verified and z4j cannot run; ${SECRETS_HINT}` });
@@ -88,6 +88,8 @@ export class Z4jPgSession implements DrillSession {
     }
     this.#serverMajor = found.serverMajor;
     this.#unrestorable = found.unrestorable;
+    // What the dump says about itself (its z4j_meta and alembic_version data), held against the manifest in the compare stage.
+    return { counts: {}, fingerprints: {}, ...(found.appVersion ? { appVersion: found.appVersion } : {}), ...(found.revision ? { schemaRevision: found.revision } : {}) };
   }
 
   async provision(): Promise<void> {
@@ -140,52 +142,45 @@ export class Z4jPgSession implements DrillSession {
     }
   }
 
-  async probe(): Promise<Observations> {
+  async probe(): Promise<Pick<Observations, 'restored' | 'profile'>> {
     const ctx = this.#ctx;
-    const obs: Observations = { counts: {}, fingerprints: {} };
-    const run = (cmd: string[]) => this.#exec(cmd);
-    await probeCheck(ctx, run);
-    await probeMigrationHead(ctx, run, obs, this.#version);
-    const status = await probeStatus(ctx, run);
-    await probeAuditVerify(ctx, run);
+    const said = await runAppChecks((cmd) => this.#exec(cmd), this.#version);
     let client: pg.Client;
     try {
       client = await connectPg(this.#conn!);
     } catch (e) {
       ctx.check({ id: 'probe.connect', status: 'error', reason: `the harness cannot connect to the restored database: ${errorMessage(e)}` });
-      return obs;
+      return { profile: said };
     }
     const t0 = performance.now();
     try {
-      await inSnapshot(client, () => this.#readRestored(client, obs, status));
+      const restored = await inSnapshot(client, () => this.#readRestored(client, said));
+      return { restored, profile: said };
     } catch (e) {
       ctx.check({ id: 'probe.read', status: 'fail', reason: `the restored database cannot be read: ${errorMessage(e)}` });
+      return { profile: said };
     } finally {
       await client.end();
       this.timings.harnessReadMs += performance.now() - t0;
     }
-    return obs;
   }
 
   /** The harness's own reading of the restored database, in one snapshot. */
-  async #readRestored(client: pg.Client, obs: Observations, status: Record<string, number> | undefined): Promise<void> {
+  async #readRestored(client: pg.Client, said: Z4jObservations): Promise<DataFacts> {
     const ctx = this.#ctx;
     const state = await readPgChainState(client);
-    const appended = state ? await restoreAppendedPgRows(client, state.generation) : [];
-    checkRestoreRows(ctx, appended);
+    const appended = state ? await restoreAppendedPgRows(client, state.generation, ctx.manifest.archive.sha256) : [];
+    said.restoreRows = appended;
     const facts = await readPgFacts(client, appended.map((r) => r.id));
-    obs.counts = facts.counts;
-    obs.fingerprints = facts.fingerprints;
-    if (facts.revision && !obs.schemaRevision) obs.schemaRevision = facts.revision;
-    if (status) compareStatus(ctx, status, appended.length);
+    const restored: DataFacts = { counts: facts.counts, fingerprints: facts.fingerprints, ...(facts.revision ? { schemaRevision: facts.revision } : {}) };
     const secret = this.#secret;
     if (!state) {
       ctx.check({ id: 'probe.chain', status: 'fail', reason: 'the restored database has no audit_chain_state: the audit chain cannot be walked' });
-      return;
+      return restored;
     }
     if (!secret) {
       ctx.check({ id: 'probe.chain', status: 'fail', reason: `secret material missing: the audit chain cannot be verified; ${SECRETS_HINT}` });
-      return;
+      return restored;
     }
     const signedWith = await chainSigningKeyId(client, state.generation);
     const key = chainKey(secret);
@@ -199,7 +194,11 @@ export class Z4jPgSession implements DrillSession {
       });
     }
     const walked = await walkPgChain(client, secret);
-    if (walked) obs.chain = withoutRestoreRows(walked, appended);
+    if (walked) {
+      said.walkedRows = walked.length;
+      restored.chain = withoutRestoreRows(walked, appended);
+    }
+    return restored;
   }
 
   /**

@@ -1,0 +1,38 @@
+import type { Manifest } from '../manifest/schema.ts';
+import type { Finding, Observations } from '../drill/types.ts';
+
+/**
+ * What a profile promises a `passed` rests on. The harness holds every drill to
+ * it: a manifest that lacks a required expectation is refused at plan time, and
+ * a drill in which a required check did not run (or did not pass) is never
+ * `passed`. Without it, a drill passes when nothing *found* a failure, and what
+ * runs would depend on what the manifest happens to contain.
+ */
+export interface Contract {
+  /** Plan time: each problem names the manifest field it is about ("$.expectations.chain: ..."). */
+  manifestProblems(manifest: Manifest): string[];
+  /** The check ids a `passed` drill of this manifest must hold, each passing at least once. */
+  requiredChecks(manifest: Manifest): string[];
+  /** The archive records its own application version: it must then equal the manifest's. */
+  archiveRecordsVersion: boolean;
+  /** Why this backup counts as empty (empty when it is not); judged by the emptiness policy. */
+  emptiness(manifest: Manifest): string[];
+  /** The profile's own observations (what the application said, and its own readings) against the manifest. */
+  compareProfile(manifest: Manifest, obs: Observations, when: 'restore' | 'upgrade'): Finding[];
+}
+
+/** Which empty or shrunken backups a drill accepts; by default none. */
+export interface Policy {
+  /** An empty instance is what this backup should hold (a fresh install, a test system). */
+  acceptEmpty: boolean;
+  /** Counts may drop sharply against the previous manifest of the same folder (a planned clean-up). */
+  acceptDrop: boolean;
+}
+
+/** A count that falls below this share of the previous backup's is a sharp drop. */
+export const SHARP_DROP_RATIO = 0.5;
+/** Counts smaller than this in the previous backup are not judged for drops (noise). */
+export const SHARP_DROP_MIN_PREVIOUS = 10;
+
+/** The check ids every drill must hold, whatever the profile. */
+export const HARNESS_REQUIRED_CHECKS = ['integrity.size', 'integrity.sha256', 'compare.policy.empty'] as const;

@@ -1,0 +1,2 @@
+export * from './contract.ts';
+export { requiredCheckProblems } from './required.ts';

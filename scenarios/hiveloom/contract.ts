@@ -1,0 +1,68 @@
+import type { Contract } from '../../harness/contract/index.ts';
+import type { Manifest } from '../../harness/manifest/schema.ts';
+import { judgeApp } from './app-checks.ts';
+import { key } from './layout.ts';
+
+/** Tenant slugs the manifest records per-tenant expectations for (from its agents[slug] keys). */
+export function manifestTenants(m: Manifest): string[] {
+  return Object.keys(m.expectations.counts)
+    .map((k) => /^agents\[(.+)\]$/.exec(k)?.[1])
+    .filter((s): s is string => s !== undefined);
+}
+
+/**
+ * What a Hiveloom `passed` rests on: exact counts with content fingerprints
+ * for the tenants and each tenant's data, its credentials (each decrypted with
+ * the restored master.key), the doctor, and Hiveloom's own tenant and agent
+ * listings. Keys the archive holds but the manifest lacks are found by the
+ * compare stage (an observed key the manifest does not cover fails).
+ */
+export const hiveloomContract: Contract = {
+  archiveRecordsVersion: false,
+
+  manifestProblems(m: Manifest): string[] {
+    const p: string[] = [];
+    const counts = m.expectations.counts;
+    const slugs = manifestTenants(m);
+    if (slugs.length === 0) p.push('$.expectations.counts: per-tenant expectations (agents[slug], credentials[slug]) are required');
+    for (const slug of slugs) {
+      if (counts[key.credentials(slug)] === undefined) p.push(`$.expectations.counts["${key.credentials(slug)}"]: the tenant's credential count is required`);
+    }
+    for (const [k, v] of Object.entries(counts)) {
+      if (typeof v !== 'number') p.push(`$.expectations.counts["${k}"]: an exact count is required`);
+      else if (v > 0 && m.expectations.fingerprints?.[k] === undefined) p.push(`$.expectations.fingerprints["${k}"]: a content fingerprint is required`);
+    }
+    return p;
+  },
+
+  requiredChecks(m: Manifest): string[] {
+    const counts = Object.keys(m.expectations.counts);
+    const fingerprints = Object.keys(m.expectations.fingerprints ?? {});
+    return [
+      'inspect.integrity',
+      'provision.data-dir',
+      'provision.version',
+      'restore.hiveloom-restore',
+      'restore.restart',
+      'probe.master-key',
+      'probe.decrypt',
+      'app.doctor',
+      'app.tenant-list',
+      ...manifestTenants(m).map((slug) => `app.agent-list.${slug}`),
+      ...counts.map((k) => `compare.count.${k}`),
+      ...fingerprints.map((k) => `compare.fingerprint.${k}`),
+    ];
+  },
+
+  emptiness(m: Manifest): string[] {
+    const counts = m.expectations.counts;
+    const out: string[] = [];
+    if (counts[key.tenants] === 0) out.push('it has no tenants');
+    const slugs = manifestTenants(m);
+    const credentials = slugs.reduce((n, s) => n + (typeof counts[key.credentials(s)] === 'number' ? (counts[key.credentials(s)] as number) : 0), 0);
+    if (credentials === 0) out.push('it holds no credentials, so nothing proves the master key belongs to the data');
+    return out;
+  },
+
+  compareProfile: (m, obs) => judgeApp(m, obs),
+};

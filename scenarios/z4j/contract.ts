@@ -1,0 +1,66 @@
+import type { Contract } from '../../harness/contract/index.ts';
+import type { Manifest } from '../../harness/manifest/schema.ts';
+import { judgeApp } from './app-checks.ts';
+import { PG_ARCHIVE_FORMAT } from './pg/capture.ts';
+import { COUNTED_TABLES, STATUS_LABELS } from './tables.ts';
+
+/**
+ * What a z4j `passed` rests on: the backup's alembic revision, the secret.env
+ * that belongs to it, the audit chain with its length and both ends, and an
+ * exact count and content fingerprint of every table z4j counts; z4j's own
+ * check, migration head, status and audit verify; the harness's own reading
+ * of the restored database and full walk of its chain.
+ */
+export const z4jContract: Contract = {
+  archiveRecordsVersion: true,
+
+  manifestProblems(m: Manifest): string[] {
+    const p: string[] = [];
+    if (!m.app.schemaRevision) p.push('$.app.schemaRevision: the alembic revision the backup is at is required');
+    if (!m.secrets?.fileSha256) p.push("$.secrets.fileSha256: the sha256 of the backup's secret.env is required (capture with --secrets)");
+    const c = m.expectations.chain;
+    if (!c) p.push('$.expectations.chain: the audit chain (length, head, first link) is required');
+    else {
+      if (c.table !== 'audit_log') p.push(`$.expectations.chain.table: must be audit_log, not ${JSON.stringify(c.table)}`);
+      if (!c.startsAtGenesis && c.firstPrevHmac == null) p.push('$.expectations.chain.firstPrevHmac: a pruned chain must record what its first row links to');
+      if (c.length > 0 && c.headHmac === null) p.push('$.expectations.chain.headHmac: a chain with rows must record its head');
+    }
+    for (const t of COUNTED_TABLES) {
+      if (typeof m.expectations.counts[t] !== 'number') p.push(`$.expectations.counts.${t}: an exact row count is required`);
+      if (m.expectations.fingerprints?.[t] === undefined) p.push(`$.expectations.fingerprints.${t}: a content fingerprint is required`);
+    }
+    return p;
+  },
+
+  requiredChecks(m: Manifest): string[] {
+    const pg = m.archive.format === PG_ARCHIVE_FORMAT;
+    return [
+      'compare.app-version',
+      'compare.schema-revision',
+      'compare.secrets-file',
+      ...COUNTED_TABLES.flatMap((t) => [`compare.count.${t}`, `compare.fingerprint.${t}`]),
+      'compare.chain.walk',
+      'compare.chain.start',
+      'compare.chain.length',
+      'compare.chain.head',
+      'provision.data-dir',
+      ...(pg ? ['provision.target-db'] : ['inspect.integrity', 'probe.integrity']),
+      'restore.z4j-restore',
+      'app.check',
+      'app.migration-head',
+      ...Object.values(STATUS_LABELS).map((t) => `app.status.${t}`),
+      'app.audit-verify',
+      'app.audit-verify.rows',
+      'app.restore-audit-row',
+    ];
+  },
+
+  emptiness(m: Manifest): string[] {
+    const out: string[] = [];
+    if (m.expectations.chain?.length === 0) out.push('its audit chain has no rows');
+    if (m.expectations.counts.users === 0) out.push('it has no users');
+    return out;
+  },
+
+  compareProfile: (m, obs) => judgeApp(m, obs),
+};
