@@ -228,15 +228,19 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
   const finished = new Date();
   report.finishedAt = finished.toISOString();
   report.durationMs = performance.now() - t0;
-  const gate = opts.upgradeTo !== undefined;
-  const [verdict, summary] = decide(checks, stages, requiredChecks(plan, gate), gate);
-  // The verdict is decided on the checks as found; only then are secret values
-  // scrubbed from what people read (reasons, expected and observed values).
-  const secrets = plan.secrets?.valuesToRedact() ?? [];
-  report.verdict = verdict;
-  report.summary = redactText(summary, secrets);
-  report.checks = checks.map((c) => redactCheck(c, secrets));
+  Object.assign(report, conclude(plan, checks, stages, opts.upgradeTo !== undefined));
   return report;
+}
+
+/**
+ * The verdict, decided on the checks as found; only then are secret values
+ * scrubbed from what people read (reasons, expected and observed values), so
+ * no secret's value can change a verdict.
+ */
+export function conclude(plan: Pick<DrillPlan, 'profile' | 'manifest' | 'secrets'>, checks: CheckResult[], stages: StageTiming[], gate: boolean): Pick<DrillReport, 'verdict' | 'summary' | 'checks'> {
+  const [verdict, summary] = decide(checks, stages, requiredChecks(plan, gate), gate);
+  const secrets = plan.secrets?.valuesToRedact() ?? [];
+  return { verdict, summary: redactText(summary, secrets), checks: checks.map((c) => redactCheck(c, secrets)) };
 }
 
 /** Every check id a `passed` must hold: the harness's own and the profile's contract (again after a gate's upgrade). */
