@@ -7,7 +7,7 @@ import { ensureEngine } from '../../harness/runtime/index.ts';
 import type { ManifestInput } from '../../harness/manifest/schema.ts';
 
 /** Drills one archive in-process, as `restore-drill run` would. */
-export async function drill(profile: string, archive: string, opts: { manifest?: string; secrets?: string } = {}): Promise<DrillReport> {
+export async function drill(profile: string, archive: string, opts: { manifest?: string; secrets?: string; acceptEmpty?: boolean } = {}): Promise<DrillReport> {
   const engine = await ensureEngine();
   const [plan] = await planDrills({ profile, archives: [archive], ...opts });
   return runDrill(plan!, { engine });
