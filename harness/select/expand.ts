@@ -4,11 +4,15 @@ import { UsageError } from '../errors.ts';
 
 /**
  * Files in a backup folder that are not archives: manifests, their
- * signatures, and hidden files. Everything else is an archive, and one
+ * signatures, hidden files, and the secrets and keys operators keep beside
+ * their backups (`*.env`, `*.key`, `*.pem`, `*.pub`: z4j's docs say to back up
+ * secret.env with the database). Everything else is an archive, and one
  * without a manifest is reported unproven rather than skipped.
  */
+const NOT_ARCHIVES = ['.manifest.json', '.dsse.json', '.env', '.key', '.pem', '.pub'];
+
 export function isArchiveCandidate(name: string): boolean {
-  return !name.startsWith('.') && !name.endsWith('.manifest.json') && !name.endsWith('.dsse.json');
+  return !name.startsWith('.') && !NOT_ARCHIVES.some((ext) => name.endsWith(ext));
 }
 
 /**

@@ -37,7 +37,7 @@ export async function runAppChecks(run: Run, version: string): Promise<Z4jObserv
 }
 
 /** The profile's part of the one comparison: z4j's own word, and its restore row, against the manifest and the harness's reading. */
-export function judgeApp(manifest: Manifest, obs: Observations): Finding[] {
+export function judgeApp(manifest: Manifest, obs: Observations, when: 'restore' | 'upgrade' = 'restore'): Finding[] {
   const said = obs.profile as Z4jObservations | undefined;
   if (!said) return [{ id: 'app.check', status: 'error', reason: "z4j's own checks did not run" }];
   return [
@@ -45,7 +45,8 @@ export function judgeApp(manifest: Manifest, obs: Observations): Finding[] {
     ...judgeMigrationHead(said.migrationHead, said.version, obs.restored?.schemaRevision),
     ...judgeStatus(said.status, manifest, said.restoreRows?.length ?? 0),
     ...judgeAuditVerify(said.auditVerify, said.walkedRows),
-    ...judgeRestoreRows(manifest, said.restoreRows),
+    // The restore row is the restore's record; after a gate's upgrade it was judged already.
+    ...(when === 'restore' ? judgeRestoreRows(manifest, said.restoreRows) : []),
   ];
 }
 

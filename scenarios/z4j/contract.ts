@@ -62,5 +62,5 @@ export const z4jContract: Contract = {
     return out;
   },
 
-  compareProfile: (m, obs) => judgeApp(m, obs),
+  compareProfile: (m, obs, when) => judgeApp(m, obs, when),
 };

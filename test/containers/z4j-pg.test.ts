@@ -65,7 +65,7 @@ describe.skipIf(skipReason)('z4j PostgreSQL drill cases', () => {
     expect(byId('provision.database-server')).toMatch(new RegExp(`^fresh PostgreSQL ${Z4J_PG_TEST_MAJOR}\\.\\d+ .* on internal network`));
     expect(byId('restore.z4j-restore')).toMatch(/^z4j restore --force completed \(postgres backend\)/);
     expect(byId('compare.chain.walk')).toMatch(/^all \d+ audit_log rows verify and link$/);
-    expect(byId('probe.restore-audit-row')).toMatch(/this archive's sha256/);
+    expect(byId('app.restore-audit-row')).toMatch(/this archive's sha256/);
   });
 
   it('fails a truncated dump at inspect, before any server starts', async () => {

@@ -56,6 +56,7 @@ describe('archive selection', () => {
     }
     writeFileSync(join(dir, 'stray.db'), '');
     writeFileSync(join(dir, '.hidden'), '');
+    writeFileSync(join(dir, 'y.db.secret.env'), 'Z4J_SECRET=x');
     writeFileSync(join(dir, 'y.db.manifest.json.dsse.json'), '{}');
     expect(expandArchives([dir]).map((a) => a.path)).toEqual(['stray.db', 'x-1.db', 'x-2.db', 'y.db'].map((f) => join(dir, f)));
     expect(expandArchives([dir]).every((a) => a.listed)).toBe(true);

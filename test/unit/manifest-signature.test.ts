@@ -1,0 +1,43 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { manifestSignaturePath, manifestSignatureProblem, signManifestText } from '../../harness/manifest/signature.ts';
+import { planDrills } from '../../harness/commands/run.ts';
+import { UsageError } from '../../harness/errors.ts';
+
+const fixture = new URL('./fixtures/manifests/z4j-sqlite-1.13.0.manifest.json', import.meta.url).pathname;
+
+describe('signed manifests', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rd-msig-'));
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const other = generateKeyPairSync('ed25519');
+  const archive = join(dir, 'backup.db');
+  const manifest = `${archive}.manifest.json`;
+  writeFileSync(archive, 'not read at plan time');
+  copyFileSync(fixture, manifest);
+  const bytes = readFileSync(manifest);
+  writeFileSync(manifestSignaturePath(manifest), signManifestText(bytes, privateKey));
+  writeFileSync(join(dir, 'pub.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
+
+  it('holds for the exact bytes it signed, with the right key', () => {
+    expect(manifestSignatureProblem(manifest, bytes, publicKey)).toBeUndefined();
+  });
+
+  it('names an edit made after signing, another key, and a missing signature', () => {
+    const edited = Buffer.from(bytes.toString().replace('"users": ', '"users":  '));
+    expect(manifestSignatureProblem(manifest, edited, publicKey)).toMatch(/was edited after it was signed/);
+    expect(manifestSignatureProblem(manifest, bytes, other.publicKey)).toMatch(/no signature by this public key/);
+    expect(manifestSignatureProblem(join(dir, 'nope.json'), bytes, publicKey)).toMatch(/is not signed/);
+  });
+
+  it('planning with --manifest-pubkey refuses a manifest edited after it was signed, and names its digest otherwise', async () => {
+    const [plan] = await planDrills({ profile: 'z4j', archives: [archive], manifestPubkey: join(dir, 'pub.pem') });
+    expect(plan!.manifestSha256).toMatch(/^[0-9a-f]{64}$/);
+    writeFileSync(manifest, bytes.toString().replace(/"users": (\d+)/, (_m, n: string) => `"users": ${Number(n) + 1}`));
+    const err = await planDrills({ profile: 'z4j', archives: [archive], manifestPubkey: join(dir, 'pub.pem') }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toMatch(/edited after it was signed/);
+  });
+});
