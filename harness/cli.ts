@@ -47,7 +47,7 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .requiredOption('--profile <name>', 'application profile (see "restore-drill profiles")')
     .argument('<archive...>', 'backup archives; each needs <archive>.manifest.json or --manifest')
     .option('--manifest <path>', 'manifest for the (single) archive')
-    .option('--secrets <file>', "the application's secrets file (KEY=VALUE), e.g. z4j's secret.env")
+    .option('--secrets <file>', "the application's secrets file (KEY=VALUE), e.g. its secret.env")
     .option(
       '--reporter <name[=path]>',
       'a reporter: console (default), json, junit, markdown, html, metrics; =PATH sets where a file reporter writes; repeat it or separate with commas for several',
@@ -139,7 +139,7 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .command('backup')
     .description('back up a live system the way the application does, with its manifest taken from the same snapshot')
     .requiredOption('--profile <name>', 'application profile')
-    .requiredOption('--source <url>', 'the live database, e.g. postgresql://user@host:5432/z4j (a password in it is never printed)')
+    .requiredOption('--source <url>', 'the live database, e.g. postgresql://user@host:5432/app (a password in it is never printed)')
     .requiredOption('--out <path>', 'where the archive goes; its manifest is written next to it')
     .option('--secrets <file>', 'secrets file the drill will need (its location is recorded, never its values)')
     .option('--app-version <version>', 'application version, when the database does not record it')
@@ -223,9 +223,9 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
   program
     .command('demo')
     .description('make a sample deployment, back it up, capture its manifest and drill it')
-    .option('--profile <name>', 'application profile', 'z4j')
+    .option('--profile <name>', 'application profile (default: the first profile that has a demo)')
     .option('--out <dir>', 'where the sample backup and reports go', 'out/demo')
-    .action(async (o: { profile: string; out: string }) => setExit(await demoCommand({ ...o, say })));
+    .action(async (o: { profile?: string; out: string }) => setExit(await demoCommand({ ...o, say })));
 
   return program;
 }

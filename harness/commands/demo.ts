@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
-import { getProfile } from '../profiles.ts';
+import { getProfile, listProfiles } from '../profiles.ts';
 import { setupCommand } from './setup.ts';
 import { captureCommand } from './capture.ts';
 import { runCommand } from './run.ts';
@@ -11,8 +11,9 @@ import { runCommand } from './run.ts';
  * backed up by the application itself (the profile's part), its manifest
  * captured and the backup drilled, exactly as a user would run each step.
  */
-export async function demoCommand(opts: { profile: string; out: string; say: (l: string) => void }): Promise<number> {
-  const profile = getProfile(opts.profile);
+export async function demoCommand(opts: { profile?: string; out: string; say: (l: string) => void }): Promise<number> {
+  const profile = opts.profile ? getProfile(opts.profile) : listProfiles().find((p) => p.demo);
+  if (!profile) throw new UsageError('no registered profile has a demo', 'RD_USAGE');
   if (!profile.demo) throw new UsageError(`the ${profile.name} profile has no demo`, 'RD_USAGE');
   const say = opts.say;
   const outDir = resolve(opts.out);

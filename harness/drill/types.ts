@@ -39,7 +39,7 @@ export type Finding = Omit<CheckResult, 'stage'>;
  * records, and every key it records must be observed.
  */
 export interface DataFacts {
-  /** The application version the data records about itself, where it does (z4j_meta, say). */
+  /** The application version the data records about itself, where it does (a metadata table, say). */
   appVersion?: string;
   /** The schema/migration revision the data is at. */
   schemaRevision?: string;

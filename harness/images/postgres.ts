@@ -7,8 +7,8 @@ const DOCKERFILE = new URL('../../docker/postgres/Dockerfile', import.meta.url);
 /**
  * PostgreSQL majors this host can build a server (and client) image for, and
  * the Debian suite that ships each. Only Debian's packages are used: bookworm
- * has 15, trixie 17. Applications whose restore needs a newer client (z4j
- * wants 16-18) pick from those that fit.
+ * has 15, trixie 17. Applications whose restore needs a newer client
+ * (one that wants 16-18, say) pick from those that fit.
  */
 export const POSTGRES_SUITES: Readonly<Record<number, BaseSuite>> = { 15: 'bookworm', 17: 'trixie' };
 

@@ -5,8 +5,8 @@ import { UsageError } from '../errors.ts';
 /**
  * Files in a backup folder that are not archives: manifests, their
  * signatures, hidden files, and the secrets and keys operators keep beside
- * their backups (`*.env`, `*.key`, `*.pem`, `*.pub`: z4j's docs say to back up
- * secret.env with the database). Everything else is an archive, and one
+ * their backups (`*.env`, `*.key`, `*.pem`, `*.pub`: operator docs often say to
+ * back up a secrets file with the database). Everything else is an archive, and one
  * without a manifest is reported unproven rather than skipped.
  */
 const NOT_ARCHIVES = ['.manifest.json', '.dsse.json', '.env', '.key', '.pem', '.pub'];
