@@ -68,7 +68,7 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .option('--accept-empty', 'accept empty backups (no audit rows, tenants or credentials) instead of failing them')
     .option('--accept-drop', 'accept counts that dropped sharply (below half) against the previous backup of the same folder')
     .option('--manifest-pubkey <file>', 'require every manifest to be signed by this Ed25519 public key (<manifest>.dsse.json, from "manifest capture --sign")')
-    .option('--exec-timeout <seconds>', 'limit for each command run in a container', (v) => parsePositive(v, '--exec-timeout'), 300)
+    .option('--exec-timeout <seconds>', 'limit for each command run in a container (default: derived from the archive\'s size and rows, at least 300)', (v) => parsePositive(v, '--exec-timeout'))
     .action(
       async (
         archives: string[],
@@ -103,7 +103,7 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .option('--accept-empty', 'accept empty backups (no audit rows, tenants or credentials) instead of failing them')
     .option('--accept-drop', 'accept counts that dropped sharply (below half) against the previous backup of the same folder')
     .option('--manifest-pubkey <file>', 'require every manifest to be signed by this Ed25519 public key (<manifest>.dsse.json, from "manifest capture --sign")')
-    .option('--exec-timeout <seconds>', 'limit for each command run in a container', (v) => parsePositive(v, '--exec-timeout'), 300)
+    .option('--exec-timeout <seconds>', 'limit for each command run in a container (default: derived from the archive\'s size and rows, at least 300)', (v) => parsePositive(v, '--exec-timeout'))
     .action(async (o: RunCliOptions & { archive: string; toVersion: string }) => {
       setExit(await gateCommand({ ...runOptions(o), profile: o.profile, archive: o.archive, toVersion: o.toVersion, out, say }));
     });
@@ -251,7 +251,7 @@ interface RunCliOptions {
   jobs?: number;
   timeout?: number;
   deadline?: number;
-  execTimeout: number;
+  execTimeout?: number;
   acceptEmpty?: boolean;
   acceptDrop?: boolean;
   manifestPubkey?: string;
@@ -283,7 +283,7 @@ function runOptions(o: RunCliOptions) {
     ...(o.acceptEmpty ? { acceptEmpty: true } : {}),
     ...(o.acceptDrop ? { acceptDrop: true } : {}),
     ...(o.manifestPubkey ? { manifestPubkey: o.manifestPubkey } : {}),
-    execTimeoutMs: o.execTimeout * 1000,
+    ...(o.execTimeout !== undefined ? { execTimeoutMs: o.execTimeout * 1000 } : {}),
   };
 }
 

@@ -15,6 +15,12 @@ export interface Profile {
   summary: string;
   /** What a manifest must carry and a drill must prove for a `passed`. */
   contract: Contract;
+  /**
+   * How long the application's slowest command may take for this archive
+   * (its restore of a large backup, say), from what the manifest records.
+   * The harness never allows less than its floor; --exec-timeout overrides it.
+   */
+  commandTimeoutMs?(manifest: Manifest): number;
   /** The version images are built for when no manifest names one. */
   defaultVersion: string;
   /**

@@ -14,6 +14,7 @@ import type { DrillContext, Profile } from '../profile.ts';
 import { TimeoutError, errorMessage } from '../errors.ts';
 import { debug } from '../log.ts';
 import { redactCheck, redactText, type SecretBag } from './secrets.ts';
+import { COMMAND_LIMIT_FLOOR_MS, commandLimit } from './command-limit.ts';
 import type { CheckResult, DrillReport, Observations, StageName, StageTiming, Verdict } from './types.ts';
 
 export interface DrillPlan {
@@ -32,6 +33,7 @@ export interface DrillPlan {
 
 export interface DrillOptions {
   engine: Engine;
+  /** Limit for one command in a container; default: derived from the archive by the profile (see command-limit.ts). */
   execTimeoutMs?: number;
   /** The whole drill's limit: when it passes, the drill ends `error`, naming the stage it was in. */
   timeoutMs?: number;
@@ -93,6 +95,7 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
   opts.signal?.addEventListener('abort', onOuterAbort);
   const aborted = new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve()));
   const recipe = plan.profile.image(plan.manifest.app.version, plan.manifest);
+  const limit = commandLimit(plan.profile, plan.manifest, opts.execTimeoutMs);
   let imageTag = '';
 
   const ctx: DrillContext = {
@@ -112,7 +115,7 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
       mkdirSync(dir, { mode: 0o700 });
       return dir;
     },
-    execTimeoutMs: opts.execTimeoutMs ?? 300_000,
+    execTimeoutMs: limit.ms,
     async start(o) {
       if (abort.signal.aborted) throw new Error(`drill ended (${ended}) before a container could start`);
       const c = await startContainer({ ...o, image: o.image ?? imageTag, drillId });
@@ -142,7 +145,10 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
       ctx.check({
         id: `${name}.${e instanceof TimeoutError ? 'timeout' : 'crash'}`,
         status: 'error',
-        reason: e instanceof TimeoutError ? `timed out in stage ${name}: ${e.message}` : `the harness could not finish stage ${name}: ${errorMessage(e)}`,
+        reason:
+          e instanceof TimeoutError
+            ? `timed out in stage ${name}: ${e.message} (${limit.explicit ? 'the limit set with --exec-timeout' : `the limit derived from this archive, at least ${COMMAND_LIMIT_FLOOR_MS / 1000} s`}; raise it with --exec-timeout SECONDS)`
+            : `the harness could not finish stage ${name}: ${errorMessage(e)}`,
       });
     }
     if (abort.signal.aborted) {

@@ -14,6 +14,9 @@ export const z4jProfile: Profile = {
   name: 'z4j',
   summary: 'z4j control plane: SQLite and PostgreSQL (pg_dump) backups made by `z4j backup`, with its HMAC audit chain',
   contract: z4jContract,
+  // z4j's restore authenticates the archive's whole chain in Python: about 350 s
+  // for 216k rows and 900 s for 1M on 2 cores. Twice that, plus the file's size.
+  commandTimeoutMs: (m) => 60_000 + 2 * (m.expectations.chain?.length ?? 0) + 1000 * (m.archive.sizeBytes / 2 ** 20),
   defaultVersion: Z4J_PINNED_VERSION,
   // The archive format the manifest records picks the image and the session.
   image: (version, manifest) => (manifest?.archive.format === PG_ARCHIVE_FORMAT ? z4jPgImageFor(version, manifest) : z4jImage(version)),
