@@ -3,6 +3,7 @@ import type { Finding, Observations } from '../../harness/drill/types.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import { parseAuditVerify, parseCheck, parseMigrateCurrent, parseStatus, quote } from './parse.ts';
 import { STATUS_LABELS } from './tables.ts';
+import { judgeChainState, type ChainStateObservation } from './chain-state.ts';
 
 /**
  * z4j's own checks after a restore, the same for every backend: `z4j check`,
@@ -24,6 +25,8 @@ export interface Z4jObservations {
   restoreRows?: Array<{ metadata: string }>;
   /** Rows in the restored chain as the harness walked it, the restore's own included (what z4j verifies). */
   walkedRows?: number;
+  /** Each database's chain against z4j's authenticated chain state (where the backend's session reads it). */
+  chainStates?: { archive?: ChainStateObservation; restored?: ChainStateObservation };
 }
 
 export async function runAppChecks(run: Run, version: string): Promise<Z4jObservations> {
@@ -45,6 +48,7 @@ export function judgeApp(manifest: Manifest, obs: Observations, when: 'restore' 
     ...judgeMigrationHead(said.migrationHead, said.version, obs.restored?.schemaRevision),
     ...judgeStatus(said.status, manifest, said.restoreRows?.length ?? 0),
     ...judgeAuditVerify(said.auditVerify, said.walkedRows),
+    ...(said.chainStates ? [...(when === 'restore' ? judgeChainState('archive', said.chainStates.archive) : []), ...judgeChainState('restored', said.chainStates.restored)] : []),
     // The restore row is the restore's record; after a gate's upgrade it was judged already.
     ...(when === 'restore' ? judgeRestoreRows(manifest, said.restoreRows) : []),
   ];

@@ -44,7 +44,7 @@ export const z4jContract: Contract = {
       'compare.chain.length',
       'compare.chain.head',
       'provision.data-dir',
-      ...(pg ? ['provision.target-db'] : ['inspect.integrity', 'probe.integrity']),
+      ...(pg ? ['provision.target-db'] : ['inspect.integrity', 'probe.integrity', 'compare.chain-state.archive', 'compare.chain-state.restored']),
       'restore.z4j-restore',
       'app.check',
       'app.migration-head',

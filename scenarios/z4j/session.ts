@@ -13,6 +13,7 @@ import { archiveInContainer, migrateWithTarget, prepareFreshInstall } from './in
 import { runAppChecks, type Z4jObservations } from './app-checks.ts';
 import { readFacts, readRevision, readVersion, restoreAppendedRows, walkZ4jChainFast } from './sqlite-facts.ts';
 import { Z4J_DB, Z4J_HOME } from './tables.ts';
+import { judgeChainState, observeChainState, type ChainStateObservation } from './chain-state.ts';
 
 const SECRETS_HINT =
   "z4j's operator docs say to back up secret.env (~/.z4j/secret.env, the only copy of its auto-minted secrets) together with the database; pass it with --secrets";
@@ -25,6 +26,8 @@ export class Z4jSqliteSession implements DrillSession {
   #version: string;
   /** Probes so far (a gate probes twice): each copies the database into a folder of its own. */
   #probes = 0;
+  /** The archive's chain against its signed state, read at inspect and judged in the compare stage. */
+  #archiveState: ChainStateObservation | undefined;
 
   constructor(ctx: DrillContext) {
     this.#ctx = ctx;
@@ -81,6 +84,9 @@ export class Z4jSqliteSession implements DrillSession {
       // The whole chain walked in the archive itself, so a problem is located
       // before z4j's restore gets a say (its authenticated restore may refuse).
       const chain = await walkZ4jChainFast(db, copy, secret);
+      this.#archiveState = observeChainState(db, secret, chain);
+      // Located now too: z4j's own restore may refuse such an archive, and the compare stage would never run.
+      for (const f of judgeChainState('archive', this.#archiveState)) if (f.status !== 'pass') ctx.check({ ...f, id: 'inspect.chain-state' });
       const exp = ctx.manifest.expectations.chain;
       if (chain && exp) {
         for (const f of compareChain(exp, chain)) {
@@ -161,6 +167,7 @@ export class Z4jSqliteSession implements DrillSession {
 
       const secret = this.#secret;
       const walked = secret ? await walkZ4jChainFast(db, local, secret) : undefined;
+      said.chainStates = { ...(this.#archiveState ? { archive: this.#archiveState } : {}), restored: observeChainState(db, secret, walked) };
       if (walked) {
         said.walkedRows = walked.length;
         restored.chain = withoutRestoreRows(walked, appended);

@@ -7,7 +7,7 @@ import { ensureEngine } from '../../harness/runtime/index.ts';
 import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/fixtures/deployment.ts';
 import { Z4J_OLDER_VERSION, Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { capture, drill, failures, variant } from '../helpers/drill.ts';
-import { changeOneMetadataByte, deleteMiddleRow } from '../helpers/z4j-tamper.ts';
+import { changeOneMetadataByte, deleteEndRows, deleteMiddleRow, freezeNewestRows } from '../helpers/z4j-tamper.ts';
 import { growChain } from '../../scenarios/z4j/fixtures/grow-chain.ts';
 import { walkZ4jChain, walkZ4jChainFast } from '../../scenarios/z4j/sqlite-facts.ts';
 import { openReadOnly } from '../../harness/checks/sqlite-db.ts';
@@ -119,6 +119,24 @@ describe.skipIf(skipReason)('z4j SQLite drill cases', () => {
     const r = await drill('z4j', archive, { secrets: good.secrets });
     expect(r.verdict).toBe('failed');
     expect(r.summary).toMatch(new RegExp(`chain break at row ${following}`));
+  });
+
+  // Each archive below is captured after it was changed, so the manifest agrees
+  // with it and the chain that is left links: only z4j's signed chain state
+  // (held by the harness itself) tells the rows are gone.
+  it.each([
+    ['the newest rows deleted', 'newest.db', (a: string) => deleteEndRows(a, 'newest', 5), /the chain has \d+ active rows, its signed state says \d+.*newest rows deleted/],
+    ['the oldest rows deleted without a signed prune', 'oldest.db', (a: string) => deleteEndRows(a, 'oldest', 5), /oldest rows were deleted without z4j's signed prune/],
+    ['the newest rows marked legacy-frozen', 'frozen.db', (a: string) => freezeNewestRows(a, 5), /5 rows are marked legacy-frozen, the signed state says 0/],
+  ])('fails a backup with %s, by the harness\'s own finding', async (_what, name, tamper, reason) => {
+    const archive = variant(good.archive, name);
+    tamper(archive);
+    await capture('z4j', archive, good.secrets);
+    const r = await drill('z4j', archive, { secrets: good.secrets });
+    expect(r.verdict).toBe('failed');
+    const own = r.checks.find((c) => c.id === 'inspect.chain-state');
+    expect(own?.status).toBe('fail');
+    expect(own?.reason).toMatch(reason);
   });
 
   it("drills a backup whose manifest records an older z4j with that version's image", async () => {

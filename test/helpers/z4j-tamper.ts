@@ -56,3 +56,30 @@ function withoutTrigger(db: Database.Database, name: string, fn: () => void): vo
 function dashed(hex: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+
+/** Deletes the `n` newest (or oldest) rows of the chain: a walk of what is left still links. */
+export function deleteEndRows(path: string, end: 'newest' | 'oldest', n: number): void {
+  const db = open(path);
+  try {
+    const ids = chainIds(db);
+    const gone = end === 'newest' ? ids.slice(-n) : ids.slice(0, n);
+    withoutTrigger(db, 'audit_log_boundary_f_no_delete', () => {
+      for (const id of gone) db.prepare('DELETE FROM audit_log WHERE id = ?').run(id);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+/** Marks the `n` newest rows legacy-frozen: they leave the active chain without being deleted. */
+export function freezeNewestRows(path: string, n: number): void {
+  const db = open(path);
+  try {
+    const gone = chainIds(db).slice(-n);
+    withoutTrigger(db, 'audit_log_boundary_f_no_update', () => {
+      for (const id of gone) db.prepare('UPDATE audit_log SET legacy_frozen = 1 WHERE id = ?').run(id);
+    });
+  } finally {
+    db.close();
+  }
+}
