@@ -26,7 +26,12 @@ export interface Z4jObservations {
   /** Rows in the restored chain as the harness walked it, the restore's own included (what z4j verifies). */
   walkedRows?: number;
   /** Each database's chain against z4j's authenticated chain state (where the backend's session reads it). */
-  chainStates?: { archive?: ChainStateObservation; restored?: ChainStateObservation };
+  chainStates?: {
+    /** Whether this backend reads the archive's own state at inspect (SQLite does; a dump is not read that deep). */
+    archiveExpected: boolean;
+    archive?: ChainStateObservation;
+    restored?: ChainStateObservation;
+  };
 }
 
 export async function runAppChecks(run: Run, version: string): Promise<Z4jObservations> {
@@ -48,7 +53,9 @@ export function judgeApp(manifest: Manifest, obs: Observations, when: 'restore' 
     ...judgeMigrationHead(said.migrationHead, said.version, obs.restored?.schemaRevision),
     ...judgeStatus(said.status, manifest, said.restoreRows?.length ?? 0),
     ...judgeAuditVerify(said.auditVerify, said.walkedRows),
-    ...(said.chainStates ? [...(when === 'restore' ? judgeChainState('archive', said.chainStates.archive) : []), ...judgeChainState('restored', said.chainStates.restored)] : []),
+    ...(said.chainStates
+      ? [...(when === 'restore' && said.chainStates.archiveExpected ? judgeChainState('archive', said.chainStates.archive) : []), ...judgeChainState('restored', said.chainStates.restored)]
+      : []),
     // The restore row is the restore's record; after a gate's upgrade it was judged already.
     ...(when === 'restore' ? judgeRestoreRows(manifest, said.restoreRows) : []),
   ];

@@ -85,14 +85,15 @@ export class Z4jSqliteSession implements DrillSession {
       // before z4j's restore gets a say (its authenticated restore may refuse).
       const chain = await walkZ4jChainFast(db, copy, secret);
       this.#archiveState = observeChainState(db, secret, chain);
-      // Located now too: z4j's own restore may refuse such an archive, and the compare stage would never run.
-      for (const f of judgeChainState('archive', this.#archiveState)) if (f.status !== 'pass') ctx.check({ ...f, id: 'inspect.chain-state' });
       const exp = ctx.manifest.expectations.chain;
       if (chain && exp) {
         for (const f of compareChain(exp, chain)) {
           if (f.status !== 'pass') ctx.check({ ...f, id: f.id.replace(/^compare\./, 'inspect.'), reason: `archive: ${f.reason}` });
         }
       }
+      // Located now too (after the walk's own, more specific findings): z4j's
+      // restore may refuse such an archive, and the compare stage would never run.
+      for (const f of judgeChainState('archive', this.#archiveState)) if (f.status !== 'pass') ctx.check({ ...f, id: 'inspect.chain-state' });
       return facts;
     } catch (e) {
       ctx.check({ id: 'inspect.read', status: 'fail', reason: `the archive cannot be read as a z4j database: ${errorMessage(e)}` });
@@ -167,7 +168,7 @@ export class Z4jSqliteSession implements DrillSession {
 
       const secret = this.#secret;
       const walked = secret ? await walkZ4jChainFast(db, local, secret) : undefined;
-      said.chainStates = { ...(this.#archiveState ? { archive: this.#archiveState } : {}), restored: observeChainState(db, secret, walked) };
+      said.chainStates = { archiveExpected: true, ...(this.#archiveState ? { archive: this.#archiveState } : {}), restored: observeChainState(db, secret, walked) };
       if (walked) {
         said.walkedRows = walked.length;
         restored.chain = withoutRestoreRows(walked, appended);

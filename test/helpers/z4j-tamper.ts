@@ -77,7 +77,11 @@ export function freezeNewestRows(path: string, n: number): void {
   try {
     const gone = chainIds(db).slice(-n);
     withoutTrigger(db, 'audit_log_boundary_f_no_update', () => {
-      for (const id of gone) db.prepare('UPDATE audit_log SET legacy_frozen = 1 WHERE id = ?').run(id);
+      // The markers z4j's schema demands of a frozen row (its CHECK constraint), as a legacy import would set them.
+      const freeze = db.prepare(
+        "UPDATE audit_log SET legacy_frozen = 1, chain_generation = NULL, legacy_origin = 'audit-log:preparation-v1', legacy_integrity_class = 'legacy-invalid', hmac_version = 1, hmac_key_id = NULL WHERE id = ?",
+      );
+      for (const id of gone) freeze.run(id);
     });
   } finally {
     db.close();

@@ -12,6 +12,7 @@ import { Z4J_HOME } from '../tables.ts';
 import { runAppChecks, type Z4jObservations } from '../app-checks.ts';
 import { chainSigningKeyId, connectPg, inSnapshot, readPgChainState, readPgFacts, restoreAppendedPgRows, walkPgChain, type PgConnection } from './facts.ts';
 import { inspectDump } from './inspect.ts';
+import { observePgChainState } from './chain-state.ts';
 import { archiveInContainer, migrateWithTarget, prepareFreshInstall } from '../install.ts';
 import { requireEmptyDataDir } from '../../../harness/drill/data-dir.ts';
 
@@ -194,6 +195,7 @@ export class Z4jPgSession implements DrillSession {
       });
     }
     const walked = await walkPgChain(client, secret);
+    said.chainStates = { archiveExpected: false, restored: await observePgChainState(client, secret, walked) };
     if (walked) {
       said.walkedRows = walked.length;
       restored.chain = withoutRestoreRows(walked, appended);
