@@ -13,6 +13,8 @@ export interface Contract {
   manifestProblems(manifest: Manifest): string[];
   /** The check ids a `passed` drill of this manifest must hold, each passing at least once. */
   requiredChecks(manifest: Manifest): string[];
+  /** Checks a gate's post-upgrade stage must also hold (the harness adds its own: every count, fingerprint and chain property again). */
+  requiredAfterUpgrade?(manifest: Manifest): string[];
   /** The archive records its own application version: it must then equal the manifest's. */
   archiveRecordsVersion: boolean;
   /** Why this backup counts as empty (empty when it is not); judged by the emptiness policy. */

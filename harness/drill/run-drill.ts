@@ -253,9 +253,10 @@ export function conclude(plan: Pick<DrillPlan, 'profile' | 'manifest' | 'secrets
 export function requiredChecks(plan: Pick<DrillPlan, 'profile' | 'manifest'>, gate: boolean): string[] {
   const own = [...HARNESS_REQUIRED_CHECKS, ...plan.profile.contract.requiredChecks(plan.manifest)];
   if (!gate) return own;
-  // After the upgrade the restored data is compared again (ids upgrade.*); archive, secrets and policy were judged once.
-  const again = own.filter((id) => id.startsWith('compare.') && !/^compare\.(policy|secrets-file|app-version|schema-revision)/.test(id)).map((id) => id.replace(/^compare\./, 'upgrade.'));
-  return [...own, ...again];
+  // After the upgrade the restored data is compared again (ids upgrade.*): every
+  // count, fingerprint and chain property, and what the profile says must hold then.
+  const again = own.filter((id) => /^compare\.(count|fingerprint|chain)\./.test(id)).map((id) => id.replace(/^compare\./, 'upgrade.'));
+  return [...own, ...again, ...(plan.profile.contract.requiredAfterUpgrade?.(plan.manifest) ?? [])];
 }
 
 async function checkIntegrity(plan: DrillPlan, ctx: DrillContext, report: DrillReport): Promise<void> {

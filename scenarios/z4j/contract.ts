@@ -56,6 +56,8 @@ export const z4jContract: Contract = {
     ];
   },
 
+  requiredAfterUpgrade: () => ['upgrade.migrate', 'upgrade.chain-state.restored', 'app.migration-head', 'app.audit-verify'],
+
   emptiness(m: Manifest): string[] {
     const out: string[] = [];
     if (m.expectations.chain?.length === 0) out.push('its audit chain has no rows');

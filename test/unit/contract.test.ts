@@ -166,6 +166,15 @@ describe.each(cases)('the contract of $name', ({ profile, manifest }) => {
   });
 });
 
+describe("a gate's post-upgrade checks", () => {
+  it('are every count, fingerprint and chain property again, and what the profile requires after an upgrade, not the archive-only ones', () => {
+    const req = requiredChecks({ profile: z4jProfile, manifest: z4jManifest }, true);
+    for (const k of Object.keys(z4jManifest.expectations.counts)) expect(req).toContain(`upgrade.count.${k}`);
+    expect(req).toEqual(expect.arrayContaining(['upgrade.chain.walk', 'upgrade.chain.head', 'upgrade.migrate', 'upgrade.chain-state.restored']));
+    expect(req.filter((id) => /^upgrade\.(policy|secrets-file|app-version|chain-state\.archive)/.test(id))).toEqual([]);
+  });
+});
+
 describe('secrets cannot change a verdict and never appear in a report', () => {
   const tricky = ['status', 'passed', 'reason', 'expected', 'observed', 'compare', 'pass"word\\"x', 'back\\slash\\value', 'quote"in"it', 'users: expected'];
   const dir = mkdtempSync(join(tmpdir(), 'rd-redact-'));
