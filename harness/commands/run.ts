@@ -149,7 +149,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     const plans = selectArchives(candidates, opts.selection ?? {}, { now: now(), ...(lastPassed ? { lastPassed } : {}) }).map((c) => c.plan);
     if (plans.length === 0 && unproven.length === 0) throw new UsageError('the selection leaves no archive to drill', 'RD_EMPTY_SELECTION');
     const reporters = createReporters(specs, { env, out: opts.out, err: process.stderr });
-    const engine = plans.length > 0 ? await ensureEngine({ install: true, say: opts.say }) : undefined;
+    const engine = plans.length > 0 ? await ensureEngine({ say: opts.say }) : undefined;
     if (engine) await sweep(engine.docker);
 
     // One signal for the whole run: SIGINT/SIGTERM or the deadline ends running

@@ -1,6 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import Docker from 'dockerode';
 import { EnvironmentError } from '../errors.ts';
 import { debug } from '../log.ts';
@@ -25,6 +27,8 @@ export interface EngineOptions {
 }
 
 const DEFAULT_SOCKET = '/var/run/docker.sock';
+/** How long an engine has to answer before it counts as not answering. */
+const PING_TIMEOUT_MS = 5_000;
 
 /**
  * Each strategy answers with an engine or `undefined` ("not applicable here"),
@@ -32,32 +36,72 @@ const DEFAULT_SOCKET = '/var/run/docker.sock';
  */
 type Strategy = (env: NodeJS.ProcessEnv) => Promise<{ engine?: Engine; note: string }>;
 
-const fromDockerHost: Strategy = async (env) => {
-  const host = env.DOCKER_HOST;
-  if (!host) return { note: 'DOCKER_HOST is not set' };
-  const docker = new Docker(); // dockerode reads DOCKER_HOST, DOCKER_CERT_PATH, DOCKER_TLS_VERIFY
-  const version = await ping(docker);
-  return version
-    ? { engine: { docker, endpoint: `DOCKER_HOST=${host}`, serverVersion: version }, note: '' }
-    : { note: `DOCKER_HOST=${host} does not answer` };
-};
+/**
+ * The one engine this process uses, resolved as the docker CLI does: DOCKER_HOST
+ * when set, else the current Docker context, else the default socket. A named
+ * engine is never silently replaced by another one.
+ */
+export function resolveEngineHost(env: NodeJS.ProcessEnv = process.env): { host: string; named: string } {
+  if (env.DOCKER_HOST) return { host: env.DOCKER_HOST, named: `DOCKER_HOST=${env.DOCKER_HOST}` };
+  const context = currentContextHost(env);
+  if (context) return context;
+  return { host: `unix://${DEFAULT_SOCKET}`, named: DEFAULT_SOCKET };
+}
 
-const fromDefaultSocket: Strategy = async () => {
-  if (!existsSync(DEFAULT_SOCKET)) return { note: `${DEFAULT_SOCKET} does not exist` };
-  const docker = new Docker({ socketPath: DEFAULT_SOCKET });
-  const version = await ping(docker);
-  return version
-    ? { engine: { docker, endpoint: DEFAULT_SOCKET, serverVersion: version }, note: '' }
-    : { note: `${DEFAULT_SOCKET} exists but the engine behind it does not answer` };
-};
-
-async function ping(docker: Docker): Promise<string | undefined> {
+/** The Docker CLI's current context (DOCKER_CONTEXT, else config.json's currentContext) and its endpoint. */
+function currentContextHost(env: NodeJS.ProcessEnv): { host: string; named: string } | undefined {
+  const configDir = env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), '.docker');
+  let name = env.DOCKER_CONTEXT;
+  if (!name) {
+    try {
+      name = (JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')) as { currentContext?: string }).currentContext;
+    } catch {
+      return undefined;
+    }
+  }
+  if (!name || name === 'default') return undefined;
   try {
-    const v = await withTimeout(docker.version(), 5_000);
-    return v.Version;
+    const meta = JSON.parse(readFileSync(join(configDir, 'contexts', 'meta', createHash('sha256').update(name).digest('hex'), 'meta.json'), 'utf8')) as {
+      Endpoints?: { docker?: { Host?: string } };
+    };
+    const host = meta.Endpoints?.docker?.Host;
+    return host ? { host, named: `Docker context "${name}" (${host})` } : undefined;
+  } catch {
+    throw new EnvironmentError(`the current Docker context "${name}" has no readable endpoint under ${configDir}/contexts; run "docker context use default" or set DOCKER_HOST`, 'RD_NO_ENGINE');
+  }
+}
+
+/** dockerode options for a DOCKER_HOST-style address. */
+function dockerFor(host: string): Docker {
+  if (host.startsWith('unix://')) return new Docker({ socketPath: host.slice('unix://'.length) });
+  if (host.startsWith('/')) return new Docker({ socketPath: host });
+  // tcp:// and others: dockerode reads DOCKER_HOST with its TLS settings itself.
+  const u = new URL(host.replace(/^tcp:/, 'http:'));
+  return new Docker({ host: u.hostname, port: Number(u.port || 2375), protocol: u.protocol === 'https:' ? 'https' : 'http' });
+}
+
+const resolved: Strategy = async (env) => {
+  const { host, named } = resolveEngineHost(env);
+  if (host.startsWith('unix://') && !existsSync(host.slice('unix://'.length))) return { note: `${named} does not exist` };
+  // For tcp:// in this process's own environment, dockerode reads DOCKER_HOST with DOCKER_CERT_PATH and DOCKER_TLS_VERIFY itself.
+  const docker = !host.startsWith('unix://') && env === process.env && env.DOCKER_HOST ? new Docker() : dockerFor(host);
+  const answer = await ping(docker);
+  if (!('version' in answer)) return { note: `${named} does not answer (${answer.why})` };
+  const version = answer.version;
+  // Every library in this process talks to this engine: testcontainers reads DOCKER_HOST.
+  if (!env.DOCKER_HOST && env === process.env) process.env.DOCKER_HOST = host;
+  return { engine: { docker, endpoint: named, serverVersion: version }, note: '' };
+};
+
+/** The engine's version, or why it did not answer ("no reply within 5 s", "connection refused"). */
+async function ping(docker: Docker): Promise<{ version: string } | { why: string }> {
+  try {
+    const v = await withTimeout(docker.version(), PING_TIMEOUT_MS);
+    return { version: v.Version };
   } catch (e) {
     debug.engine('ping failed: %s', e);
-    return undefined;
+    const code = (e as NodeJS.ErrnoException).code;
+    return { why: code === 'ECONNREFUSED' ? 'connection refused' : code ? `${code}` : `no reply within ${PING_TIMEOUT_MS / 1000} s` };
   }
 }
 
@@ -74,7 +118,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 /** Finds an engine that answers, without changing anything on the host. */
 export async function findEngine(env: NodeJS.ProcessEnv = process.env): Promise<{ engine?: Engine; notes: string[] }> {
   const notes: string[] = [];
-  for (const strategy of [fromDockerHost, fromDefaultSocket]) {
+  for (const strategy of [resolved]) {
     const { engine, note } = await strategy(env);
     if (engine) return { engine, notes };
     notes.push(note);
@@ -100,7 +144,11 @@ export async function ensureEngine(opts: EngineOptions = {}): Promise<Engine> {
   if (env.DOCKER_HOST) {
     throw new EnvironmentError(`no container engine answers: ${why}. Start the engine DOCKER_HOST points at, or unset DOCKER_HOST.`, 'RD_NO_ENGINE');
   }
+  if (resolveEngineHost(env).host !== `unix://${DEFAULT_SOCKET}`) {
+    throw new EnvironmentError(`no container engine answers: ${why}. Start that engine, or switch context ("docker context use default").`, 'RD_NO_ENGINE');
+  }
   if (!opts.install) {
+    // Only setup installs or starts anything: a drill never changes the host because the engine blinked.
     throw new EnvironmentError(`no container engine answers: ${why}. Run "restore-drill setup" (as root on Debian it installs and starts one).`, 'RD_NO_ENGINE');
   }
   const cannot = reasonsWeCannotInstall();

@@ -31,7 +31,7 @@ export async function backupZ4jPg(input: BackupInput): Promise<BackupResult> {
   const conn = parseDatabaseUrl(input.source);
   const output = resolve(input.output);
   if (existsSync(output)) throw new UsageError(`${output} exists: refusing to overwrite a backup`, 'RD_ARCHIVE_EXISTS');
-  const engine = await ensureEngine({ install: true, say: input.say });
+  const engine = await ensureEngine({ say: input.say });
   await sweep(engine.docker);
   const client = await connectPg(conn).catch((e: Error) => {
     throw new EnvironmentError(`cannot connect to ${redactUrl(input.source)}: ${e.message}`, 'RD_SOURCE_UNREACHABLE');

@@ -35,7 +35,7 @@ export async function captureZ4jPg(input: CaptureInput): Promise<Manifest> {
   const major = madeBy === undefined ? undefined : choosePostgresMajor(madeBy);
   if (major === undefined) throw new UsageError(`${input.archive} was made by PostgreSQL ${header.serverVersion ?? '(unknown)'}: no server this tool can run reads it`, 'RD_ARCHIVE_FORMAT');
 
-  const { docker } = await ensureEngine({ install: true });
+  const { docker } = await ensureEngine();
   const image = await ensureImage(docker, postgresImage(major));
   const drillId = newDrillId();
   const net = await createPrivateNetwork(docker, drillId);
