@@ -57,11 +57,11 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .option('--sign <private-key>', 'sign the JSON report with this Ed25519 key (see "evidence keygen"); writes REPORT.dsse.json')
     .option('--history <path>', 'drill history file (default: $RESTORE_DRILL_HISTORY or the state dir)')
     .option('--no-history', 'do not record these drills in the history')
-    .option('--latest <n>', 'only the newest N archives of each folder', (v) => parseCount(v, '--latest'))
-    .option('--sample <n>', 'N random archives (see --seed, --within)', (v) => parseCount(v, '--sample'))
+    .option('--latest <n>', 'only the newest N archives of each folder', (v) => parseCount(v, '--latest', 1))
+    .option('--sample <n>', 'N random archives (see --seed, --within)', (v) => parseCount(v, '--sample', 1))
     .option('--seed <s>', 'seed for --sample: the same seed picks the same archives', (v) => parseCount(v, '--seed'))
-    .option('--within <duration>', 'for --sample: only archives taken within this window, e.g. 30d', (v) => parseDurationOption(v, '--within'))
-    .option('--oldest-undrilled <n>', 'the N oldest archives with no passed drill in the history', (v) => parseCount(v, '--oldest-undrilled'))
+    .option('--within <duration>', 'for --sample: only archives taken within this window, e.g. 30d', (v) => parseDurationOption(v, '--within', false))
+    .option('--oldest-undrilled <n>', 'the N oldest archives with no passed drill in the history', (v) => parseCount(v, '--oldest-undrilled', 1))
     .option('--jobs <n>', 'drills at once (default: the number of cores)', (v) => parseCount(v, '--jobs', 1))
     .option('--timeout <duration>', 'limit for one drill, e.g. 15m; it then ends error, naming its stage', (v) => parseDurationOption(v, '--timeout'))
     .option('--deadline <duration>', 'limit for the whole run, e.g. 2h; no drill starts after it, running ones end error', (v) => parseDurationOption(v, '--deadline'))
@@ -287,23 +287,35 @@ function runOptions(o: RunCliOptions) {
   };
 }
 
+/** The longest a timer can wait (Node's setTimeout limit); a longer limit would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function invalid(message: string): CommanderError {
+  return new CommanderError(ExitCode.usage, 'restore-drill.invalidArgument', message);
+}
+
 function parseCount(v: string, name: string, min = 0): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new CommanderError(ExitCode.usage, 'restore-drill.invalidArgument', `${name} must be a whole number${min > 0 ? ` >= ${min}` : ''}, got "${v}"`);
+  const n = /^\d+$/.test(v.trim()) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw invalid(`${name} takes a whole number${min > 0 ? ` of at least ${min}` : ''}, got "${v}"`);
   return n;
 }
 
-function parseDurationOption(v: string, name: string): number {
+/** A duration like 30d, 12h, 90m, 45s or 2w; more than zero, and (for timers) at most 24 days. */
+function parseDurationOption(v: string, name: string, timer = true): number {
+  let ms: number;
   try {
-    return parseDuration(v);
+    ms = parseDuration(v);
   } catch (e) {
-    throw new CommanderError(ExitCode.usage, 'restore-drill.invalidArgument', `${name}: ${(e as Error).message}`);
+    throw invalid(`${name}: ${(e as Error).message}`);
   }
+  if (!(ms >= 1000)) throw invalid(`${name} takes a duration of at least 1s (like 30s, 15m, 2h), got "${v}"`);
+  if (timer && ms > MAX_TIMER_MS) throw invalid(`${name} takes a duration of at most 24d, got "${v}"`);
+  return ms;
 }
 
 function parsePositive(v: string, name: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new CommanderError(ExitCode.usage, 'restore-drill.invalidArgument', `${name} must be a positive number, got "${v}"`);
+  const n = /^\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : Number.NaN;
+  if (!Number.isFinite(n) || n <= 0 || n * 1000 > MAX_TIMER_MS) throw invalid(`${name} takes a number of seconds, more than 0 and at most ${Math.floor(MAX_TIMER_MS / 1000)}, got "${v}"`);
   return n;
 }
 
@@ -313,13 +325,19 @@ function parsePositive(v: string, name: string): number {
  * container this process started is removed and it exits 130. A second signal
  * removes what is left and exits at once.
  */
+/** Removes this process's containers, then exits 130; after 10 s it exits whether or not removal finished. */
+function exitAfterCleanup(): void {
+  setTimeout(() => process.exit(ExitCode.interrupted), 10_000).unref();
+  void stopAllContainers().finally(() => process.exit(ExitCode.interrupted));
+}
+
 export function installSignalHandlers(): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
-      // Second signal: remove what this process still has, then go.
+      // Second signal: remove what this process still has, then go, however long removal would take.
       interrupted = true;
-      void stopAllContainers().finally(() => process.exit(ExitCode.interrupted));
+      exitAfterCleanup();
       return;
     }
     stopping = true;
@@ -327,7 +345,7 @@ export function installSignalHandlers(): void {
     if (graceful) return graceful(signal); // the command ends its drills and writes its partial report
     say(`${signal}: removing the containers this process started; exiting with ${ExitCode.interrupted}`);
     interrupted = true;
-    void stopAllContainers().finally(() => process.exit(ExitCode.interrupted));
+    exitAfterCleanup();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -356,7 +374,10 @@ export async function main(argv: string[]): Promise<number> {
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
-      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : ExitCode.usage;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      // Commander prints its own errors; ours (a bad option value) it leaves to us: one line, naming the option.
+      if (e.code.startsWith('restore-drill.')) process.stderr.write(`restore-drill: ${e.message}\n`);
+      return ExitCode.usage;
     }
     if (isRestoreDrillError(e)) {
       process.stderr.write(`restore-drill: ${e.message}\n`);

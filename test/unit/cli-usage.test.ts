@@ -35,6 +35,30 @@ describe('bad input', () => {
     return text;
   };
 
+  it.each([
+    ['--jobs', '0'],
+    ['--jobs', '-1'],
+    ['--jobs', 'abc'],
+    ['--timeout', 'abc'],
+    ['--timeout', '0'],
+    ['--timeout', '-5s'],
+    ['--timeout', '0s'],
+    ['--timeout', '99999999999d'],
+    ['--deadline', '1ms'],
+    ['--exec-timeout', '0'],
+    ['--exec-timeout', 'abc'],
+    ['--latest', '0'],
+    ['--sample', '0'],
+    ['--oldest-undrilled', '0'],
+    ['--seed', '1.5'],
+    ['--within', '0s'],
+  ])('refuses %s %s with one line naming the option and what it takes', async (option, value) => {
+    expect(await run('run', '--profile', 'z4j', `${option}=${value}`, archive)).toBe(ExitCode.usage);
+    const line = oneLine();
+    expect(line).toContain(`restore-drill: ${option}`);
+    expect(line).toMatch(/takes|is not a duration/);
+  });
+
   it('refuses a missing archive', async () => {
     expect(await run('run', '--profile', 'z4j', join(dir, 'nope.db'))).toBe(ExitCode.usage);
     expect(oneLine()).toMatch(/archive .*nope\.db does not exist/);
