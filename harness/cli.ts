@@ -8,7 +8,7 @@ import { captureCommand } from './commands/capture.ts';
 import { backupCommand } from './commands/backup.ts';
 import { sweepCommand } from './commands/sweep.ts';
 import { demoCommand } from './commands/demo.ts';
-import { manifestJsonSchema } from './manifest/schema.ts';
+import { VERSION_PATTERN, manifestJsonSchema } from './manifest/schema.ts';
 import { reportJsonSchema } from './report/schema.ts';
 import { keygenCommand, verifyCommand } from './commands/evidence.ts';
 import { historyCommand } from './commands/history.ts';
@@ -91,7 +91,7 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .description('will this backup survive the upgrade? drill it with its own version, upgrade the restored data with the target version, check again')
     .requiredOption('--profile <name>', 'application profile')
     .requiredOption('--archive <path>', 'the archive, or a folder (its newest archive)')
-    .requiredOption('--to-version <version>', 'the version to upgrade to')
+    .requiredOption('--to-version <version>', 'the version to upgrade to', (v) => parseVersion(v, '--to-version'))
     .option('--manifest <path>', 'manifest for the archive')
     .option('--secrets <file>', "the application's secrets file")
     .option('--reporter <name[=path]>', 'as for run', (v: string, prev: string[] = []) => [...prev, v])
@@ -142,7 +142,7 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .requiredOption('--source <url>', 'the live database, e.g. postgresql://user@host:5432/app (a password in it is never printed)')
     .requiredOption('--out <path>', 'where the archive goes; its manifest is written next to it')
     .option('--secrets <file>', 'secrets file the drill will need (its location is recorded, never its values)')
-    .option('--app-version <version>', 'application version, when the database does not record it')
+    .option('--app-version <version>', 'application version, when the database does not record it', (v) => parseVersion(v, '--app-version'))
     .option('--network <name>', 'container network from which the database is reachable (default: the host network)')
     .action(async (o: { profile: string; source: string; out: string; secrets?: string; appVersion?: string; network?: string }) => {
       setExit(await backupCommand({ ...o, say }));
@@ -155,7 +155,7 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .requiredOption('--profile <name>', 'application profile')
     .requiredOption('--archive <path>', 'the backup archive')
     .option('--secrets <file>', 'secrets file the drill will need (its location is recorded, never its values)')
-    .option('--app-version <version>', 'application version, for archives that do not record it')
+    .option('--app-version <version>', 'application version, for archives that do not record it', (v) => parseVersion(v, '--app-version'))
     .option('--out <path>', 'where to write the manifest (default: next to the archive)')
     .option('--force', 'replace an existing manifest')
     .option('--sign <private-key>', 'also write <manifest>.dsse.json, an Ed25519 signature over the manifest (drills check it with --manifest-pubkey)')
@@ -180,7 +180,7 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .command('setup')
     .description('make this host ready: a container engine (installed and started as root on Debian), leftovers swept, images built')
     .option('--profile <name>', 'only this profile (default: all)')
-    .option('--app-version <version...>', 'application versions to build images for (default: the profile default)')
+    .option('--app-version <version...>', 'application versions to build images for (default: the profile default)', (v: string, prev: string[] = []) => [...prev, parseVersion(v, '--app-version')])
     .addOption(baseOption())
     .action(async (o: { profile?: string; appVersion?: string[]; base?: 'auto' | 'debootstrap' | 'registry' }) => {
       setExit(await setupCommand({ ...pick(o), say }));
@@ -191,7 +191,7 @@ Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, dr
     .command('build')
     .description('build (or find cached) images for profiles and versions')
     .option('--profile <name>', 'only this profile (default: all)')
-    .option('--app-version <version...>', 'application versions (default: the profile default)')
+    .option('--app-version <version...>', 'application versions (default: the profile default)', (v: string, prev: string[] = []) => [...prev, parseVersion(v, '--app-version')])
     .addOption(baseOption())
     .action(async (o: { profile?: string; appVersion?: string[]; base?: 'auto' | 'debootstrap' | 'registry' }) => {
       setExit(await imagesBuild({ ...pick(o), say, out }));
@@ -311,6 +311,11 @@ function parseDurationOption(v: string, name: string, timer = true): number {
   if (!(ms >= 1000)) throw invalid(`${name} takes a duration of at least 1s (like 30s, 15m, 2h), got "${v}"`);
   if (timer && ms > MAX_TIMER_MS) throw invalid(`${name} takes a duration of at most 24d, got "${v}"`);
   return ms;
+}
+
+function parseVersion(v: string, name: string): string {
+  if (v.length > 64 || !VERSION_PATTERN.test(v)) throw invalid(`${name} takes a version like 1.13.0 (digits and dots, then letters, digits, ".", "+" or "-"), got ${JSON.stringify(v)}`);
+  return v;
 }
 
 function parsePositive(v: string, name: string): number {

@@ -9,6 +9,15 @@ import { z } from 'zod';
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 as 64 lower-case hex digits');
 
 /**
+ * An application version: digits and dots, then letters, digits and . + -
+ * ("1.13.0", "1.13.0rc1", "0.2.0+build.5"). A version names image tags, cache
+ * folders and package specs: a "/", "..", a space or a shell character must
+ * never get that far.
+ */
+export const VERSION_PATTERN = /^\d+(?:\.\d+){0,3}(?:[.+-]?[A-Za-z0-9]+)*$/;
+export const AppVersion = z.string().max(64).regex(VERSION_PATTERN, 'a version like 1.13.0 (digits and dots, then letters, digits, ".", "+" or "-")');
+
+/**
  * An exact count, or inclusive bounds when the data is expected to move. Both
  * ends are required: a bound with one end (`{min: 0}`) would pass anything.
  * A profile's contract may require exact counts for the tables it depends on.
@@ -45,7 +54,7 @@ export const Manifest = z
     app: z
       .object({
         name: z.string().min(1),
-        version: z.string().min(1),
+        version: AppVersion,
         /** The schema/migration revision of the data (e.g. an alembic revision). */
         schemaRevision: z.string().min(1).optional(),
       })

@@ -59,6 +59,22 @@ describe('bad input', () => {
     expect(line).toMatch(/takes|is not a duration/);
   });
 
+  it.each([
+    ['gate', '--profile', 'z4j', '--archive', 'ARCHIVE', '--to-version', '1.13.0;id'],
+    ['gate', '--profile', 'z4j', '--archive', 'ARCHIVE', '--to-version', '../../etc'],
+    ['manifest', 'capture', '--profile', 'z4j', '--archive', 'ARCHIVE', '--app-version', '1.0/../../x'],
+    ['images', 'build', '--profile', 'z4j', '--app-version', '1.13.0 $(id)'],
+  ])('refuses a version that is not one before anything runs: %s %s', async (...args) => {
+    expect(await run(...args.map((a) => (a === 'ARCHIVE' ? archive : a)))).toBe(ExitCode.usage);
+    expect(oneLine()).toMatch(/--(to|app)-version takes a version like 1\.13\.0/);
+  });
+
+  it('refuses a manifest whose version is not one', async () => {
+    writeFileSync(`${archive}.manifest.json`, JSON.stringify({ ...sample, app: { ...sample.app, name: 'z4j', version: '1.13.0/../../tmp' } }));
+    expect(await run('run', '--profile', 'z4j', archive)).toBe(ExitCode.usage);
+    expect(oneLine()).toMatch(/\$\.app\.version: a version like 1\.13\.0/);
+  });
+
   it('refuses a missing archive', async () => {
     expect(await run('run', '--profile', 'z4j', join(dir, 'nope.db'))).toBe(ExitCode.usage);
     expect(oneLine()).toMatch(/archive .*nope\.db does not exist/);

@@ -47,7 +47,7 @@ describe('examples', () => {
       const words = [...args.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]!);
       await expect(checkCommandLine(words), line).resolves.toBeUndefined();
     }
-    await expect(checkCommandLine(['run', '--profile', 'z4j', '--latest', 'x', 'a.db'])).rejects.toThrow(/--latest must be a whole number/);
+    await expect(checkCommandLine(['run', '--profile', 'z4j', '--latest', 'x', 'a.db'])).rejects.toThrow(/--latest takes a whole number/);
   });
 
   it('the cron line has five time fields, a user and the command', () => {
