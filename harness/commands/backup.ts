@@ -28,6 +28,7 @@ export async function backupCommand(opts: BackupOptions): Promise<number> {
   if (existsSync(out)) throw new UsageError(`${out} exists: refusing to overwrite a backup`, 'RD_ARCHIVE_EXISTS');
   if (existsSync(manifestPathFor(out))) throw new UsageError(`${manifestPathFor(out)} exists: refusing to overwrite its manifest`, 'RD_MANIFEST_EXISTS');
   const secrets = opts.secrets ? SecretBag.fromFile(opts.secrets) : undefined;
+  for (const w of secrets?.warnings ?? []) opts.say(`warning: ${w}`);
   // The profile checks its own input (e.g. the URL) before it reaches an engine.
   const { archive, manifest } = await profile.backup({
     source: opts.source,

@@ -31,6 +31,7 @@ export async function captureCommand(opts: CaptureOptions): Promise<number> {
   const target = resolve(opts.out ?? manifestPathFor(archive));
   if (existsSync(target) && !opts.force) throw new UsageError(`${target} exists; use --force to replace it`, 'RD_MANIFEST_EXISTS');
   const secrets = opts.secrets ? SecretBag.fromFile(opts.secrets) : undefined;
+  for (const w of secrets?.warnings ?? []) opts.say(`warning: ${w}`);
   const key = opts.sign ? loadPrivateKey(opts.sign) : undefined;
   const captured = await profile.capture({ archive, ...(secrets ? { secrets } : {}), ...(opts.appVersion ? { appVersion: opts.appVersion } : {}) });
   const manifest = opts.acceptEmpty ? { ...captured, policy: { ...captured.policy, acceptEmpty: true } } : captured;

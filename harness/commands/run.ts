@@ -74,6 +74,7 @@ interface Planned {
   candidates: Candidate[];
   /** Archives found in a folder that cannot be drilled as they are (no manifest, unsigned): reported, never skipped. */
   unproven: Array<{ archive: string; reason: string }>;
+  secrets: SecretBag | undefined;
 }
 
 async function planCandidates(opts: PlanOptions): Promise<Planned> {
@@ -83,7 +84,7 @@ async function planCandidates(opts: PlanOptions): Promise<Planned> {
   if (opts.manifest && found.length > 1) throw new UsageError('--manifest names the manifest of one archive; give one archive with it', 'RD_USAGE');
   const secrets = opts.secrets ? SecretBag.fromFile(opts.secrets) : undefined;
   const pubkey = opts.manifestPubkey ? loadPublicKey(opts.manifestPubkey) : undefined;
-  const planned: Planned = { candidates: [], unproven: [] };
+  const planned: Planned = { candidates: [], unproven: [], secrets };
   for (const { path: archive, folder, listed } of found) {
     if (!existsSync(archive)) throw new UsageError(`archive ${archive} does not exist`, 'RD_NO_ARCHIVE');
     if (!statSync(archive).isFile()) throw new UsageError(`archive ${archive} is not a file`, 'RD_NO_ARCHIVE');
@@ -141,7 +142,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   if (opts.json && !specs.some((s) => s.name === 'json')) specs.push({ name: 'json', target: opts.json });
   if (opts.sign && !specs.some((s) => s.name === 'json')) specs.push({ name: 'json' });
   const signingKey = opts.sign ? loadPrivateKey(opts.sign) : undefined;
-  const { candidates, unproven } = await planCandidates(opts);
+  const { candidates, unproven, secrets } = await planCandidates(opts);
+  for (const w of secrets?.warnings ?? []) opts.say(`warning: ${w}`);
   const history = opts.history === false ? undefined : new History(historyPath(opts.history, env));
 
   try {

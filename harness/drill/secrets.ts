@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readUserFile, worldReadable } from '../files/read-user-file.ts';
 import { createHash } from 'node:crypto';
 import { UsageError } from '../errors.ts';
 
@@ -20,14 +20,14 @@ export class SecretBag {
     this.#values = parseEnvFile(raw.toString('utf8'));
   }
 
+  /** What the user should know about the file (it is readable by other users). */
+  readonly warnings: string[] = [];
+
   static fromFile(path: string): SecretBag {
-    let raw: Buffer;
-    try {
-      raw = readFileSync(path);
-    } catch (e) {
-      throw new UsageError(`cannot read secrets file ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`, 'RD_SECRETS_UNREADABLE');
-    }
-    return new SecretBag(path, raw);
+    const raw = readUserFile(path, { what: 'secrets file', maxBytes: 1 << 20, noSymlink: true, code: 'RD_SECRETS_UNREADABLE' });
+    const bag = new SecretBag(path, raw);
+    if (worldReadable(path)) bag.warnings.push(`secrets file ${path} can be read by every user on this host (mode o+r); chmod 600 it`);
+    return bag;
   }
 
   get(name: string): string | undefined {

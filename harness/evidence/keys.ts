@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { readUserFile } from '../files/read-user-file.ts';
 import { UsageError } from '../errors.ts';
 
 /** An Ed25519 key pair for signing drill evidence, as PEM files (private 0600). */
@@ -31,12 +32,7 @@ export function loadPublicKey(path: string): KeyObject {
 }
 
 function readKey(path: string, parse: (pem: string) => KeyObject): KeyObject {
-  let pem: string;
-  try {
-    pem = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read key ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`, 'RD_KEY_UNREADABLE');
-  }
+  const pem = readUserFile(path, { what: 'key', maxBytes: 64 << 10, code: 'RD_KEY_UNREADABLE' }).toString('utf8');
   try {
     return parse(pem);
   } catch {

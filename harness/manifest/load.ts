@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readUserFile } from '../files/read-user-file.ts';
 import { UsageError } from '../errors.ts';
 import { Manifest } from './schema.ts';
 
@@ -18,13 +18,7 @@ export async function loadManifest(path: string): Promise<Manifest> {
 
 /** A manifest with the sha256 of its exact bytes (what a report and signed evidence name) and those bytes. */
 export async function loadManifestFile(path: string): Promise<{ manifest: Manifest; sha256: string; bytes: Buffer }> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read manifest ${path}: ${code === 'ENOENT' ? 'no such file' : code}`, 'RD_MANIFEST_UNREADABLE');
-  }
+  const bytes = readUserFile(path, { what: 'manifest', maxBytes: 16 << 20, code: 'RD_MANIFEST_UNREADABLE' });
   let raw: unknown;
   try {
     raw = JSON.parse(bytes.toString('utf8'));

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -73,6 +74,25 @@ describe('bad input', () => {
     writeFileSync(`${archive}.manifest.json`, JSON.stringify({ ...sample, app: { ...sample.app, name: 'z4j', version: '1.13.0/../../tmp' } }));
     expect(await run('run', '--profile', 'z4j', archive)).toBe(ExitCode.usage);
     expect(oneLine()).toMatch(/\$\.app\.version: a version like 1\.13\.0/);
+  });
+
+  it('refuses a FIFO, a device and a symlink where a file is expected, without blocking', async () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    writeFileSync(`${archive}.manifest.json`, JSON.stringify(sample));
+    expect(await run('run', '--profile', 'z4j', '--manifest', fifo, archive)).toBe(ExitCode.usage);
+    expect(oneLine()).toMatch(/manifest .*fifo is not a regular file \(a FIFO\)/);
+    stderr.length = 0;
+    expect(await run('run', '--profile', 'z4j', '--secrets', fifo, archive)).toBe(ExitCode.usage);
+    expect(oneLine()).toMatch(/secrets file .*fifo is not a regular file \(a FIFO\)/);
+    stderr.length = 0;
+    expect(await run('run', '--profile', 'z4j', '--secrets', '/dev/zero', archive)).toBe(ExitCode.usage);
+    expect(oneLine()).toMatch(/secrets file \/dev\/zero is not a regular file \(a device\)/);
+    stderr.length = 0;
+    const link = join(dir, 'secret.env');
+    symlinkSync('/etc/passwd', link);
+    expect(await run('run', '--profile', 'z4j', '--secrets', link, archive)).toBe(ExitCode.usage);
+    expect(oneLine()).toMatch(/secrets file .*secret\.env is a symbolic link: name the file itself/);
   });
 
   it('refuses a missing archive', async () => {

@@ -12,3 +12,17 @@ describe('secrets', () => {
     expect(redact({ a: ['x s3cr3t-value y'] }, ['s3cr3t-value'])).toEqual({ a: ['x [redacted] y'] });
   });
 });
+
+describe('reading a secrets file', () => {
+  it('warns when other users can read it, and not when it is 0600', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { SecretBag } = await import('../../harness/drill/secrets.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'rd-sec-'));
+    writeFileSync(join(dir, 'open.env'), 'Z4J_SECRET=x\n', { mode: 0o644 });
+    writeFileSync(join(dir, 'closed.env'), 'Z4J_SECRET=x\n', { mode: 0o600 });
+    expect(SecretBag.fromFile(join(dir, 'open.env')).warnings).toEqual([expect.stringMatching(/can be read by every user on this host \(mode o\+r\); chmod 600 it$/)]);
+    expect(SecretBag.fromFile(join(dir, 'closed.env')).warnings).toEqual([]);
+  });
+});
