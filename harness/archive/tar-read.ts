@@ -1,5 +1,5 @@
 import { constants, createReadStream } from 'node:fs';
-import { mkdir, open, realpath } from 'node:fs/promises';
+import { mkdir, open, realpath, type FileHandle } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -122,10 +122,17 @@ export async function readTarGz(path: string, opts: ReadTarOptions = {}): Promis
     return undefined;
   });
   const extract = tar.extract();
+  // Files being written: a stream cut short can leave an entry's copy waiting
+  // forever, so whatever is still open when reading ends is closed then.
+  const handles = new Set<FileHandle>();
+  let ended = false;
 
   extract.on('entry', (header, stream, next) => {
     const raw = header.name;
     current = raw;
+    // A truncated or damaged stream fails this entry's stream too, possibly after
+    // whatever consumed it is done: the pipeline below reports the cause once.
+    stream.on('error', () => {});
     const drain = () => {
       stream.on('end', () => next());
       stream.resume();
@@ -179,8 +186,18 @@ export async function readTarGz(path: string, opts: ReadTarOptions = {}): Promis
         await mkdirInside(root, dirname(name));
         // O_NOFOLLOW: never write through a link, whatever is already there.
         const fh = await open(join(root, name), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
-        if (sink) await pipeline(stream, sink, fh.createWriteStream());
-        else await pipeline(stream, fh.createWriteStream());
+        if (ended) {
+          await fh.close();
+          return;
+        }
+        handles.add(fh);
+        try {
+          if (sink) await pipeline(stream, sink, fh.createWriteStream());
+          else await pipeline(stream, fh.createWriteStream());
+        } finally {
+          handles.delete(fh);
+          await fh.close().catch(() => {});
+        }
       } else if (sink) {
         await pipeline(stream, sink, devNull());
       } else {
@@ -200,6 +217,9 @@ export async function readTarGz(path: string, opts: ReadTarOptions = {}): Promis
       result.findings.push({ entry: current, problem: 'corrupt', reason: `the archive cannot be read as tar.gz: ${msg}` });
     }
   }
+  ended = true;
+  for (const fh of handles) await fh.close().catch(() => {});
+  handles.clear();
   if (stop) {
     result.complete = false;
     result.findings.push(stop);

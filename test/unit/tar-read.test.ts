@@ -175,3 +175,28 @@ describe('entry names and link targets', () => {
     expect(linkTargetInside('data/a', '../b', 'link')).toBeUndefined();
   });
 });
+
+describe('a tar.gz cut short', () => {
+  it('is a finding at every cut point, never an uncaught error or a hang', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rd-trunc-'));
+    const pack = tar.pack();
+    pack.entry({ name: 'backup.json' }, '{"scope":"instance"}');
+    pack.entry({ name: 'data/master.key' }, Buffer.alloc(32, 1));
+    // Incompressible then compressible bodies, so cuts land inside gzip blocks and tar bodies alike.
+    pack.entry({ name: 'data/platform.db' }, Buffer.from(Array.from({ length: 120_000 }, (_, i) => (i * 2654435761) >>> 24)));
+    pack.entry({ name: 'data/tenants/t/store.db' }, Buffer.alloc(150_000, 7));
+    pack.finalize();
+    const full = join(dir, 'full.tar.gz');
+    await pipeline(pack, createGzip(), createWriteStream(full));
+    const bytes = readFileSync(full);
+    const step = Math.max(1, Math.floor(bytes.length / 60));
+    for (let cut = 1; cut < bytes.length; cut += step) {
+      const cutPath = join(dir, `cut-${cut}.tar.gz`);
+      writeFileSync(cutPath, bytes.subarray(0, cut));
+      const out = mkdtempSync(join(dir, 'x-'));
+      const r = await readTarGz(cutPath, { extractTo: out });
+      expect([cut, r.complete]).toEqual([cut, false]);
+      expect(r.findings.at(-1)).toMatchObject({ problem: 'corrupt', reason: expect.stringMatching(/^the archive cannot be read as tar\.gz: /) });
+    }
+  });
+});
