@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { UsageError, ExitCode } from '../errors.ts';
+import { UsageError, ExitCode, errorMessage } from '../errors.ts';
 import { ensureEngine } from '../runtime/engine.ts';
 import { sweep } from '../runtime/sweep.ts';
 import { loadManifestFile, manifestPathFor, parseManifest } from '../manifest/load.ts';
@@ -188,8 +188,19 @@ export async function runCommand(opts: RunOptions): Promise<number> {
               for (const r of reporters) r.onStage?.(archive, stage);
             },
           });
-          history?.record(report);
-          for (const r of reporters) r.onDrillEnd?.(report);
+          // The report stands whatever befalls its record (a full disk, a reporter bug).
+          try {
+            history?.record(report);
+          } catch (e) {
+            opts.say(`warning: the drill of ${plan.archive} could not be recorded in the history: ${errorMessage(e)}`);
+          }
+          for (const r of reporters) {
+            try {
+              r.onDrillEnd?.(report);
+            } catch (e) {
+              opts.say(`warning: the ${r.name} reporter failed on ${plan.archive}: ${errorMessage(e)}`);
+            }
+          }
           return report;
         },
         (plan) => {
@@ -198,6 +209,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
           for (const r of reporters) r.onDrillEnd?.(report);
           return report;
         },
+        (plan, e) => notStarted(plan, `the harness crashed: ${errorMessage(e)}`),
       ))];
     } finally {
       clearTimeout(deadline);

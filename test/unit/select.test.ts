@@ -85,9 +85,28 @@ describe('drill pool', () => {
         return `ran ${n}`;
       },
       (n) => (stop ? `skipped ${n}` : undefined),
+      (n) => `crashed ${n}`,
     );
     expect(peak).toBe(2);
     expect(results.slice(0, 3)).toEqual(['ran 1', 'ran 2', 'ran 3']);
     expect(results.filter((r) => r.startsWith('skipped')).length).toBeGreaterThan(0);
+  });
+
+  it('a task that throws becomes its own result; the others still run to the end and are kept', async () => {
+    const finished: number[] = [];
+    const results = await runPool(
+      [1, 2, 3, 4],
+      2,
+      async (n) => {
+        if (n === 1) throw new Error('history: disk full');
+        await new Promise((r) => setTimeout(r, 10));
+        finished.push(n);
+        return `ran ${n}`;
+      },
+      () => undefined,
+      (n, e) => `crashed ${n}: ${(e as Error).message}`,
+    );
+    expect(results).toEqual(['crashed 1: history: disk full', 'ran 2', 'ran 3', 'ran 4']);
+    expect(finished.sort()).toEqual([2, 3, 4]);
   });
 });
