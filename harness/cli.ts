@@ -16,11 +16,13 @@ import { stopAllContainers } from './runtime/container.ts';
 import { currentInterruptHandler } from './interrupt.ts';
 import { gateCommand } from './commands/gate.ts';
 import { parseDuration } from './history/store.ts';
+import { printable } from './report/printable.ts';
 
 // After a signal, drills still unwinding must not print verdicts they did not reach.
 let interrupted = false;
 const out = (line: string): void => void (interrupted || process.stdout.write(`${line}\n`));
-const say = (line: string): void => void (interrupted || process.stderr.write(`restore-drill: ${line}\n`));
+// One line each: a name holding a newline or an escape sequence is shown escaped.
+const say = (line: string): void => void (interrupted || process.stderr.write(`restore-drill: ${printable(line)}\n`));
 
 const baseOption = () =>
   new Option('--base <mode>', 'base image: auto (built here before, or debian:bookworm-slim if present, else debootstrap), debootstrap, registry').choices(['auto', 'debootstrap', 'registry']);
@@ -381,11 +383,11 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       // Commander prints its own errors; ours (a bad option value) it leaves to us: one line, naming the option.
-      if (e.code.startsWith('restore-drill.')) process.stderr.write(`restore-drill: ${e.message}\n`);
+      if (e.code.startsWith('restore-drill.')) process.stderr.write(`restore-drill: ${printable(e.message)}\n`);
       return ExitCode.usage;
     }
     if (isRestoreDrillError(e)) {
-      process.stderr.write(`restore-drill: ${e.message}\n`);
+      process.stderr.write(`restore-drill: ${printable(e.message)}\n`);
       return e.exitCode;
     }
     process.stderr.write(`restore-drill: unexpected error\n${(e as Error).stack ?? String(e)}\n`);

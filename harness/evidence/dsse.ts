@@ -38,13 +38,20 @@ export function verifyEnvelope(raw: unknown, publicKey: KeyObject, expectedType 
   if (env.payloadType !== expectedType) return { ok: false, reason: `payload type is ${env.payloadType}, expected ${expectedType}` };
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(env.payload)) return { ok: false, reason: 'the payload is not valid base64' };
   const payload = Buffer.from(env.payload, 'base64');
+  // Base64 can spell the same bytes more than one way (the unused low bits of its
+  // last character): only the one encoding that was signed is accepted, so no byte
+  // of the envelope can change without verification failing.
+  if (payload.toString('base64') !== env.payload) return { ok: false, reason: 'the payload is not in canonical base64: the envelope was changed after it was signed' };
   const id = keyId(publicKey);
   const mine = env.signatures.filter((s) => s && s.keyid === id);
   if (mine.length === 0) {
     return { ok: false, reason: `no signature by this public key (key id ${id.slice(0, 16)}…); signed by ${env.signatures.map((s) => String(s?.keyid).slice(0, 16) + '…').join(', ') || 'nobody'}` };
   }
   for (const s of mine) {
-    if (typeof s.sig === 'string' && verify(null, pae(env.payloadType, payload), publicKey, Buffer.from(s.sig, 'base64'))) return { ok: true, payload, keyId: id };
+    if (typeof s.sig !== 'string') continue;
+    const sig = Buffer.from(s.sig, 'base64');
+    // The signature too: only its one canonical spelling counts.
+    if (sig.toString('base64') === s.sig && verify(null, pae(env.payloadType, payload), publicKey, sig)) return { ok: true, payload, keyId: id };
   }
   return { ok: false, reason: 'the signature does not match the payload: the report was changed after it was signed (or signed by another key with the same id)' };
 }

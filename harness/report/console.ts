@@ -1,16 +1,17 @@
 import type { DrillReport, StageName } from '../drill/types.ts';
 import type { Reporter, ReporterOptions } from './reporter.ts';
+import { printable } from './printable.ts';
 
 /** One line per archive: verdict, archive, stage timings, and the reason when not passed. */
 export function consoleLine(r: DrillReport): string {
   const timings = r.stages.map((s) => `${s.name} ${fmt(s.durationMs)}${s.status === 'passed' ? '' : ` (${s.status})`}`).join(', ');
-  const head = `${r.verdict.toUpperCase().padEnd(6)} ${r.archive.file}  [${timings}]  total ${fmt(r.durationMs)}`;
-  return r.verdict === 'passed' ? head : `${head}\n       ${r.summary}`;
+  const head = `${r.verdict.toUpperCase().padEnd(6)} ${printable(r.archive.file)}  [${timings}]  total ${fmt(r.durationMs)}`;
+  return r.verdict === 'passed' ? head : `${head}\n       ${printable(r.summary)}`;
 }
 
 /** Every non-passing check, one per line (after the summary line). */
 export function consoleFindings(r: DrillReport): string[] {
-  return r.checks.filter((c) => c.status !== 'pass').map((c) => `       - [${c.status}] ${c.stage}/${c.id}: ${c.reason}`);
+  return r.checks.filter((c) => c.status !== 'pass').map((c) => `       - [${c.status}] ${c.stage}/${printable(c.id)}: ${printable(c.reason)}`);
 }
 
 /**
@@ -36,7 +37,7 @@ export function consoleReporter(opts: ReporterOptions): Reporter {
     clear();
     frame = (frame + 1) % frames.length;
     for (const [archive, s] of running) {
-      opts.err.write(`${frames[frame]} ${archive.split('/').pop()}: ${s.stage} ${((Date.now() - s.since) / 1000).toFixed(0)}s\n`);
+      opts.err.write(`${frames[frame]} ${printable(archive.split('/').pop() ?? '')}: ${s.stage} ${((Date.now() - s.since) / 1000).toFixed(0)}s\n`);
       drawn++;
     }
     if (total > 0) {
@@ -55,7 +56,7 @@ export function consoleReporter(opts: ReporterOptions): Reporter {
         timer ??= setInterval(draw, 120);
         timer.unref();
       } else {
-        opts.err.write(`${new Date().toISOString()} ${archive.split('/').pop()}: ${stage}\n`);
+        opts.err.write(`${new Date().toISOString()} ${printable(archive.split('/').pop() ?? '')}: ${stage}\n`);
       }
     },
     onDrillEnd(report) {

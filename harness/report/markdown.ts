@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { DrillReport } from '../drill/types.ts';
 import type { Reporter, ReporterOptions } from './reporter.ts';
 import { writeFileAtomic } from './write.ts';
+import { printable } from './printable.ts';
 
 /**
  * A summary table for CI job pages. Appended to $GITHUB_STEP_SUMMARY when set;
@@ -33,7 +34,7 @@ const ICON = { passed: '✅', failed: '❌', error: '⚠️' } as const;
 export function markdownSummary(drills: DrillReport[], status: string): string {
   const rows = drills.map((d) => {
     const restore = d.stages.find((s) => s.name === 'restore');
-    const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+    const cell = (s: string) => printable(s).replace(/\|/g, '\\|');
     return `| ${ICON[d.verdict]} ${d.verdict} | \`${cell(d.archive.file)}\` | ${d.app?.version ?? ''} | ${restore ? (restore.durationMs / 1000).toFixed(1) + ' s' : '-'} | ${(d.durationMs / 1000).toFixed(1)} s | ${cell(d.verdict === 'passed' ? `${d.checks.length} checks passed` : d.summary)} |`;
   });
   return [`### restore-drill: ${status}`, '', '| verdict | archive | version | restore | total | detail |', '|---|---|---|---|---|---|', ...rows, '', ''].join('\n');

@@ -45,6 +45,20 @@ describe('signed evidence', () => {
     expect([...reasons].some((r) => r.startsWith('the signature does not match the payload'))).toBe(true);
   });
 
+  it('fails when the signature is spelled another way that decodes to the same bytes (unused base64 bits)', async () => {
+    const { path, pub } = await signed();
+    const env = JSON.parse(readFileSync(path, 'utf8')) as { signatures: Array<{ sig: string }> };
+    const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const sig = env.signatures[0]!.sig;
+    const at = sig.indexOf('=') - 1; // the last data character: its low 4 bits are unused for 64 bytes
+    const respelled = sig.slice(0, at) + abc[abc.indexOf(sig[at]!) ^ 1] + sig.slice(at + 1);
+    expect(Buffer.from(respelled, 'base64')).toEqual(Buffer.from(sig, 'base64'));
+    env.signatures[0]!.sig = respelled;
+    writeFileSync(path, envelopeText(env));
+    const lines: string[] = [];
+    expect(await verifyCommand({ report: path, pubkey: pub, print: print(lines) })).toBe(1);
+  });
+
   it('fails for a report signed by another key', async () => {
     const { path } = await signed();
     await keygenCommand({ out: join(dir, 'other'), force: true, print: () => {} });

@@ -97,3 +97,16 @@ describe('console reporter', () => {
     expect(err.chunks).toEqual([expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z a\.db: restore\n$/)]);
   });
 });
+
+describe('names that try to print a line of their own', () => {
+  it('are escaped in the console line and its findings', async () => {
+    const { consoleLine, consoleFindings } = await import('../../harness/report/console.ts');
+    const [, bad] = sampleRun().drills;
+    const sneaky = { ...bad!, archive: { ...bad!.archive, file: 'x\nPASSED y.db\u001b[2K' }, checks: [{ ...bad!.checks[1]!, reason: 'quoted\r\nPASSED z.db' }] };
+    const text = [consoleLine(sneaky), ...consoleFindings(sneaky)].join('\n');
+    expect(text.split('\n')).toHaveLength(3); // the verdict line, the summary, one finding
+    expect(text).toContain('x\\nPASSED y.db\\x1b[2K');
+    expect(text).toContain('quoted\\r\\nPASSED z.db');
+    expect(text.split('\n').filter((l) => l.startsWith('PASSED'))).toEqual([]);
+  });
+});
