@@ -6,6 +6,7 @@ import { SecretBag } from '../drill/secrets.ts';
 import { manifestPathFor } from '../manifest/load.ts';
 import { parseManifest } from '../manifest/load.ts';
 import { getProfile } from '../profiles.ts';
+import { checkOutputPath } from '../files/output-path.ts';
 import { loadPrivateKey } from '../evidence/keys.ts';
 import { manifestSignaturePath, signManifestText } from '../manifest/signature.ts';
 
@@ -28,7 +29,7 @@ export async function captureCommand(opts: CaptureOptions): Promise<number> {
   const profile = getProfile(opts.profile);
   const archive = resolve(opts.archive);
   if (!existsSync(archive) || !statSync(archive).isFile()) throw new UsageError(`archive ${opts.archive} does not exist or is not a file`, 'RD_NO_ARCHIVE');
-  const target = resolve(opts.out ?? manifestPathFor(archive));
+  const target = checkOutputPath(opts.out ?? manifestPathFor(archive), 'manifest', { createParents: false });
   if (existsSync(target) && !opts.force) throw new UsageError(`${target} exists; use --force to replace it`, 'RD_MANIFEST_EXISTS');
   const secrets = opts.secrets ? SecretBag.fromFile(opts.secrets) : undefined;
   for (const w of secrets?.warnings ?? []) opts.say(`warning: ${w}`);

@@ -34,7 +34,7 @@ export async function historyCommand(opts: HistoryOptions): Promise<number> {
       return ExitCode.passed;
     }
   }
-  const history = new History(path);
+  const history = History.open(path);
   try {
     if (opts.coverage) return await coverage(history, opts, now.getTime() - duration(opts.maxAge, '--max-age'));
     const rows = history.drills({ ...(opts.profile ? { profile: opts.profile } : {}), since: new Date(now.getTime() - duration(opts.since, '--since')) });

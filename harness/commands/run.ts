@@ -13,6 +13,7 @@ import { runPool } from '../drill/pool.ts';
 import type { DrillReport } from '../drill/types.ts';
 import { createReporters, envelopePath, parseReporterSpecs, type RunEndContext, type RunReport } from '../report/index.ts';
 import { writeFileAtomic } from '../report/write.ts';
+import { checkOutputPath } from '../files/output-path.ts';
 import { REPORT_PAYLOAD_TYPE, envelopeText, signEnvelope } from '../evidence/dsse.ts';
 import { loadPrivateKey, loadPublicKey } from '../evidence/keys.ts';
 import { History, historyPath } from '../history/store.ts';
@@ -142,9 +143,14 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   if (opts.json && !specs.some((s) => s.name === 'json')) specs.push({ name: 'json', target: opts.json });
   if (opts.sign && !specs.some((s) => s.name === 'json')) specs.push({ name: 'json' });
   const signingKey = opts.sign ? loadPrivateKey(opts.sign) : undefined;
+  // Every place a result will be written is checked before anything starts.
+  for (const s of specs) if (s.target) checkOutputPath(s.target, `${s.name} report`);
+  if (signingKey) checkOutputPath(envelopePath(specs.find((s) => s.name === 'json')?.target), 'signed evidence');
+  const historyFile = opts.history === false ? undefined : historyPath(opts.history, env);
+  if (historyFile) checkOutputPath(historyFile, 'history file');
   const { candidates, unproven, secrets } = await planCandidates(opts);
   for (const w of secrets?.warnings ?? []) opts.say(`warning: ${w}`);
-  const history = opts.history === false ? undefined : new History(historyPath(opts.history, env));
+  const history = historyFile ? History.open(historyFile) : undefined;
 
   try {
     const lastPassed = history ? (p: string, sha256: string) => history.lastPassed(p, sha256) : undefined;

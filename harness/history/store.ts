@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { DrillReport } from '../drill/types.ts';
 import { stateDir } from '../paths.ts';
+import { UsageError } from '../errors.ts';
 
 /** Where history lives: --history, else $RESTORE_DRILL_HISTORY, else the state dir. */
 export function historyPath(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -115,6 +116,26 @@ export class History {
       .prepare(`SELECT archive_path p, max(CASE WHEN verdict = 'passed' THEN finished_at END) t FROM drills WHERE (? IS NULL OR profile = ?) GROUP BY archive_path ORDER BY archive_path`)
       .all(profile ?? null, profile ?? null) as Array<{ p: string; t: string | null }>;
     return rows.map((r) => ({ archivePath: r.p, lastPassed: r.t ? new Date(r.t) : undefined }));
+  }
+
+  /** Opens (or creates) a history file; one that is not a drill history is a usage error naming it. */
+  static open(path: string): History {
+    // SQLite takes a short file without a header for an empty database and would write over it.
+    if (existsSync(path) && statSync(path).size > 0) {
+      const head = Buffer.alloc(16);
+      const fd = openSync(path, 'r');
+      try {
+        readSync(fd, head, 0, 16, 0);
+      } finally {
+        closeSync(fd);
+      }
+      if (!head.equals(Buffer.from('SQLite format 3\0'))) throw new UsageError(`history file ${path} is not a restore-drill history (an SQLite file): it has no SQLite header`, 'RD_HISTORY_INVALID');
+    }
+    try {
+      return new History(path);
+    } catch (e) {
+      throw new UsageError(`history file ${path} is not a restore-drill history (an SQLite file): ${(e as Error).message}`, 'RD_HISTORY_INVALID');
+    }
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -93,6 +93,22 @@ describe('bad input', () => {
     symlinkSync('/etc/passwd', link);
     expect(await run('run', '--profile', 'z4j', '--secrets', link, archive)).toBe(ExitCode.usage);
     expect(oneLine()).toMatch(/secrets file .*secret\.env is a symbolic link: name the file itself/);
+  });
+
+  it('checks every output path before anything starts', async () => {
+    copyFileSync(new URL('./fixtures/manifests/z4j-sqlite-1.13.0.manifest.json', import.meta.url), `${archive}.manifest.json`);
+    const cases: Array<[string[], RegExp]> = [
+      [['run', '--profile', 'z4j', '--json', '.', archive], /json report \. is a folder: name a file/],
+      [['run', '--profile', 'z4j', '--reporter', 'junit=/proc/version', archive], /junit report \/proc\/version cannot be written: \/proc does not take new files/],
+      [['run', '--profile', 'z4j', '--history', '/dev/null', archive], /history file \/dev\/null is not a regular file/],
+      [['run', '--profile', 'z4j', '--history', archive, archive], /history file .*a\.db is not a restore-drill history \(an SQLite file\)/],
+      [['manifest', 'capture', '--profile', 'z4j', '--archive', archive, '--out', '/nonexistent/m.json'], /manifest \/nonexistent\/m\.json: folder \/nonexistent does not exist/],
+    ];
+    for (const [args, message] of cases) {
+      stderr.length = 0;
+      expect([args.join(' '), await run(...args)]).toEqual([args.join(' '), ExitCode.usage]);
+      expect(oneLine()).toMatch(message);
+    }
   });
 
   it('refuses a missing archive', async () => {
