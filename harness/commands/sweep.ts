@@ -4,6 +4,6 @@ import { sweep } from '../runtime/sweep.ts';
 export async function sweepCommand(opts: { all?: boolean; out: (l: string) => void }): Promise<number> {
   const engine = await ensureEngine();
   const r = await sweep(engine.docker, { all: opts.all ?? false });
-  opts.out(`removed ${r.containers} containers, ${r.networks} networks, ${r.volumes} volumes`);
+  opts.out(`removed ${r.containers} containers, ${r.networks} networks, ${r.volumes} volumes, ${r.workDirs} work folders`);
   return 0;
 }

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
+import { makeWorkDir } from '../runtime/work-dir.ts';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { sha256File } from '../archive/hash.ts';
@@ -77,7 +78,7 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
     finishedAt: '',
     durationMs: 0,
   };
-  const workDir = await mkdtemp(join(tmpdir(), `restore-drill-${drillId}-`));
+  const workDir = await makeWorkDir(drillId);
   let current: StageName = 'plan';
   // Timeout and interrupt end the drill where it stands; later checks from the
   // abandoned stage are ignored so they cannot change the verdict.

@@ -1,12 +1,15 @@
-import { hostname } from 'node:os';
 import type Docker from 'dockerode';
 import { debug } from '../log.ts';
-import { MANAGED_LABEL, OWNER_HOST_LABEL, OWNER_PID_LABEL } from './labels.ts';
+import { MANAGED_LABEL } from './labels.ts';
+import { ownerAlive } from './owner.ts';
+import { sweepWorkDirs } from './work-dir.ts';
 
 export interface SweepResult {
   containers: number;
   networks: number;
   volumes: number;
+  /** Work folders (copies of backups, keys) of harness processes that are gone. */
+  workDirs: number;
 }
 
 export interface SweepOptions {
@@ -22,7 +25,7 @@ export interface SweepOptions {
 export async function sweep(docker: Docker, opts: SweepOptions = {}): Promise<SweepResult> {
   const filters = JSON.stringify({ label: [`${MANAGED_LABEL}=true`] });
   const orphan = (labels: Record<string, string> | undefined) => opts.all || !ownerAlive(labels ?? {});
-  const result: SweepResult = { containers: 0, networks: 0, volumes: 0 };
+  const result: SweepResult = { containers: 0, networks: 0, volumes: 0, workDirs: sweepWorkDirs(opts.all ? { all: true } : {}) };
 
   for (const c of await docker.listContainers({ all: true, filters })) {
     if (!orphan(c.Labels)) continue;
@@ -46,18 +49,6 @@ export async function sweep(docker: Docker, opts: SweepOptions = {}): Promise<Sw
   return result;
 }
 
-function ownerAlive(labels: Record<string, string>): boolean {
-  // Another host's objects (a shared remote engine) cannot be judged from here: keep them.
-  if (labels[OWNER_HOST_LABEL] !== undefined && labels[OWNER_HOST_LABEL] !== hostname()) return true;
-  const pid = Number(labels[OWNER_PID_LABEL]);
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function ignoreMissing(p: Promise<unknown>): Promise<void> {
   try {

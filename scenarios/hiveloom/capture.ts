@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, stat } from 'node:fs/promises';
+import { makeWorkDir } from '../../harness/runtime/work-dir.ts';
 import { basename, join } from 'node:path';
 import { sha256File } from '../../harness/archive/hash.ts';
 import { UsageError } from '../../harness/errors.ts';
@@ -23,7 +23,7 @@ import { parseVersion } from './parse.ts';
  * time, when it can still be taken again.
  */
 export async function captureHiveloom(input: CaptureInput, source: HiveloomBinarySource = envBinarySource()): Promise<Manifest> {
-  const work = await mkdtemp(join(tmpdir(), 'restore-drill-capture-'));
+  const work = await makeWorkDir('capture');
   try {
     const a = await openArchive(input.archive, join(work, 'x'));
     const problems = archiveProblems(a);

@@ -1,6 +1,6 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { rm, stat } from 'node:fs/promises';
+import { makeWorkDir } from '../../harness/runtime/work-dir.ts';
+import { basename } from 'node:path';
 import { sha256File } from '../../harness/archive/hash.ts';
 import { UsageError } from '../../harness/errors.ts';
 import { hasSqliteHeader, privateCopy } from '../../harness/archive/sqlite-file.ts';
@@ -24,7 +24,7 @@ export async function captureZ4j(input: CaptureInput): Promise<Manifest> {
   if (!(await hasSqliteHeader(input.archive))) {
     throw new UsageError(`${input.archive} is neither a SQLite database nor a pg_dump custom-format archive (what z4j's backups are)`, 'RD_ARCHIVE_FORMAT');
   }
-  const work = await mkdtemp(join(tmpdir(), 'restore-drill-capture-'));
+  const work = await makeWorkDir('capture');
   try {
     const db = openReadOnly(await privateCopy(input.archive, work));
     try {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ensureImage } from '../../harness/images/index.ts';
 import { DRILL_ID_LABEL, newDrillId, startContainer, sweep } from '../../harness/runtime/index.ts';
@@ -8,7 +9,7 @@ import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { engine, skipReason } from './engine.ts';
 
 describe.skipIf(skipReason)('sweep of labelled leftovers', () => {
-  it('removes what a killed harness process left, and leaves a live owner alone', async () => {
+  it('removes what a killed harness process left (containers, network, work folder), and leaves a live owner alone', async () => {
     const { docker } = await engine();
     const img = await ensureImage(docker, z4jImage(Z4J_PINNED_VERSION));
     const drillId = newDrillId();
@@ -35,5 +36,9 @@ describe.skipIf(skipReason)('sweep of labelled leftovers', () => {
     expect(await docker.listContainers({ all: true, filters })).toEqual([]);
     expect(await docker.listNetworks({ filters })).toEqual([]);
     expect((await docker.getContainer(mine.id).inspect()).State.Running).toBe(true);
+    // Its work folder (a copy of the backup, keys) goes with it.
+    const work = /ready (\S+)/.exec(out)![1]!;
+    expect(removed.workDirs).toBeGreaterThanOrEqual(1);
+    expect(existsSync(work)).toBe(false);
   });
 });
