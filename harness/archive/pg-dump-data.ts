@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { createInflate } from 'node:zlib';
 import { DumpFormatError, type DumpToc, type TocEntry } from './pg-dump.ts';
+import { DEFAULT_TAR_LIMITS } from './tar-read.ts';
 
 /**
  * Walks every data block of a custom-format dump, from the end of the TOC to
@@ -134,6 +135,7 @@ class CopySink {
   readonly #keep: number;
   #kept: Buffer[] = [];
   #keptBytes = 0;
+  #compressed = 0;
   readonly #ended: Promise<void>;
 
   constructor(gzip: boolean, keep = 0) {
@@ -142,6 +144,7 @@ class CopySink {
     if (this.#inflate) {
       this.#inflate.on('data', (b: Buffer) => this.#count(b));
       this.#ended = new Promise((resolve) => {
+        this.#resolveEnded = resolve;
         this.#inflate!.on('end', resolve);
         this.#inflate!.on('error', (e: Error) => {
           this.#error = e;
@@ -153,6 +156,16 @@ class CopySink {
 
   #count(b: Buffer): void {
     this.#bytes += b.length;
+    // The tar reader's limits, in its words: a bomb is stopped while inflating, not after.
+    const { maxRatio, ratioFloorBytes, maxTotalBytes } = DEFAULT_TAR_LIMITS;
+    if (this.#inflate && !this.#error && this.#bytes > ratioFloorBytes && this.#bytes > maxRatio * Math.max(1, this.#compressed)) {
+      this.#stop(new Error(`gzip bomb: ${this.#bytes} bytes inflated from ${this.#compressed} compressed bytes (more than ${maxRatio} times); reading stopped`));
+      return;
+    }
+    if (this.#inflate && !this.#error && this.#bytes > maxTotalBytes) {
+      this.#stop(new Error(`the block inflates beyond ${maxTotalBytes} bytes; reading stopped`));
+      return;
+    }
     this.#tail = Buffer.concat([this.#tail, b.subarray(-COPY_END.length)]).subarray(-COPY_END.length);
     if (this.#keptBytes < this.#keep) {
       const part = b.subarray(0, this.#keep - this.#keptBytes);
@@ -162,16 +175,29 @@ class CopySink {
     for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) this.#lines++;
   }
 
+  #stop(e: Error): void {
+    this.#error = e;
+    this.#inflate!.removeAllListeners('data');
+    this.#inflate!.destroy();
+    this.#resolveEnded();
+  }
+
+  #resolveEnded: () => void = () => {};
+
   async write(chunk: Buffer): Promise<void> {
     if (!this.#inflate) return this.#count(chunk);
     if (this.#error) return;
+    this.#compressed += chunk.length;
     // A copy: the reader reuses its buffer. Wait for drain so memory stays flat.
-    if (!this.#inflate.write(Buffer.from(chunk))) await new Promise<void>((resolve) => this.#inflate!.once('drain', resolve));
+    if (!this.#inflate.write(Buffer.from(chunk))) await new Promise<void>((resolve) => {
+      this.#inflate!.once('drain', resolve);
+      this.#inflate!.once('close', resolve);
+    });
   }
 
   /** Bytes, and rows when the text ends as pg_dump ends COPY data. */
   async end(): Promise<{ bytes: number; rows?: number; text?: string }> {
-    this.#inflate?.end();
+    if (!this.#error) this.#inflate?.end();
     await this.#ended;
     if (this.#error) throw this.#error;
     const whole = this.#tail.equals(COPY_END);

@@ -22,7 +22,7 @@ export interface TarLimits {
 }
 
 export const DEFAULT_TAR_LIMITS: TarLimits = {
-  maxEntries: 100_000,
+  maxEntries: 20_000,
   maxEntryBytes: 64 * 2 ** 30,
   maxTotalBytes: 256 * 2 ** 30,
   maxRatio: 200,

@@ -151,6 +151,14 @@ describe('pg_dump custom-format reader', () => {
     expect(walk.problems.join('\n')).toMatch(/the data of TABLE DATA public\.audit_log (does not inflate|does not end with COPY's end marker)/);
   });
 
+  it('stops a data block that inflates like a gzip bomb, with the tar reader\'s limits and words', async () => {
+    const tables = z4jTables(3);
+    tables.find((t) => t.name === 'tasks')!.rows = [['x'.repeat(48 * 2 ** 20)]];
+    const b = makeDump({ tables });
+    const walk = await walkDumpData(file('bomb.dump', b), readDumpToc(file('bomb.dump', b)));
+    expect(walk.problems.join('\n')).toMatch(/the data of TABLE DATA public\.tasks does not inflate: gzip bomb: \d+ bytes inflated from \d+ compressed bytes \(more than 200 times\); reading stopped/);
+  });
+
   it('reads COPY columns and fields', () => {
     expect(copyColumns('COPY public.t (id, "Odd ""x""", state_key_id) FROM stdin;\n')).toEqual(['id', 'Odd "x"', 'state_key_id']);
     expect(copyFields('a\\tb\t\\N\tc\\\\d')).toEqual(['a\tb', null, 'c\\d']);
