@@ -169,7 +169,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     });
     const deadline = opts.deadlineMs ? setTimeout(() => stop.abort('deadline'), opts.deadlineMs) : undefined;
     const startedAt = now().toISOString();
-    for (const r of reporters) r.onRunStart?.([...unproven.map((u) => u.archive), ...plans.map((p) => p.archive)]);
+    for (const r of reporters) await r.onRunStart?.([...unproven.map((u) => u.archive), ...plans.map((p) => p.archive)]);
     // Archives that cannot be drilled as they are: each an `error` report, so a folder never passes around them.
     const refused = unproven.map((u) => {
       const report = unprovenReport(opts.profile, u.archive, u.reason);

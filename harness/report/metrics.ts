@@ -13,6 +13,11 @@ export function metricsReporter(opts: ReporterOptions): Reporter {
   const target = resolve(opts.target ?? DEFAULT_METRICS);
   return {
     name: 'metrics',
+    // A run that dies before it reports must not leave yesterday's "passed"
+    // standing: the file says a run is under way until this run replaces it.
+    async onRunStart() {
+      await writeFileAtomic(target, runningText());
+    },
     async onRunEnd(run, ctx) {
       await writeFileAtomic(target, prometheusText(run.drills, ctx));
       return target;
@@ -27,7 +32,8 @@ export function prometheusText(drills: DrillReport[], ctx: RunEndContext = {}): 
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
     for (const [labels, value] of samples) out.push(`${name}{${fmtLabels(labels)}} ${value}`);
   };
-  const base = (d: DrillReport) => ({ profile: d.profile, archive: d.archive.file });
+  // The path, not the file name alone: same-named archives in two folders are two series.
+  const base = (d: DrillReport) => ({ profile: d.profile, archive: d.archive.file, path: d.archive.path });
   metric(
     'restore_drill_verdict',
     'Verdict of the latest drill of an archive: 1 for the verdict label that applies.',
@@ -61,6 +67,19 @@ export function prometheusText(drills: DrillReport[], ctx: RunEndContext = {}): 
     drills.map((d): [Record<string, string>, number] => [base(d), round(d.durationMs / 1000)]),
   );
   return `${out.join('\n')}\n`;
+}
+
+/** While a run is under way: no verdict to alert on as passed, only that one is running since when. */
+export function runningText(now = new Date()): string {
+  return [
+    '# HELP restore_drill_run_in_progress 1 while a restore-drill run is under way; its verdicts replace this file when it ends.',
+    '# TYPE restore_drill_run_in_progress gauge',
+    'restore_drill_run_in_progress 1',
+    '# HELP restore_drill_run_started_timestamp_seconds Unix time the run under way started.',
+    '# TYPE restore_drill_run_started_timestamp_seconds gauge',
+    `restore_drill_run_started_timestamp_seconds ${Math.floor(now.getTime() / 1000)}`,
+    '',
+  ].join('\n');
 }
 
 function fmtLabels(labels: Record<string, string>): string {

@@ -8,7 +8,7 @@ import type { RunReport } from './run-report.ts';
 export interface Reporter {
   readonly name: string;
   /** The archives this run will drill, in order. */
-  onRunStart?(archives: string[]): void;
+  onRunStart?(archives: string[]): void | Promise<void>;
   onDrillStart?(archive: string): void;
   onStage?(archive: string, stage: StageName): void;
   onDrillEnd?(report: DrillReport): void;

@@ -45,12 +45,28 @@ describe('reporters', () => {
     const text = prometheusText(run.drills, { lastPassed: (_p, sha) => (sha === badSha ? lastPassed : undefined) });
     const lines = text.trim().split('\n');
     for (const l of lines) expect(l).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+\{(\w+="(?:[^"\\]|\\.)*",?)+\} -?[\d.e+]+)$/);
-    expect(lines).toContain('restore_drill_verdict{profile="z4j",archive="good.db",verdict="passed"} 1');
-    expect(lines).toContain('restore_drill_verdict{profile="z4j",archive="bad <&> \\"x\\".db",verdict="failed"} 1');
-    expect(lines).toContain(`restore_drill_last_success_timestamp_seconds{profile="z4j",archive="good.db"} ${Date.parse('2026-11-22T01:00:10Z') / 1000}`);
-    expect(lines).toContain(`restore_drill_last_success_timestamp_seconds{profile="z4j",archive="bad <&> \\"x\\".db"} ${lastPassed.getTime() / 1000}`);
-    expect(lines).toContain('restore_drill_stage_duration_seconds{profile="z4j",archive="good.db",stage="restore"} 0.4');
-    expect(lines).toContain('restore_drill_restore_seconds{profile="z4j",archive="good.db"} 0.7');
+    expect(lines).toContain('restore_drill_verdict{profile="z4j",archive="good.db",path="/backups/good.db",verdict="passed"} 1');
+    expect(lines).toContain('restore_drill_verdict{profile="z4j",archive="bad <&> \\"x\\".db",path="/backups/bad <&> \\"x\\".db",verdict="failed"} 1');
+    expect(lines).toContain(`restore_drill_last_success_timestamp_seconds{profile="z4j",archive="good.db",path="/backups/good.db"} ${Date.parse('2026-11-22T01:00:10Z') / 1000}`);
+    expect(lines).toContain(`restore_drill_last_success_timestamp_seconds{profile="z4j",archive="bad <&> \\"x\\".db",path="/backups/bad <&> \\"x\\".db"} ${lastPassed.getTime() / 1000}`);
+    expect(lines).toContain('restore_drill_stage_duration_seconds{profile="z4j",archive="good.db",path="/backups/good.db",stage="restore"} 0.4');
+    expect(lines).toContain('restore_drill_restore_seconds{profile="z4j",archive="good.db",path="/backups/good.db"} 0.7');
+  });
+
+  it('metrics: same-named archives in two folders are two series; a run under way replaces yesterday\'s verdicts', async () => {
+    const [good] = sampleRun().drills;
+    const other = { ...good!, archive: { ...good!.archive, path: '/other/good.db' } };
+    const series = prometheusText([good!, other]).split('\n').filter((l) => l.startsWith('restore_drill_verdict{') && l.endsWith(' 1'));
+    expect(series).toHaveLength(2);
+    const { metricsReporter, runningText } = await import('../../harness/report/metrics.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'rd-prom-'));
+    const target = join(dir, 'r.prom');
+    writeFileSync(target, prometheusText([good!]));
+    await metricsReporter({ target, env: {}, out: () => {}, err: process.stderr }).onRunStart?.(['/backups/good.db']);
+    const text = readFileSync(target, 'utf8');
+    expect(text).not.toContain('verdict="passed"');
+    expect(text).toContain('restore_drill_run_in_progress 1');
+    expect(runningText()).toMatch(/restore_drill_run_started_timestamp_seconds \d+/);
   });
 
   it('json: the report matches its published schema', () => {
