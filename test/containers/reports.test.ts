@@ -91,7 +91,7 @@ describe.skipIf(skipReason)('reports and evidence from a real drill', () => {
     const report = RunReportSchema.parse(JSON.parse(readFileSync(`${out}/report.json`, 'utf8')));
     expect(report.drills[0]!.verdict).toBe('passed');
     expect(readFileSync(`${out}/step-summary.md`, 'utf8')).toContain('| ✅ passed | `nightly.db` |');
-    expect(readFileSync(`${out}/restore-drill.prom`, 'utf8')).toContain('restore_drill_verdict{profile="z4j",archive="nightly.db",verdict="passed"} 1');
+    expect(readFileSync(`${out}/restore-drill.prom`, 'utf8')).toMatch(/^restore_drill_verdict\{profile="z4j",archive="nightly\.db",path="[^"]*\/nightly\.db",verdict="passed"\} 1$/m);
 
     const verified = await cli(['evidence', 'verify', `${out}/report.dsse.json`, '--pubkey', `${key}.pub`], secretValues);
     expect(verified.code).toBe(0);
