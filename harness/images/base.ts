@@ -1,4 +1,6 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { runAsync } from './run-async.ts';
+import { withBuildLock } from './build-lock.ts';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,16 +71,23 @@ const registry: Strategy = async (docker, opts) => {
 };
 
 /** Debian built from packages and imported: works with no image registry at all. */
-const debootstrap: Strategy = async (docker, opts) => {
+const debootstrap: Strategy = (docker, opts) =>
+  withBuildLock(`base-${opts.suite ?? DEFAULT_SUITE}`, async () => {
+    // Another drill or process may have built it while this one waited.
+    const done = await cachedLocal(docker, opts);
+    return done ?? buildWithDebootstrap(docker, opts);
+  }, opts.env);
+
+async function buildWithDebootstrap(docker: Docker, opts: BaseOptions): Promise<BaseImage> {
   const say = opts.say ?? (() => {});
   const suite = opts.suite ?? DEFAULT_SUITE;
   const tag = localBaseTag(suite);
-  ensureDebootstrap(say, suite);
+  await ensureDebootstrap(say, suite);
   const root = join(cacheDir(opts.env), 'rootfs', tag.replace(/[/:]/g, '_'));
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
   say(`building the base image ${tag} with debootstrap (about 30 s)`);
-  const r = spawnSync('debootstrap', ['--variant=minbase', suite, root], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = await runAsync('debootstrap', ['--variant=minbase', suite, root]);
   if (r.status !== 0) {
     rmSync(root, { recursive: true, force: true });
     throw new EnvironmentError(`debootstrap failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`, 'RD_BASE_BUILD');
@@ -93,7 +102,7 @@ const debootstrap: Strategy = async (docker, opts) => {
   const id = await imageId(docker, tag);
   if (!id) throw new EnvironmentError(`docker import of ${tag} reported success but the image is missing`, 'RD_BASE_BUILD');
   return { ref: tag, id, source: `${tag} (debootstrap)`, built: true };
-};
+}
 
 /**
  * Picks the base image: one built here before, else (auto) the registry image if
@@ -114,16 +123,16 @@ export async function ensureBaseImage(docker: Docker, opts: BaseOptions = {}): P
   throw new EnvironmentError('no base image could be found or built', 'RD_BASE_BUILD');
 }
 
-function ensureDebootstrap(say: (line: string) => void, suite: BaseSuite): void {
-  if (spawnSync('sh', ['-c', 'command -v debootstrap'], { stdio: 'ignore' }).status === 0) return;
+async function ensureDebootstrap(say: (line: string) => void, suite: BaseSuite): Promise<void> {
+  if ((await runAsync('sh', ['-c', 'command -v debootstrap'])).status === 0) return;
   if (process.getuid?.() !== 0 || !existsSync('/etc/debian_version')) {
     throw new EnvironmentError(`debootstrap is not installed and this is not a Debian host run as root: install debootstrap, or provide debian:${suite}-slim (--base registry)`, 'RD_BASE_BUILD');
   }
   say("installing Debian's debootstrap package");
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', 'debootstrap']]) {
-    const r = spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env });
-    if (r.status !== 0) throw new EnvironmentError(`apt-get ${args.join(' ')} failed`, 'RD_BASE_BUILD');
+    const r = await runAsync('apt-get', args, { env });
+    if (r.status !== 0) throw new EnvironmentError(`apt-get ${args.join(' ')} failed: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`, 'RD_BASE_BUILD');
   }
 }
 

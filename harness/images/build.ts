@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { EnvironmentError, errorMessage } from '../errors.ts';
+import { withBuildLock } from './build-lock.ts';
 import { debug } from '../log.ts';
 import { IMAGE_LABEL, RECIPE_LABEL } from '../runtime/labels.ts';
 import { ensureBaseImage, followProgress, imageId, type BaseImage, type BaseMode } from './base.ts';
@@ -39,6 +40,12 @@ export async function ensureImage(docker: Docker, recipe: ImageRecipe, opts: Ens
   });
   const hash = recipeHash(recipe, base.id);
   const tag = pinnedTag(recipe, hash);
+  return withBuildLock(tag, () => buildOnce(docker, recipe, { tag, hash, base, say }), opts.env);
+}
+
+/** Under the build lock: the cached image if a concurrent holder made it, else a build. */
+async function buildOnce(docker: Docker, recipe: ImageRecipe, b: { tag: string; hash: string; base: BuiltImage['base']; say: (line: string) => void }): Promise<BuiltImage> {
+  const { tag, hash, base, say } = b;
   const existing = await imageId(docker, tag);
   if (existing) {
     debug.image('cache hit: %s', tag);

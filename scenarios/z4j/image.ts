@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError } from '../../harness/errors.ts';
 import { cacheDir } from '../../harness/paths.ts';
 import type { ImageRecipe } from '../../harness/images/index.ts';
+import { runAsync } from '../../harness/images/run-async.ts';
+import { withBuildLock } from '../../harness/images/build-lock.ts';
 
 const DOCKERFILE = new URL('../../docker/z4j/Dockerfile', import.meta.url);
 /** The container's Python (Debian bookworm's python3): wheels must fit it. */
@@ -24,26 +26,27 @@ export function z4jImage(version: string): ImageRecipe {
     inputs: { spec, python: PYTHON_VERSION },
     labels: { 'io.restore-drill.app': 'z4j', 'io.restore-drill.app-version': version },
     async prepareContext(contextDir, say) {
-      const wheels = wheelhouse(version, spec, say);
+      const wheels = await wheelhouse(version, spec, say);
       cpSync(wheels, join(contextDir, 'wheels'), { recursive: true });
     },
   };
 }
 
 /** Downloads (once) every wheel z4j of this version needs, for one Python, into the cache. */
-export function wheelhouse(version: string, spec: string, say: (l: string) => void, python = PYTHON_VERSION): string {
+export function wheelhouse(version: string, spec: string, say: (l: string) => void, python = PYTHON_VERSION): Promise<string> {
   const dir = join(cacheDir(), 'wheelhouse', `z4j-${version}-py${python}`);
+  // One download per folder at a time, across drills and processes (the z4j and z4j-pg images share it).
+  return withBuildLock(`wheelhouse-z4j-${version}-py${python}`, () => download(dir, version, spec, say, python));
+}
+
+async function download(dir: string, version: string, spec: string, say: (l: string) => void, python: string): Promise<string> {
   if (existsSync(join(dir, '.complete'))) return dir;
   const partial = `${dir}.partial`;
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(partial, { recursive: true });
   say(`downloading wheels for ${spec} (pip download)`);
   const pip = findPip();
-  const r = spawnSync(
-    pip[0]!,
-    [...pip.slice(1), 'download', '--disable-pip-version-check', '--quiet', '--only-binary=:all:', '--python-version', python, '--dest', partial, spec],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const r = await runAsync(pip[0]!, [...pip.slice(1), 'download', '--disable-pip-version-check', '--quiet', '--only-binary=:all:', '--python-version', python, '--dest', partial, spec]);
   if (r.status !== 0) {
     rmSync(partial, { recursive: true, force: true });
     throw new EnvironmentError(`pip download ${spec} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-4).join(' | ')}`, 'RD_WHEELHOUSE');
@@ -51,7 +54,7 @@ export function wheelhouse(version: string, spec: string, say: (l: string) => vo
   if (!readdirSync(partial).some((f) => f.startsWith(`z4j-${version}-`))) {
     throw new EnvironmentError(`pip download ${spec} produced no z4j ${version} wheel`, 'RD_WHEELHOUSE');
   }
-  spawnSync('touch', [join(partial, '.complete')]);
+  writeFileSync(join(partial, '.complete'), '');
   rmSync(dir, { recursive: true, force: true });
   renameSync(partial, dir);
   return dir;

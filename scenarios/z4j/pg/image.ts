@@ -35,7 +35,7 @@ export function z4jPgImage(version: string, pgMajor: number): ImageRecipe {
     inputs: { spec, python },
     labels: { 'io.restore-drill.app': 'z4j', 'io.restore-drill.app-version': version, 'io.restore-drill.postgres-major': String(pgMajor) },
     async prepareContext(contextDir, say) {
-      cpSync(wheelhouse(version, spec, say, python), join(contextDir, 'wheels'), { recursive: true });
+      cpSync(await wheelhouse(version, spec, say, python), join(contextDir, 'wheels'), { recursive: true });
     },
   };
 }
