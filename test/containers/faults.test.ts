@@ -1,0 +1,109 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DRILL_ID_LABEL, ensureEngine, MANAGED_LABEL } from '../../harness/runtime/index.ts';
+import { planDrills } from '../../harness/commands/run.ts';
+import { runDrill } from '../../harness/drill/run-drill.ts';
+import { RunReportSchema } from '../../harness/report/schema.ts';
+import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/fixtures/deployment.ts';
+import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
+import { capture } from '../helpers/drill.ts';
+import { skipReason } from './engine.ts';
+
+/** What a drill must never leave behind: labelled containers and networks, and work folders. */
+async function leftovers(tmp = tmpdir()): Promise<{ containers: number; networks: number; workDirs: string[] }> {
+  const { docker } = await ensureEngine();
+  const filters = JSON.stringify({ label: [`${MANAGED_LABEL}=true`] });
+  return {
+    containers: (await docker.listContainers({ all: true, filters })).length,
+    networks: (await docker.listNetworks({ filters })).length,
+    workDirs: readdirSync(tmp).filter((f) => /^restore-drill-\d{8}T/.test(f)),
+  };
+}
+
+/** Runs the CLI as a user would; `onErr` sees stderr as it comes. */
+function cli(args: string[], env: NodeJS.ProcessEnv, onErr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['bin/restore-drill.mjs', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    onErr?.(stderr, child);
+  });
+  child.stdout.resume();
+  return new Promise((r) => child.on('exit', (code) => r({ code, stderr })));
+}
+
+describe.skipIf(skipReason)('faults', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rd-faults-'));
+  let dep: Deployment;
+  const tiny = join(dir, 'tiny-tmp');
+
+  beforeAll(async () => {
+    const { docker } = await ensureEngine();
+    dep = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: dir, name: 'fault.db' });
+    await capture('z4j', dep.archive, dep.secrets);
+    mkdirSync(tiny);
+    // A temp folder far too small for a copy of the backup (root can mount here; the drills do too).
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', tiny]);
+    if (m.status !== 0) throw new Error(`cannot mount a tiny tmpfs for the test: ${m.stderr.toString()}`);
+  });
+  afterAll(() => {
+    spawnSync('umount', [tiny]);
+  });
+
+  it('SIGTERM in the middle of the probe: exit 130, a partial report, nothing left', async () => {
+    const before = await leftovers();
+    const json = join(dir, 'probe-term.json');
+    let sent = false;
+    const r = await cli(['run', '--profile', 'z4j', '--secrets', dep.secrets, '--json', json, '--no-history', dep.archive], {}, (text, child) => {
+      if (!sent && /: probe\n/.test(text)) {
+        sent = true;
+        child.kill('SIGTERM');
+      }
+    });
+    expect(sent).toBe(true);
+    expect(r.code).toBe(130);
+    const run = RunReportSchema.parse(JSON.parse(readFileSync(json, 'utf8')));
+    expect(run.status).toBe('interrupted');
+    expect(run.drills[0]!.summary).toMatch(/interrupted in stage (probe|compare)/);
+    expect(await leftovers()).toEqual(before);
+  });
+
+  it('a container that stops answering (paused) ends the drill at --timeout, naming the stage, and is removed', async () => {
+    const { docker } = await ensureEngine();
+    const before = await leftovers();
+    const [plan] = await planDrills({ profile: 'z4j', archives: [dep.archive], secrets: dep.secrets });
+    let paused = false;
+    const report = await runDrill(plan!, {
+      engine: await ensureEngine(),
+      timeoutMs: 45_000,
+      onStage: (_a, stage) => {
+        if (stage !== 'restore' || paused) return;
+        paused = true;
+        void (async () => {
+          const [app] = await docker.listContainers({ filters: JSON.stringify({ label: [`${MANAGED_LABEL}=true`, 'io.restore-drill.role=app'] }) });
+          if (app) await docker.getContainer(app.Id).pause();
+        })();
+      },
+    });
+    expect(paused).toBe(true);
+    expect(report.verdict).toBe('error');
+    expect(report.summary).toMatch(/timed out in stage (restore|probe): the drill did not finish within 45 s \(--timeout\)/);
+    const left = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${DRILL_ID_LABEL}=${report.drillId}`] }) });
+    expect(left).toEqual([]);
+    expect(await leftovers()).toEqual(before);
+  });
+
+  it('a temp folder too small for the work ends the drill error with the reason, not a crash', async () => {
+    const json = join(dir, 'tiny.json');
+    const r = await cli(['run', '--profile', 'z4j', '--secrets', dep.secrets, '--json', json, '--no-history', dep.archive], { TMPDIR: tiny });
+    expect(r.code).toBe(3);
+    expect(r.stderr).not.toMatch(/unexpected error|^\s+at /m);
+    const run = RunReportSchema.parse(JSON.parse(readFileSync(json, 'utf8')));
+    expect(run.drills[0]!.verdict).toBe('error');
+    expect(run.drills[0]!.summary).toMatch(/ENOSPC|no space left/i);
+    expect(readdirSync(tiny).filter((f) => f.startsWith('restore-drill-'))).toEqual([]);
+  });
+});
