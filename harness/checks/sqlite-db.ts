@@ -37,6 +37,11 @@ export function foreignKeyProblems(db: Database.Database, max = 20): string[] {
   return out;
 }
 
+/** Every table of the database but SQLite's own, by name. */
+export function userTables(db: Database.Database): string[] {
+  return (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
+}
+
 export function tableExists(db: Database.Database, table: string): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
 }

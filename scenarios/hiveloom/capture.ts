@@ -29,7 +29,7 @@ export async function captureHiveloom(input: CaptureInput, source: HiveloomBinar
     const problems = archiveProblems(a);
     if (problems.length > 0) throw new UsageError(`${input.archive} cannot be drilled as it is: ${problems.join('; ')}`, 'RD_ARCHIVE_FORMAT');
     const backup = a.backup!;
-    const facts = readFacts(a.dataRoot, backup, a.masterKey);
+    const facts = readFacts(a.dataRoot, backup, a.masterKey, { strayStores: true });
     if (facts.problems.length > 0) throw new UsageError(`${input.archive}: ${facts.problems.join('; ')}`, 'RD_ARCHIVE_FORMAT');
     const undecryptable = facts.decrypt && decryptFailure(facts.decrypt);
     if (undecryptable) throw new UsageError(`${input.archive}: ${undecryptable}`, 'RD_ARCHIVE_KEY');

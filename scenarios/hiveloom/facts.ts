@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { decryptProbe, type DecryptProbeResult, type SealedValue } from '../../harness/checks/aes-gcm.ts';
-import { countRows, fingerprintTable, openReadOnly, tableExists } from '../../harness/checks/sqlite-db.ts';
-import { key, storePath, type BackupJson } from './layout.ts';
+import { countRows, fingerprintTable, openReadOnly, tableExists, userTables } from '../../harness/checks/sqlite-db.ts';
+import { key, storePath, STORE_TABLES_WITH_OWN_KEYS, type BackupJson } from './layout.ts';
 
 export interface TenantRow {
   id: string;
@@ -31,7 +31,7 @@ export interface HiveloomFacts {
  * current agents (`is_current = 1`, what `agent list` shows) and its
  * credential_vault_entries. Capture and probe both read through here.
  */
-export function readFacts(dataRoot: string, backup: BackupJson, masterKey?: Buffer): HiveloomFacts {
+export function readFacts(dataRoot: string, backup: BackupJson, masterKey?: Buffer, opts: { strayStores?: boolean } = {}): HiveloomFacts {
   const facts: HiveloomFacts = { tenants: [], counts: {}, fingerprints: {}, missingStores: [], problems: [] };
   if (backup.scope === 'instance') {
     const path = join(dataRoot, 'platform.db');
@@ -48,6 +48,12 @@ export function readFacts(dataRoot: string, backup: BackupJson, masterKey?: Buff
       facts.tenants = db.prepare('SELECT id, slug, name FROM tenants ORDER BY id').all() as TenantRow[];
       facts.counts[key.tenants] = facts.tenants.length;
       facts.fingerprints[key.tenants] = fingerprintTable(db, 'tenants');
+      // Everything else platform.db holds, each table by count and content.
+      for (const t of userTables(db)) {
+        if (t === 'tenants') continue;
+        facts.counts[key.platformTable(t)] = countRows(db, t);
+        facts.fingerprints[key.platformTable(t)] = fingerprintTable(db, t);
+      }
     } finally {
       db.close();
     }
@@ -60,10 +66,9 @@ export function readFacts(dataRoot: string, backup: BackupJson, masterKey?: Buff
   for (const t of facts.tenants) {
     const path = join(dataRoot, storePath(t.id));
     if (!existsSync(path)) {
-      // Hiveloom creates a store on first use: a tenant that never had one has no agents.
+      // A tenant whose store is not there: its agents, schedules and credentials are not in this data.
       facts.missingStores.push(t.slug);
-      facts.counts[key.agents(t.slug)] = 0;
-      facts.counts[key.credentials(t.slug)] = 0;
+      facts.problems.push(`tenant ${t.slug} is listed in platform.db but its store ${storePath(t.id)} is missing`);
       continue;
     }
     let db: Database.Database | undefined;
@@ -77,6 +82,12 @@ export function readFacts(dataRoot: string, backup: BackupJson, masterKey?: Buff
       facts.fingerprints[key.agents(t.slug)] = fingerprintTable(db, 'agents');
       facts.counts[key.credentials(t.slug)] = countRows(db, 'credential_vault_entries');
       facts.fingerprints[key.credentials(t.slug)] = fingerprintTable(db, 'credential_vault_entries');
+      // Every other table of the store: a backup that lost a tenant's schedules must not pass.
+      for (const table of userTables(db)) {
+        if (table in STORE_TABLES_WITH_OWN_KEYS) continue;
+        facts.counts[key.storeTable(table, t.slug)] = countRows(db, table);
+        facts.fingerprints[key.storeTable(table, t.slug)] = fingerprintTable(db, table);
+      }
       for (const r of db.prepare('SELECT id, name, encrypted_value FROM credential_vault_entries ORDER BY id').iterate() as Iterable<{ id: string; name: string; encrypted_value: unknown }>) {
         const value = Buffer.isBuffer(r.encrypted_value) ? r.encrypted_value : Buffer.alloc(0);
         sealed.push({ id: `${t.slug}/${r.name} (${r.id})`, value });
@@ -88,6 +99,14 @@ export function readFacts(dataRoot: string, backup: BackupJson, masterKey?: Buff
     }
   }
   if (masterKey) facts.decrypt = decryptProbe(masterKey, sealed);
+  if (backup.scope === 'instance' && opts.strayStores) {
+    // A store no tenant row names: data the restored instance would not know it has.
+    const known = new Set(facts.tenants.map((t) => t.id));
+    const dir = join(dataRoot, 'tenants');
+    for (const id of existsSync(dir) ? readdirSync(dir) : []) {
+      if (!known.has(id) && existsSync(join(dataRoot, storePath(id)))) facts.problems.push(`${storePath(id)} has no tenant row in platform.db`);
+    }
+  }
   return facts;
 }
 

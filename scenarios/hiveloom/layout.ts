@@ -35,6 +35,16 @@ export const key = {
   tenants: 'tenants',
   agents: (slug: string) => `agents[${slug}]`,
   credentials: (slug: string) => `credentials[${slug}]`,
+  /** Any other table of a tenant's store (schedules, capabilities, conversations, memory...). */
+  storeTable: (table: string, slug: string) => `${table}[${slug}]`,
+  /** Any other table of platform.db. */
+  platformTable: (table: string) => `platform.${table}`,
+};
+
+/** Store tables with keys of their own above (agents counts current versions, as `agent list` does). */
+export const STORE_TABLES_WITH_OWN_KEYS: Record<string, (slug: string) => string> = {
+  agents: key.agents,
+  credential_vault_entries: key.credentials,
 };
 
 /** `tenants/<uuid>/store.db` relative to the data dir. */

@@ -70,7 +70,8 @@ export class HiveloomSession implements DrillSession {
     // The archive's own key against the archive's own credentials, before anything runs.
     if (a.masterKey?.length === 32 && a.databases.every((d) => d.integrity.length === 0)) {
       try {
-        const facts = readFacts(a.dataRoot, a.backup, a.masterKey);
+        const facts = readFacts(a.dataRoot, a.backup, a.masterKey, { strayStores: true });
+        for (const p of facts.problems) ctx.check({ id: 'inspect.tenants', status: 'fail', reason: `archive: ${p}` });
         const bad = facts.decrypt && decryptFailure(facts.decrypt);
         if (bad) ctx.check({ id: 'inspect.decrypt', status: 'fail', reason: `archive: ${bad}`, observed: { failed: facts.decrypt!.failures.length, total: facts.decrypt!.total } });
       } catch (e) {

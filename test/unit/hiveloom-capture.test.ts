@@ -49,13 +49,31 @@ describe('Hiveloom manifest capture from an archive', () => {
     expect(() => parseManifest(m)).not.toThrow();
     expect(m.app).toEqual({ name: 'hiveloom', version: '0.2.0' });
     expect(m.archive.format).toBe('hiveloom-tar.gz');
-    expect(m.expectations.counts).toEqual({ tenants: 2, 'agents[acme]': 2, 'credentials[acme]': 2, 'agents[globex]': 1, 'credentials[globex]': 0 });
-    expect(Object.keys(m.expectations.fingerprints).sort()).toEqual(['agents[acme]', 'agents[globex]', 'credentials[acme]', 'credentials[globex]', 'tenants']);
+    expect(m.expectations.counts).toMatchObject({ tenants: 2, 'agents[acme]': 2, 'credentials[acme]': 2, 'agents[globex]': 1, 'credentials[globex]': 0 });
+    // Every other table too, of every tenant store and of platform.db, by count and content.
+    for (const k of ['conversations[acme]', 'conversations[globex]', '_migrations[acme]', 'platform._migrations', 'platform.routing_assignments', 'platform.platform_admin_tokens']) {
+      expect(m.expectations.counts[k]).toEqual(expect.any(Number));
+      expect(m.expectations.fingerprints[k]).toMatch(/^[0-9a-f]{64}$/);
+    }
+    expect(Object.keys(m.expectations.fingerprints).sort()).toEqual(Object.keys(m.expectations.counts).sort());
   });
 
   it('records only the one tenant of a tenant-scope archive', async () => {
     const m = await captureHiveloom({ archive: tenantArchive, appVersion: '0.2.0' }, noBinary);
-    expect(m.expectations.counts).toEqual({ 'agents[acme]': 2, 'credentials[acme]': 2 });
+    expect(Object.keys(m.expectations.counts).filter((k) => !k.endsWith('[acme]'))).toEqual([]);
+    expect(m.expectations.counts).toMatchObject({ 'agents[acme]': 2, 'credentials[acme]': 2, 'conversations[acme]': 0 });
+  });
+
+  it('refuses a tenant listed without its store, and a store without a tenant row, naming each', async () => {
+    const es = await readEntries(instance);
+    const stores = es.filter((e) => /^data\/tenants\/[^/]+\/store\.db$/.test(e.header.name));
+    const gone = stores[1]!.header.name;
+    const lost = join(dir, 'lost-store.tar.gz');
+    await writeEntries(es.filter((e) => !e.header.name.startsWith(gone)), lost);
+    await expect(captureHiveloom({ archive: lost, appVersion: '0.2.0' }, noBinary)).rejects.toThrow(/tenant \w+ is listed in platform\.db but its store tenants\/[^/]+\/store\.db is missing/);
+    const stray = join(dir, 'stray-store.tar.gz');
+    await writeEntries([...es, { header: { name: 'data/tenants/0000-stray/store.db', type: 'file' }, body: stores[0]!.body }], stray);
+    await expect(captureHiveloom({ archive: stray, appVersion: '0.2.0' }, noBinary)).rejects.toThrow(/tenants\/0000-stray\/store\.db has no tenant row in platform\.db/);
   });
 
   it('asks for --app-version: Hiveloom archives record none', async () => {
