@@ -17,7 +17,13 @@ const OWNER_FILE = '.restore-drill-owner.json';
  */
 export async function makeWorkDir(kind: string, base = tmpdir()): Promise<string> {
   const dir = await mkdtemp(join(base, `${PREFIX}${kind}-`)); // mkdtemp makes it 0700
-  writeFileSync(join(dir, OWNER_FILE), JSON.stringify({ [OWNER_PID_LABEL]: String(process.pid), [OWNER_HOST_LABEL]: hostname() }), { mode: 0o600 });
+  try {
+    writeFileSync(join(dir, OWNER_FILE), JSON.stringify({ [OWNER_PID_LABEL]: String(process.pid), [OWNER_HOST_LABEL]: hostname() }), { mode: 0o600 });
+  } catch (e) {
+    // A folder that cannot name its owner could never be swept: do not leave it.
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return dir;
 }
 

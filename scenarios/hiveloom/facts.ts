@@ -66,9 +66,11 @@ export function readFacts(dataRoot: string, backup: BackupJson, masterKey?: Buff
   for (const t of facts.tenants) {
     const path = join(dataRoot, storePath(t.id));
     if (!existsSync(path)) {
-      // A tenant whose store is not there: its agents, schedules and credentials are not in this data.
+      // Hiveloom creates a store at a tenant's first use (a fresh server's `default`
+      // has none): nothing of it to hold, recorded as zero agents and credentials.
       facts.missingStores.push(t.slug);
-      facts.problems.push(`tenant ${t.slug} is listed in platform.db but its store ${storePath(t.id)} is missing`);
+      facts.counts[key.agents(t.slug)] = 0;
+      facts.counts[key.credentials(t.slug)] = 0;
       continue;
     }
     let db: Database.Database | undefined;

@@ -10,7 +10,7 @@ import { runDrill } from '../../harness/drill/run-drill.ts';
 import type { DrillReport } from '../../harness/drill/types.ts';
 import type { Profile } from '../../harness/profile.ts';
 import { makeStandinDeployment, type StandinDeployment } from '../fixtures/hiveloom-standin/deployment.ts';
-import { dropOneAgent, gzipBomb, manifestFor, midWritePlatform, overwritePlatformPage, readEntries, writeEntries, type Entry } from '../fixtures/hiveloom-standin/tamper.ts';
+import { dropOneAgent, dropOneRow, gzipBomb, manifestFor, midWritePlatform, overwritePlatformPage, readEntries, writeEntries, type Entry } from '../fixtures/hiveloom-standin/tamper.ts';
 import { skipReason } from './engine.ts';
 
 async function drill(profile: Profile, archive: string): Promise<DrillReport> {
@@ -142,6 +142,16 @@ describe.skipIf(skipReason)('Hiveloom drills (against the stand-in test fixture)
     expect(r.summary).toMatch(/^compare: agents\[acme\]: expected 3 rows, observed 2 \(\+\d+ more\)$/);
     expect(failures(r)).toContain('compare/compare.count.agents[acme]: agents[acme]: expected 3 rows, observed 2');
     expect(failures(r)).toContain('compare/app.agent-list.acme: tenant acme: hiveloom agent list shows 2 agents, the manifest records 3');
+    expect(failures(r).filter((f) => f.includes('globex'))).toEqual([]);
+  });
+
+  it('fails when a table other than agents and credentials lost a row, naming the tenant and the table', async () => {
+    const a = join(dir, 'row-gone.tar.gz');
+    await writeEntries(dropOneRow(await readEntries(d.instanceArchive), acmeId, '_migrations'), a);
+    await manifestFor(d.instanceArchive, a);
+    const r = await drill(d.profile, a);
+    expect(r.verdict).toBe('failed');
+    expect(failures(r).some((f) => /^compare\/compare\.count\._migrations\[acme\]: _migrations\[acme\]: expected \d+ rows, observed \d+$/.test(f))).toBe(true);
     expect(failures(r).filter((f) => f.includes('globex'))).toEqual([]);
   });
 
