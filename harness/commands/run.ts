@@ -233,11 +233,19 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       ctx.signature = { keyId: envelope.signatures[0]!.keyid, envelope: target };
       opts.say(`signed evidence: ${target}`);
     }
+    // One reporter failing (a full disk, a path gone since the start) does not cost the others their report.
+    let lost = false;
     for (const r of reporters) {
-      const wrote = await r.onRunEnd?.(run, ctx);
-      if (wrote) opts.say(`${r.name} report: ${wrote}`);
+      try {
+        const wrote = await r.onRunEnd?.(run, ctx);
+        if (wrote) opts.say(`${r.name} report: ${wrote}`);
+      } catch (e) {
+        lost = true;
+        opts.say(`error: the ${r.name} report could not be written: ${errorMessage(e)}`);
+      }
     }
-    return ExitCode[status];
+    // A run whose drills passed but whose report was lost has not proven anything to anyone: error.
+    return lost && status === 'passed' ? ExitCode.error : ExitCode[status];
   } finally {
     history?.close();
   }
