@@ -3,9 +3,10 @@ import { pipeline } from 'node:stream/promises';
 import { basename } from 'node:path';
 import { GenericContainer, type StartedTestContainer } from 'testcontainers';
 import tar from 'tar-stream';
-import { TimeoutError } from '../errors.ts';
+import { EnvironmentError, TimeoutError } from '../errors.ts';
 import { debug } from '../log.ts';
 import { managedLabels } from './labels.ts';
+import { ensureEngine } from './engine.ts';
 
 /** A finished process inside a container, as a value (a failed one too). */
 export interface ExecOutcome {
@@ -77,6 +78,16 @@ export class DrillContainer implements AsyncDisposable {
     return this.#inner.getIpAddress(network);
   }
 
+  /** Whether the container is running and not paused (the engine's view). */
+  async #running(): Promise<boolean> {
+    try {
+      const st = (await (await ensureEngine()).docker.getContainer(this.id).inspect()).State;
+      return st.Running && !st.Paused;
+    } catch {
+      return false;
+    }
+  }
+
   /** Runs a command; a non-zero exit is a value, a timeout is an error naming the command. */
   async exec(command: string[], opts: ExecOptions): Promise<ExecOutcome> {
     const started = performance.now();
@@ -97,6 +108,11 @@ export class DrillContainer implements AsyncDisposable {
         }),
         timeout,
       ]);
+      // A command cut off because its container stopped answering (paused, killed,
+      // removed) did not fail by the application's word: that is the harness's error.
+      if (r.exitCode !== 0 && !(await this.#running())) {
+        throw new EnvironmentError(`the container ${this.name} stopped running while "${command.join(' ')}" ran (paused, killed or removed)`, 'RD_CONTAINER_GONE');
+      }
       const outcome = { command, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: performance.now() - started };
       debug.exec('%s: exit %d in %d ms', this.name, outcome.exitCode, Math.round(outcome.durationMs));
       return outcome;
