@@ -52,15 +52,20 @@ export interface ChainStateObservation {
 export function observeChainState(db: Database.Database, secret: string | undefined, chain: ChainStateObservation['chain']): ChainStateObservation {
   const state = readChainStateRow(db);
   if (!state) return {};
-  const o: ChainStateObservation = { state, ...readChainEnds(db, state.generation), ...(chain ? { chain } : {}) };
+  return authenticated({ state, ...readChainEnds(db, state.generation), ...(chain ? { chain } : {}) }, secret);
+}
+
+/** Adds the secret's key id and whether the state's MAC verifies with it (the secret itself goes no further). */
+export function authenticated(o: ChainStateObservation & { state: ChainStateRow }, secret: string | undefined): ChainStateObservation {
   if (!secret) return o;
-  o.secretKeyId = chainKey(secret).id;
-  try {
-    o.mac = stateMac(secret, state) === state.state_mac ? 'verified' : 'mismatch';
-  } catch (e) {
-    o.mac = { unreadable: (e as Error).message };
-  }
-  return o;
+  const mac = (() => {
+    try {
+      return stateMac(secret, o.state) === o.state.state_mac ? ('verified' as const) : ('mismatch' as const);
+    } catch (e) {
+      return { unreadable: (e as Error).message };
+    }
+  })();
+  return { ...o, secretKeyId: chainKey(secret).id, mac };
 }
 
 export function readChainStateRow(db: Database.Database): ChainStateRow | undefined {

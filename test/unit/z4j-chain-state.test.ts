@@ -58,3 +58,14 @@ describe("a z4j chain held against its signed state", () => {
     expect(judgeChainState('restored', {})[0]!.status).toBe('fail');
   });
 });
+
+describe("z4j's state MAC, recomputed", () => {
+  it('matches the state_mac a real z4j 1.13.0 install signed, and no other state', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { stateMac } = await import('../../scenarios/z4j/chain-state.ts');
+    const real = JSON.parse(readFileSync(new URL('./fixtures/z4j-chain-state-1.13.0.json', import.meta.url), 'utf8')) as { secret: string; row: ChainStateRow };
+    expect(stateMac(real.secret, real.row)).toBe(real.row.state_mac);
+    expect(stateMac(real.secret, { ...real.row, active_row_count: real.row.active_row_count - 1 })).not.toBe(real.row.state_mac);
+    expect(stateMac(`${real.secret}x`, real.row)).not.toBe(real.row.state_mac);
+  });
+});

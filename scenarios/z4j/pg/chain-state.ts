@@ -1,6 +1,5 @@
 import type pg from 'pg';
-import { chainKey } from '../audit-chain.ts';
-import { stateMac, type ChainStateObservation, type ChainStateRow } from '../chain-state.ts';
+import { authenticated, type ChainStateObservation, type ChainStateRow } from '../chain-state.ts';
 
 /** timestamptz as text ("... .632656+00") in the form the SQLite path reads ("+00:00"). */
 function pgTime(v: string | null): string | null {
@@ -46,13 +45,5 @@ export async function observePgChainState(client: pg.Client, secret: string | un
     [state.generation],
   );
   const frozen = await client.query<{ n: string }>('SELECT count(*)::text AS n FROM public.audit_log WHERE legacy_frozen');
-  const o: ChainStateObservation = { state, headId: head.rows[0]?.id ?? null, frozenRows: Number(frozen.rows[0]!.n), ...(chain ? { chain } : {}) };
-  if (!secret) return o;
-  o.secretKeyId = chainKey(secret).id;
-  try {
-    o.mac = stateMac(secret, state) === state.state_mac ? 'verified' : 'mismatch';
-  } catch (e) {
-    o.mac = { unreadable: (e as Error).message };
-  }
-  return o;
+  return authenticated({ state, headId: head.rows[0]?.id ?? null, frozenRows: Number(frozen.rows[0]!.n), ...(chain ? { chain } : {}) }, secret);
 }
