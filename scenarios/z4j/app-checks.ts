@@ -51,7 +51,7 @@ export function judgeApp(manifest: Manifest, obs: Observations, when: 'restore' 
   return [
     ...judgeCheck(said.check),
     ...judgeMigrationHead(said.migrationHead, said.version, obs.restored?.schemaRevision),
-    ...judgeStatus(said.status, manifest, said.restoreRows?.length ?? 0),
+    ...judgeStatus(said.status, manifest, said.restoreRows?.length ?? 0, said.version),
     ...judgeAuditVerify(said.auditVerify, said.walkedRows),
     ...(said.chainStates
       ? [...(when === 'restore' && said.chainStates.archiveExpected ? judgeChainState('archive', said.chainStates.archive) : []), ...judgeChainState('restored', said.chainStates.restored)]
@@ -62,12 +62,19 @@ export function judgeApp(manifest: Manifest, obs: Observations, when: 'restore' 
 }
 
 function judgeCheck(r: ExecOutcome | undefined): Finding[] {
-  if (!r) return [{ id: 'app.check', status: 'error', reason: 'z4j check did not run' }];
+  const id = 'app.check';
+  if (!r) return [{ id, status: 'error', reason: 'z4j check did not run' }];
+  if (r.exitCode !== 0) return [{ id, status: 'fail', reason: `z4j check is not green (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` }];
   const parsed = parseCheck(r.stdout);
-  if (!parsed) return [{ id: 'app.check', status: 'error', reason: `z4j check printed nothing parseable (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` }];
-  if (r.exitCode !== 0 || !parsed.allGreen) return [{ id: 'app.check', status: 'fail', reason: `z4j check is not green (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` }];
-  if (!parsed.revision) return [{ id: 'app.check', status: 'fail', reason: `z4j check printed "all green" but the database has no migration revision: alembic version ${parsed.alembicRow ?? 'row missing'}` }];
-  return [{ id: 'app.check', status: 'pass', reason: `z4j check: all green, alembic at ${parsed.revision}` }];
+  if (!parsed.ok) return [{ id, status: 'error', reason: `${parsed.error} (exit 0; nothing is passed on output this drill cannot read)` }];
+  const { allGreen, rows, revision } = parsed.value;
+  if (!allGreen) return [{ id, status: 'error', reason: `z4j check returned 0 without printing "all green.": ${quote(r.stdout, r.stderr)}` }];
+  // "all green." only says no step raised: each row is read for what it says.
+  for (const row of ['config', 'database connectivity']) {
+    if (rows[row] !== 'OK') return [{ id, status: 'fail', reason: `z4j check printed "all green." but its ${row} row reads ${JSON.stringify(rows[row] ?? 'missing')}` }];
+  }
+  if (!revision) return [{ id, status: 'fail', reason: `z4j check printed "all green" but the database has no migration revision: alembic version ${rows['alembic version']?.split('\n')[0] ?? 'row missing'}` }];
+  return [{ id, status: 'pass', reason: `z4j check: all green, alembic at ${revision}` }];
 }
 
 /** `version`: the z4j version that ran the command; `read`: the revision the harness read from the restored database. */
@@ -75,23 +82,28 @@ function judgeMigrationHead(r: ExecOutcome | undefined, version: string, read: s
   const id = 'app.migration-head';
   if (!r) return [{ id, status: 'error', reason: 'z4j migrate current --check-heads did not run' }];
   const parsed = parseMigrateCurrent(r.stdout);
-  if (!parsed) return [{ id, status: r.exitCode === 0 ? 'error' : 'fail', reason: `z4j migrate current --check-heads (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` }];
-  if (!parsed.isHead || r.exitCode !== 0) return [{ id, status: 'fail', reason: `restored revision ${parsed.revision} is not z4j ${version}'s migration head (exit ${r.exitCode})`, observed: parsed.revision }];
-  if (read !== undefined && read !== parsed.revision) {
-    return [{ id, status: 'fail', reason: `z4j says the database is at ${parsed.revision}, the harness read ${read} from the restored alembic_version`, expected: read, observed: parsed.revision }];
+  if (!parsed.ok) return [{ id, status: r.exitCode === 0 ? 'error' : 'fail', reason: `z4j migrate current --check-heads (exit ${r.exitCode}): ${parsed.error}` }];
+  const { revision, isHead } = parsed.value;
+  if (!revision) return [{ id, status: 'fail', reason: `z4j migrate current found no migration revision in the restored database (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` }];
+  if (!isHead || r.exitCode !== 0) return [{ id, status: 'fail', reason: `restored revision ${revision} is not z4j ${version}'s migration head (exit ${r.exitCode})`, observed: revision }];
+  if (read !== undefined && read !== revision) {
+    return [{ id, status: 'fail', reason: `z4j says the database is at ${revision}, the harness read ${read} from the restored alembic_version`, expected: read, observed: revision }];
   }
-  return [{ id, status: 'pass', reason: `restored revision ${parsed.revision} is z4j ${version}'s migration head` }];
+  return [{ id, status: 'pass', reason: `restored revision ${revision} is z4j ${version}'s migration head` }];
 }
 
 /** z4j's own counts against the manifest (its audit count includes the restore's own rows). */
-function judgeStatus(r: ExecOutcome | undefined, manifest: Manifest, appendedRows: number): Finding[] {
+function judgeStatus(r: ExecOutcome | undefined, manifest: Manifest, appendedRows: number, version: string): Finding[] {
   if (!r) return [{ id: 'app.status', status: 'error', reason: 'z4j status did not run' }];
+  if (r.exitCode !== 0) return [{ id: 'app.status', status: 'fail', reason: `z4j status failed (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` }];
   const parsed = parseStatus(r.stdout);
-  if (!parsed) return [{ id: 'app.status', status: 'error', reason: `z4j status printed no row counts (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` }];
+  if (!parsed.ok) return [{ id: 'app.status', status: 'error', reason: parsed.error }];
+  const { counts, version: reported } = parsed.value;
   const out: Finding[] = [];
+  if (reported !== version) out.push({ id: 'app.status.version', status: 'fail', reason: `z4j status reports version ${reported ?? '(none)'}, the drill installed ${version}`, expected: version, observed: reported });
   for (const [label, table] of Object.entries(STATUS_LABELS)) {
     const id = `app.status.${table}`;
-    const v = parsed.counts[label];
+    const v = counts[label];
     if (v === undefined || v === 'n/a') {
       out.push({ id, status: 'fail', reason: `z4j status could not count ${label} (${v ?? 'row missing'})` });
       continue;
@@ -109,14 +121,17 @@ function judgeAuditVerify(r: ExecOutcome | undefined, walkedRows: number | undef
   const id = 'app.audit-verify';
   if (!r) return [{ id, status: 'error', reason: 'z4j audit verify did not run' }];
   const parsed = parseAuditVerify(r.stdout);
-  if (!parsed && r.exitCode === 0) return [{ id, status: 'error', reason: `z4j audit verify printed nothing parseable: ${quote(r.stdout, r.stderr)}` }];
-  if (!parsed || r.exitCode !== 0 || parsed.problems.length > 0) return [{ id, status: 'fail', reason: `z4j audit verify failed (exit ${r.exitCode}): ${quote(r.stdout, r.stderr, 6)}` }];
-  const out: Finding[] = [{ id, status: 'pass', reason: `z4j audit verify: ${parsed.verified} active rows verified` }];
+  if (r.exitCode !== 0) return [{ id, status: 'fail', reason: `z4j audit verify failed (exit ${r.exitCode}): ${quote(r.stdout, r.stderr, 6)}` }];
+  if (!parsed.ok) return [{ id, status: 'error', reason: `${parsed.error} (exit 0; nothing is passed on output this drill cannot read)` }];
+  const said = parsed.value;
+  if (said.mismatches > 0) return [{ id, status: 'fail', reason: `z4j audit verify found ${said.mismatches} mismatches (exit 0): ${said.problems.slice(0, 3).join(' | ')}` }];
+  if (said.mode === 'legacy') return [{ id, status: 'fail', reason: `z4j audit verify checked ${said.verified} rows without the authenticated chain (no audit-chain secret in the restored install): the chain state was not verified` }];
+  const out: Finding[] = [{ id, status: 'pass', reason: `z4j audit verify: ${said.verified} active rows verified, ${said.frozen ?? 0} frozen rows assessed` }];
   // z4j's own count against the harness's own walk of the same restored chain.
   const rows = `${id}.rows`;
-  if (walkedRows === undefined) out.push({ id: rows, status: 'error', reason: `z4j verified ${parsed.verified} rows, but the harness did not walk the restored chain to compare` });
-  else if (walkedRows === parsed.verified) out.push({ id: rows, status: 'pass', reason: `z4j verified ${parsed.verified} rows, as many as the harness walked`, expected: walkedRows, observed: parsed.verified });
-  else out.push({ id: rows, status: 'fail', reason: `z4j audit verify says it verified ${parsed.verified} rows, the harness walked ${walkedRows} in the restored chain`, expected: walkedRows, observed: parsed.verified });
+  if (walkedRows === undefined) out.push({ id: rows, status: 'error', reason: `z4j verified ${said.verified} rows, but the harness did not walk the restored chain to compare` });
+  else if (walkedRows === said.verified) out.push({ id: rows, status: 'pass', reason: `z4j verified ${said.verified} rows, as many as the harness walked`, expected: walkedRows, observed: said.verified });
+  else out.push({ id: rows, status: 'fail', reason: `z4j audit verify says it verified ${said.verified} rows, the harness walked ${walkedRows} in the restored chain`, expected: walkedRows, observed: said.verified });
   return out;
 }
 

@@ -1,55 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAuditVerify, parseCheck, parseMigrateCurrent, parseStatus } from '../../scenarios/z4j/parse.ts';
+import { parseAuditVerify, parseCheck, parseMigrateCurrent, parseStatus, type Parsed } from '../../scenarios/z4j/parse.ts';
 
-// Texts as z4j 1.13.0 prints them (captured from the real CLI in a container).
-const CHECK = `2026-11-22 01:47:14 [info     ] z4j database engine disposed
-  config                          OK
-  environment                     dev  -  dev (loopback-only, relaxed cookies, no HSTS)
-  database connectivity           OK
-  alembic version                 at v1_12_auditor_role
-z4j check: all green.
-`;
-const STATUS = `z4j status
-  version             1.13.0
-  alembic revision    v1_12_auditor_role
-  environment         dev  (loopback-only, relaxed cookies, no HSTS)
-  database            sqlite+aiosqlite:////var/lib/z4j/z4j.db
+// Each version's real output, recorded from its PyPI install (fixtures/z4j-output/README.md).
+const VERSIONS = ['1.8.0', '1.9.0', '1.12.1', '1.13.0'] as const;
+const dir = join(import.meta.dirname, 'fixtures', 'z4j-output');
+const out = (v: string, c: string): string => readFileSync(join(dir, v, `${c}.stdout`), 'utf8');
 
-  row counts:
-    users                    4
-    projects                 3
-    agents                   6
-    tasks                   30
-    sessions                 4
-    audit rows          12,301
-`;
+function value<T>(p: Parsed<T>): T {
+  if (!p.ok) throw new Error(`expected a parse, got: ${p.error}`);
+  return p.value;
+}
+function error<T>(p: Parsed<T>): string {
+  if (p.ok) throw new Error(`expected an error, got ${JSON.stringify(p.value)}`);
+  return p.error;
+}
 
-describe('z4j output parsers', () => {
-  it('reads z4j check, and notices a missing alembic revision behind "all green"', () => {
-    expect(parseCheck(CHECK)).toMatchObject({ allGreen: true, revision: 'v1_12_auditor_role' });
-    const noRev = CHECK.replace('at v1_12_auditor_role', 'not present ((sqlite3.OperationalError) no such table: alembic_version');
-    const parsed = parseCheck(noRev)!;
-    expect(parsed.allGreen).toBe(true);
-    expect(parsed.revision).toBeUndefined();
+describe.each(VERSIONS)("z4j %s's real output", (v) => {
+  it('z4j check: all green at a revision', () => {
+    const c = value(parseCheck(out(v, 'check')));
+    expect(c.allGreen).toBe(true);
+    expect(c.rows.config).toBe('OK');
+    expect(c.rows['database connectivity']).toBe('OK');
+    expect(c.revision).toMatch(/^v1_\d+_\w+$/);
   });
 
-  it('reads z4j status counts with thousands separators', () => {
-    expect(parseStatus(STATUS)).toEqual({
-      version: '1.13.0',
-      revision: 'v1_12_auditor_role',
-      counts: { users: 4, projects: 3, agents: 6, tasks: 30, sessions: 4, 'audit rows': 12301 },
-    });
-    expect(parseStatus('something else')).toBeUndefined();
+  it('z4j status: every counted table, under either version\'s labels', () => {
+    const s = value(parseStatus(out(v, 'status')));
+    expect(s.version).toBe(v);
+    expect(s.revision).toMatch(/^v1_\d+_\w+$/);
+    expect(s.counts).toEqual({ users: 4, projects: 3, agents: 6, tasks: 30, sessions: 4, 'audit rows': 40 });
   });
 
-  it('reads z4j audit verify', () => {
-    expect(parseAuditVerify('verified active: 301\ncanonical frozen rows assessed in aggregate: 0\n')).toEqual({ verified: 301, problems: [] });
-    expect(parseAuditVerify('z4j audit verify: failed to load settings: ValidationError')).toBeUndefined();
+  it('z4j audit verify: clean and tampered, with either frozen-rows line', () => {
+    expect(value(parseAuditVerify(out(v, 'verify')))).toEqual({ mode: 'authenticated', verified: 40, frozen: 0, mismatches: 0, problems: [] });
+    const badRun = value(parseAuditVerify(out(v, 'verify-bad')));
+    expect(badRun.verified).toBe(39);
+    expect(badRun.mismatches).toBe(1);
+    expect(badRun.problems[0]).toMatch(/active row HMAC mismatch$/);
   });
 
-  it('reads z4j migrate current --check-heads, and nothing else', () => {
-    expect(parseMigrateCurrent('INFO  [alembic.runtime.migration] Context impl SQLiteImpl.\nv1_12_auditor_role (head)\n')).toEqual({ revision: 'v1_12_auditor_role', isHead: true });
-    expect(parseMigrateCurrent('v1_11_audit_append_tally\n')).toEqual({ revision: 'v1_11_audit_append_tally', isHead: false });
-    expect(parseMigrateCurrent('OCI runtime exec failed: cannot exec in a stopped container')).toBeUndefined();
+  it('z4j migrate current --check-heads: the head', () => {
+    expect(value(parseMigrateCurrent(out(v, 'migrate')))).toMatchObject({ isHead: true });
+  });
+});
+
+describe('z4j output parsers are strict', () => {
+  const check = out('1.13.0', 'check');
+  const status = out('1.13.0', 'status');
+  const verify = out('1.13.0', 'verify');
+
+  it('an unknown line is an error naming it, never skipped', () => {
+    expect(error(parseCheck(check.replace('  config', '  FAIL   something broke\n  config')))).toContain('"  FAIL   something broke"');
+    expect(error(parseStatus(status.replace('  row counts:', '  row counts:\n    widgets                  3')))).toContain('widgets');
+    expect(error(parseAuditVerify(`${verify}canonical frozen rows rejected: 3\n`))).toContain('canonical frozen rows rejected: 3');
+    expect(error(parseAuditVerify(verify.replace('verified active: 40', 'verified active: 40\nsomething new')))).toContain('something new');
+    expect(error(parseMigrateCurrent('v1_12_auditor_role (head)\nv1_11_other\n'))).toContain('more than one');
+  });
+
+  it('"all green." only counts as the last line, and the rows are still read', () => {
+    expect(error(parseCheck(`${check}  config                          FAIL\n`))).toContain('after "all green."');
+    const noRev = value(parseCheck(out('1.13.0', 'check-empty')));
+    expect(noRev.allGreen).toBe(true);
+    expect(noRev.revision).toBeUndefined();
+    expect(noRev.rows['alembic version']).toMatch(/^not present \(\(sqlite3\.OperationalError\) no such table/);
+  });
+
+  it("an empty database's status is read as n/a counts", () => {
+    for (const v of ['1.8.0', '1.13.0']) {
+      const s = value(parseStatus(out(v, 'status-empty')));
+      expect(s.revision).toBeUndefined();
+      expect(new Set(Object.values(s.counts))).toEqual(new Set(['n/a']));
+    }
+  });
+
+  it('a wrong shape is an error, not a partial read', () => {
+    expect(parseStatus('something else').ok).toBe(false);
+    expect(parseAuditVerify('z4j audit verify: failed to load settings: ValidationError').ok).toBe(false);
+    expect(parseAuditVerify('verified active: 40\n').ok).toBe(false); // no frozen-rows line
+    expect(parseAuditVerify(`${verify}MISMATCHES (2):\n`).ok).toBe(false); // announced, none listed
+    expect(parseMigrateCurrent('OCI runtime exec failed: cannot exec in a stopped container').ok).toBe(false);
+    expect(value(parseMigrateCurrent('v1_11_audit_append_tally\n'))).toEqual({ revision: 'v1_11_audit_append_tally', isHead: false });
+    expect(value(parseMigrateCurrent('INFO  [alembic.runtime.migration] Context impl SQLiteImpl.\n'))).toEqual({ isHead: false });
+    expect(value(parseAuditVerify('verified: 12\n'))).toMatchObject({ mode: 'legacy', verified: 12 });
   });
 });
