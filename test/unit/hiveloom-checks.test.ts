@@ -96,7 +96,74 @@ describe('SQLite main file against its WAL', () => {
     wal[20] = wal[20]! ^ 0xff;
     writeFileSync(`${main}-wal`, wal);
     const r = checkWal(main, `${main}-wal`);
-    expect(r.problems).toEqual([expect.stringMatching(/not a whole number of \d+-byte pages: it was cut short/), expect.stringMatching(/header checksum does not match/)]);
+    expect(r.problems).toHaveLength(2);
+    expect(r.problems).toEqual(expect.arrayContaining([expect.stringMatching(/not a whole number of \d+-byte pages: it was cut short/), expect.stringMatching(/header checksum does not match/)]));
+  });
+
+  /** A WAL database with five committed transactions, copied (main + WAL) as a live copy would be. */
+  function fiveCommits(name: string): { main: string; wal: Buffer; pageSize: number } {
+    const { path, db } = walDb(`${name}-src.db`);
+    const ins = db.prepare('INSERT INTO t (v) VALUES (?)');
+    for (let i = 0; i < 4; i++) ins.run(`row ${i}`);
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    const main = join(dir, `${name}.db`);
+    writeFileSync(main, readFileSync(path));
+    const wal = readFileSync(`${path}-wal`);
+    db.close();
+    return { main, wal, pageSize };
+  }
+  const rowsSeenBySqlite = (main: string): number => {
+    const db = new Database(main, { readonly: true });
+    try {
+      return (db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+
+  it('reports the frames and commits SQLite drops after a frame with a bad checksum, as SQLite reads it', () => {
+    const { main, wal, pageSize } = fiveCommits('badframe');
+    const clean = join(dir, 'badframe-clean.db');
+    writeFileSync(clean, readFileSync(main));
+    writeFileSync(`${clean}-wal`, wal);
+    const before = checkWal(clean, `${clean}-wal`);
+    expect(before.problems).toEqual([]);
+    const frames = before.committedFrames;
+    // One bit of the third frame's page content: frames 3.. are dropped by SQLite.
+    const damaged = Buffer.from(wal);
+    const third = 32 + 2 * (24 + pageSize) + 24 + 100;
+    damaged[third] = damaged[third]! ^ 1;
+    writeFileSync(`${main}-wal`, damaged);
+    const r = checkWal(main, `${main}-wal`);
+    expect(r.committedFrames).toBeLessThan(frames);
+    expect(r.droppedFrames).toBe(frames - 2);
+    expect(r.droppedCommits).toBeGreaterThan(0);
+    expect(r.problems).toEqual([expect.stringMatching(new RegExp(`^WAL frame 3 fails its checksum: SQLite stops reading the WAL there and drops ${frames - 2} frames \\(${r.droppedCommits} committed transactions\\) - the changes in them are lost`))]);
+    // SQLite itself sees fewer rows than the clean copy: the model above is SQLite's.
+    expect(rowsSeenBySqlite(main)).toBeLessThan(rowsSeenBySqlite(clean));
+  });
+
+  it('reads a main file whose page 1 is damaged as SQLite does when the WAL holds a valid page 1', () => {
+    const { main, wal } = fiveCommits('page1');
+    const m = readFileSync(main);
+    m.fill(0x41, 0, 100);
+    writeFileSync(main, m);
+    writeFileSync(`${main}-wal`, wal);
+    const r = checkWal(main, `${main}-wal`);
+    expect(r.page1FromWal).toBe(true);
+    expect(r.problems).toEqual([]);
+    expect(rowsSeenBySqlite(main)).toBe(5);
+    // Without the WAL the same main file is unreadable, and said so.
+    const alone = join(dir, 'page1-alone.db');
+    writeFileSync(alone, m);
+    expect(checkWal(alone, undefined).problems).toEqual(['the main file has no valid SQLite header']);
+  });
+
+  it('says an empty main file loses its WAL (SQLite deletes it on open)', () => {
+    const { main, wal } = fiveCommits('empty');
+    writeFileSync(main, Buffer.alloc(0));
+    writeFileSync(`${main}-wal`, wal);
+    expect(checkWal(main, `${main}-wal`).problems).toEqual([expect.stringMatching(/^the main file is empty: SQLite deletes the WAL beside it/)]);
   });
 });
 
