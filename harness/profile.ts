@@ -67,6 +67,8 @@ export interface CaptureInput {
   secrets?: SecretBag;
   /** For archives that do not record their version. */
   appVersion?: string;
+  /** Something the operator should know now, while the backup can still be taken differently. */
+  warn?: (line: string) => void;
 }
 
 /**

@@ -50,6 +50,7 @@ export type TarProblem =
   | 'too-many-entries'
   | 'total-too-large'
   | 'gzip-bomb'
+  | 'torn'
   | 'corrupt';
 
 /** Why one entry (or the stream itself, entry "(archive)") was refused. */
@@ -95,6 +96,8 @@ export async function readTarGz(path: string, opts: ReadTarOptions = {}): Promis
   const result: TarReadResult = { entries: [], findings: [], complete: true, compressedBytes: 0, uncompressedBytes: 0, collected: new Map() };
   const root = opts.extractTo ? await realpath(opts.extractTo) : undefined;
   let current = '(archive)';
+  /** The last regular file whose header was read: the one a misaligned header after it belongs to. */
+  let lastFile: string | undefined;
   let declaredTotal = 0;
   let count = 0;
   let stop: TarFinding | undefined;
@@ -176,6 +179,7 @@ export async function readTarGz(path: string, opts: ReadTarOptions = {}): Promis
     if (type !== 'file' && type !== 'contiguous-file') return refuse('special-file', `a ${type} entry: only regular files, folders and links inside are allowed`);
 
     result.entries.push({ name, type: 'file', size });
+    lastFile = raw;
     const keep = opts.collect?.(name) && size <= COLLECT_MAX;
     const write = async () => {
       const chunks: Buffer[] = [];
@@ -214,7 +218,18 @@ export async function readTarGz(path: string, opts: ReadTarOptions = {}): Promis
     result.complete = false;
     if (!stop) {
       const msg = e instanceof Error ? e.message : String(e);
-      result.findings.push({ entry: current, problem: 'corrupt', reason: `the archive cannot be read as tar.gz: ${msg}` });
+      // A bad header right after a file, in a gzip stream that is itself intact, is what the writer
+      // wrote: a header announcing the size the file had when it was opened, then the file copied to
+      // its end after it grew (a live copy). Said in those words; anything else is corruption.
+      if (/invalid tar header/i.test(msg) && lastFile !== undefined && (await gzipIntact(path, limits))) {
+        result.findings.push({
+          entry: lastFile,
+          problem: 'torn',
+          reason: 'this file grew while it was copied (the archive holds more of it than its header announced, so nothing after it can be read); take the backup again',
+        });
+      } else {
+        result.findings.push({ entry: current, problem: 'corrupt', reason: `the archive cannot be read as tar.gz: ${msg}` });
+      }
     }
   }
   ended = true;
@@ -225,6 +240,28 @@ export async function readTarGz(path: string, opts: ReadTarOptions = {}): Promis
     result.findings.push(stop);
   }
   return result;
+}
+
+/** Whether the whole gzip stream inflates to its end with a good checksum, within the same bounds. */
+async function gzipIntact(path: string, limits: TarLimits): Promise<boolean> {
+  let compressed = 0;
+  let inflated = 0;
+  try {
+    await pipeline(
+      createReadStream(path),
+      counter((n) => void (compressed += n)),
+      createGunzip(),
+      counter((n) => {
+        inflated += n;
+        if (inflated > limits.maxTotalBytes + 2 ** 20 || (inflated > limits.ratioFloorBytes && inflated > limits.maxRatio * Math.max(1, compressed))) return new Error('beyond limits');
+        return undefined;
+      }),
+      devNull(),
+    );
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Creates a folder under root, refusing to pass through anything that resolves outside it. */

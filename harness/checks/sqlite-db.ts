@@ -62,19 +62,36 @@ export function countRows(db: Database.Database, table: string, filter?: RowFilt
  * one), each row as a JSON array of its values. Capture and drill both read
  * through this, so equal data gives equal fingerprints.
  */
-export function fingerprintTable(db: Database.Database, table: string, filter?: RowFilter): string {
-  const pk = (db.pragma(`table_info(${quoteIdent(table)})`) as Array<{ name: string; pk: number }>)
+export function fingerprintTable(db: Database.Database, table: string, filter?: RowFilter, columns?: string[]): string {
+  const info = db.pragma(`table_info(${quoteIdent(table)})`) as Array<{ name: string; pk: number }>;
+  if (columns) {
+    const gone = columns.filter((c) => !info.some((i) => i.name === c));
+    if (gone.length > 0) throw new Error(`table ${table} no longer has column(s) ${gone.join(', ')}: their content is gone`);
+  }
+  // `columns`: the table as it was (after a schema upgrade added columns, the backup's columns, in their order).
+  const select = columns ? columns.map(quoteIdent).join(', ') : '*';
+  const pk = info
     .filter((c) => c.pk > 0)
     .sort((a, b) => a.pk - b.pk)
     .map((c) => quoteIdent(c.name));
   const order = pk.length > 0 ? pk.join(', ') : 'rowid';
   const h = createHash('sha256');
-  const stmt = db.prepare(`SELECT * FROM ${quoteIdent(table)}${filter ? ` WHERE ${filter.where}` : ''} ORDER BY ${order}`).raw(true);
+  const stmt = db.prepare(`SELECT ${select} FROM ${quoteIdent(table)}${filter ? ` WHERE ${filter.where}` : ''} ORDER BY ${order}`).raw(true);
   for (const row of stmt.iterate(...(filter?.params ?? [])) as Iterable<unknown[]>) {
     h.update(JSON.stringify(row, (_k, v: unknown) => (Buffer.isBuffer(v) ? `x'${v.toString('hex')}'` : typeof v === 'bigint' ? v.toString() : v)));
     h.update('\n');
   }
   return h.digest('hex');
+}
+
+/** Each table's column names in their order. */
+export function tableColumns(db: Database.Database, tables: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const t of tables) {
+    const cols = (db.pragma(`table_info(${quoteIdent(t)})`) as Array<{ name: string }>).map((c) => c.name);
+    if (cols.length > 0) out[t] = cols;
+  }
+  return out;
 }
 
 export function quoteIdent(name: string): string {

@@ -34,7 +34,7 @@ export async function captureCommand(opts: CaptureOptions): Promise<number> {
   const secrets = opts.secrets ? SecretBag.fromFile(opts.secrets) : undefined;
   for (const w of secrets?.warnings ?? []) opts.say(`warning: ${w}`);
   const key = opts.sign ? loadPrivateKey(opts.sign) : undefined;
-  const captured = await profile.capture({ archive, ...(secrets ? { secrets } : {}), ...(opts.appVersion ? { appVersion: opts.appVersion } : {}) });
+  const captured = await profile.capture({ archive, ...(secrets ? { secrets } : {}), ...(opts.appVersion ? { appVersion: opts.appVersion } : {}), warn: (w) => opts.say(`warning: ${w}`) });
   const manifest = opts.acceptEmpty ? { ...captured, policy: { ...captured.policy, acceptEmpty: true } } : captured;
   parseManifest(manifest, 'the captured manifest'); // a bug here must not write a file the drill would refuse
   // A manifest the drill would refuse is not written: a thin one would give a false sense of cover.

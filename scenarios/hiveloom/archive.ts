@@ -83,3 +83,8 @@ export async function openArchive(archive: string, dir: string, limits?: Partial
 export function hasFile(a: OpenedArchive, rel: string): boolean {
   return a.files.includes(rel) && existsSync(join(a.dataRoot, rel));
 }
+
+/** One refused entry in a sentence; a torn copy is said plainly, with what to do. */
+export function refusal(f: TarFinding): string {
+  return f.problem === 'torn' ? `"${f.entry}": ${f.reason}` : `refused entry "${f.entry}": ${f.reason}`;
+}

@@ -7,10 +7,10 @@ import { UsageError } from '../../harness/errors.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import type { CaptureInput } from '../../harness/profile.ts';
 import { TOOL_VERSION } from '../../harness/version.ts';
-import { openArchive, type OpenedArchive } from './archive.ts';
+import { openArchive, refusal, type OpenedArchive } from './archive.ts';
 import { decryptFailure, readFacts } from './facts.ts';
 import { envBinarySource, type HiveloomBinarySource } from './image.ts';
-import { ARCHIVE_FORMAT } from './layout.ts';
+import { ARCHIVE_FORMAT, defaultTenantScopeReason, FRESH_SERVER_TENANT } from './layout.ts';
 import { parseVersion } from './parse.ts';
 
 /**
@@ -29,6 +29,7 @@ export async function captureHiveloom(input: CaptureInput, source: HiveloomBinar
     const problems = archiveProblems(a);
     if (problems.length > 0) throw new UsageError(`${input.archive} cannot be drilled as it is: ${problems.join('; ')}`, 'RD_ARCHIVE_FORMAT');
     const backup = a.backup!;
+    if (backup.scope === 'tenant' && backup.tenant?.slug === FRESH_SERVER_TENANT) input.warn?.(`${input.archive}: ${defaultTenantScopeReason(backup.tenant.slug)}; its drills will fail`);
     const facts = readFacts(a.dataRoot, backup, a.masterKey, { strayStores: true });
     if (facts.problems.length > 0) throw new UsageError(`${input.archive}: ${facts.problems.join('; ')}`, 'RD_ARCHIVE_FORMAT');
     const undecryptable = facts.decrypt && decryptFailure(facts.decrypt);
@@ -58,7 +59,7 @@ export async function captureHiveloom(input: CaptureInput, source: HiveloomBinar
 
 /** Everything about an opened archive that makes it undrillable, one sentence each. */
 export function archiveProblems(a: OpenedArchive): string[] {
-  const out = a.refused.map((f) => `entry "${f.entry}" refused: ${f.reason}`);
+  const out = a.refused.map(refusal);
   out.push(...a.layout);
   if (out.length > 0) return out;
   if (!a.masterKey) out.push('it holds no data/master.key: after a restore no credential could be decrypted (master key missing after restore)');

@@ -51,3 +51,19 @@ export const STORE_TABLES_WITH_OWN_KEYS: Record<string, (slug: string) => string
 export function storePath(tenantId: string): string {
   return `tenants/${tenantId}/store.db`;
 }
+
+/** The tenant a fresh Hiveloom server creates at its first start. */
+export const FRESH_SERVER_TENANT = 'default';
+
+/**
+ * Why a tenant-scope archive of the tenant every fresh server creates for
+ * itself cannot be restored on a fresh host: its tenant row carries another
+ * id with the same unique slug, and Hiveloom's restore stops on that.
+ */
+export function defaultTenantScopeReason(slug: string): string {
+  return (
+    `this is a tenant-scope archive of the "${slug}" tenant, which every fresh Hiveloom server creates for itself at its first start: ` +
+    `restoring it on a fresh host collides with that tenant (same slug, another id) and Hiveloom refuses. ` +
+    'Take an instance-scope backup (hiveloom backup create without --tenant) to be able to rebuild this host'
+  );
+}

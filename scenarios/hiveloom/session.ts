@@ -7,9 +7,9 @@ import type { HiveloomObservations } from './app-checks.ts';
 import { fileIntegrityProblems } from '../../harness/checks/sqlite-db.ts';
 import { errorMessage } from '../../harness/errors.ts';
 import { requireEmptyDataDir } from '../../harness/drill/data-dir.ts';
-import { openArchive, type OpenedArchive } from './archive.ts';
+import { openArchive, refusal, type OpenedArchive } from './archive.ts';
 import { decryptFailure, readFacts, type HiveloomFacts } from './facts.ts';
-import { DATA_DIR, DRILL_DIR, PORT, key, storePath, type BackupJson } from './layout.ts';
+import { DATA_DIR, DRILL_DIR, PORT, key, storePath, type BackupJson, defaultTenantScopeReason, FRESH_SERVER_TENANT } from './layout.ts';
 import { parseRestore, parseTenantList, parseVersion, quote } from './parse.ts';
 
 const ARCHIVE_IN = `${DRILL_DIR}/archive.tar.gz`;
@@ -47,7 +47,7 @@ export class HiveloomSession implements DrillSession {
     const ctx = this.#ctx;
     const a = (this.#archive = await openArchive(ctx.archive, ctx.workSubdir('archive')));
     for (const f of a.refused) {
-      ctx.check({ id: `inspect.entry.${f.problem}`, status: 'fail', reason: `refused entry "${f.entry}": ${f.reason}`, observed: f.entry });
+      ctx.check({ id: `inspect.entry.${f.problem}`, status: 'fail', reason: refusal(f), observed: f.entry });
     }
     if (a.refused.length > 0) return;
     ctx.check({ id: 'inspect.entries', status: 'pass', reason: 'every entry stays inside the target folder, no links out, no device files, sizes and compression ratio within bounds' });
@@ -118,6 +118,12 @@ export class HiveloomSession implements DrillSession {
     const r = await this.#exec(['hiveloom', 'backup', 'restore', '--input', ARCHIVE_IN, '--json']);
     const parsed = parseRestore(r.stdout);
     if (r.exitCode !== 0 || !parsed || parsed.status !== 'restored') {
+      const slug = this.#backup.scope === 'tenant' ? this.#backup.tenant?.slug : undefined;
+      if (slug === FRESH_SERVER_TENANT) {
+        // Known and explained: the raw SQL error goes to `observed`, the reason says what it means.
+        ctx.check({ id: 'restore.hiveloom-restore', status: 'fail', reason: `hiveloom backup restore failed (exit ${r.exitCode}): ${defaultTenantScopeReason(slug)}`, observed: { exitCode: r.exitCode, output: quote(r.stdout, r.stderr) } });
+        return;
+      }
       ctx.check({ id: 'restore.hiveloom-restore', status: 'fail', reason: `hiveloom backup restore failed (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}`, observed: { exitCode: r.exitCode } });
       return;
     }

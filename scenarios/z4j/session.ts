@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { compareChain } from '../../harness/manifest/compare.ts';
 import { hasSqliteHeader, privateCopy } from '../../harness/archive/sqlite-file.ts';
-import { foreignKeyProblems, integrityProblems, openReadOnly } from '../../harness/checks/sqlite-db.ts';
+import { foreignKeyProblems, integrityProblems, openReadOnly, tableColumns } from '../../harness/checks/sqlite-db.ts';
 import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
 import type { DrillContext, DrillSession } from '../../harness/profile.ts';
 import type { ChainObservation, DataFacts, Observations } from '../../harness/drill/types.ts';
@@ -12,7 +12,7 @@ import { requireEmptyDataDir } from '../../harness/drill/data-dir.ts';
 import { archiveInContainer, migrateWithTarget, prepareFreshInstall } from './install.ts';
 import { runAppChecks, type Z4jObservations } from './app-checks.ts';
 import { readFacts, readRevision, readVersion, restoreAppendedRows, walkZ4jChainFast } from './sqlite-facts.ts';
-import { Z4J_DB, Z4J_HOME } from './tables.ts';
+import { COUNTED_TABLES, Z4J_DB, Z4J_HOME } from './tables.ts';
 import { judgeChainState, observeChainState, type ChainStateObservation } from './chain-state.ts';
 
 const SECRETS_HINT =
@@ -22,6 +22,10 @@ const SECRETS_HINT =
 export class Z4jSqliteSession implements DrillSession {
   readonly #ctx: DrillContext;
   #app: DrillContainer | undefined;
+  /** Set by upgrade(): the next probe reads the target version's migrated database. */
+  #upgraded = false;
+  /** The counted tables' columns as restored (before any upgrade). */
+  #columnsAtRestore?: Record<string, string[]>;
   /** The z4j version running in #app: the archive's, or the gate's target after upgrade(). */
   #version: string;
   /** Probes so far (a gate probes twice): each copies the database into a folder of its own. */
@@ -163,7 +167,10 @@ export class Z4jSqliteSession implements DrillSession {
       const state = readChainState(db);
       const appended = state ? restoreAppendedRows(db, state.generation, ctx.manifest.archive.sha256) : [];
       said.restoreRows = appended;
-      const facts = readFacts(db, appended.map((r) => r.id));
+      // After a gate's upgrade, content is compared over the columns the restore had: new columns are the migration's.
+      const columns = this.#upgraded ? this.#columnsAtRestore : undefined;
+      this.#columnsAtRestore ??= tableColumns(db, COUNTED_TABLES);
+      const facts = readFacts(db, appended.map((r) => r.id), columns);
       const restored: DataFacts = { counts: facts.counts, fingerprints: facts.fingerprints, ...(facts.revision ? { schemaRevision: facts.revision } : {}) };
 
       const secret = this.#secret;
@@ -199,6 +206,7 @@ export class Z4jSqliteSession implements DrillSession {
 
     const to = (this.#app = await ctx.start({ image, labels: { 'io.restore-drill.role': 'upgrade' } }));
     this.#version = version;
+    this.#upgraded = true;
     if (!(await requireEmptyDataDir(ctx, to, Z4J_HOME, 'upgrade.data-dir'))) return;
     await to.copyIn(local, Z4J_DB, 0o600);
     if (hasWal) await to.copyIn(`${local}-wal`, `${Z4J_DB}-wal`, 0o600);

@@ -30,9 +30,11 @@ export function readRevision(db: Database.Database): string | undefined {
 
 /**
  * Counts and fingerprints of the counted tables. `exclude` leaves out audit rows
- * the drill's own restore appended (they are not part of the backup).
+ * the drill's own restore appended (they are not part of the backup);
+ * `columns` limits each fingerprint to the columns the backup had (after a
+ * gate's upgrade added some).
  */
-export function readFacts(db: Database.Database, excludeAuditIds: string[] = []): Z4jFacts {
+export function readFacts(db: Database.Database, excludeAuditIds: string[] = [], columns?: Record<string, string[]>): Z4jFacts {
   const facts: Z4jFacts = { counts: {}, fingerprints: {}, missingTables: [] };
   const version = readVersion(db);
   const revision = readRevision(db);
@@ -46,7 +48,7 @@ export function readFacts(db: Database.Database, excludeAuditIds: string[] = [])
     const filter: RowFilter | undefined =
       t === 'audit_log' && excludeAuditIds.length > 0 ? { where: `id NOT IN (${excludeAuditIds.map(() => '?').join(',')})`, params: excludeAuditIds } : undefined;
     facts.counts[t] = countRows(db, t, filter);
-    facts.fingerprints[t] = fingerprintTable(db, t, filter);
+    facts.fingerprints[t] = fingerprintTable(db, t, filter, columns?.[t]);
   }
   return facts;
 }

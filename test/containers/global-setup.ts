@@ -5,7 +5,7 @@ import { skipReason } from './engine.ts';
 import { ensureImage } from '../../harness/images/index.ts';
 import { postgresImage } from '../../harness/images/postgres.ts';
 import { Z4J_PG_TEST_MAJOR, z4jPgImage } from '../../scenarios/z4j/pg/image.ts';
-import { Z4J_BEFORE_SCHEMA_VERSION, Z4J_OLDER_VERSION, Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
+import { Z4J_BEFORE_SCHEMA_VERSION, Z4J_FIRST_CHAIN_VERSION, Z4J_OLDER_VERSION, Z4J_PINNED_VERSION, Z4J_SECOND_CHAIN_VERSION } from '../../scenarios/z4j/version.ts';
 
 /** Prepares the host once for all container tests: engine, sweep, images. */
 export default async function setup(): Promise<() => Promise<void>> {
@@ -15,7 +15,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   }
   const say = (l: string) => process.stderr.write(`[setup] ${l}\n`);
   // Installs and starts an engine where it can; throws (failing the run) where it cannot.
-  await setupCommand({ profile: 'z4j', version: [Z4J_PINNED_VERSION, Z4J_OLDER_VERSION, Z4J_BEFORE_SCHEMA_VERSION], say });
+  await setupCommand({ profile: 'z4j', version: [Z4J_PINNED_VERSION, Z4J_OLDER_VERSION, Z4J_BEFORE_SCHEMA_VERSION, Z4J_FIRST_CHAIN_VERSION, Z4J_SECOND_CHAIN_VERSION], say });
   // PostgreSQL drills: the server image and z4j with a client z4j's restore accepts.
   const { docker } = await ensureEngine();
   for (const recipe of [postgresImage(Z4J_PG_TEST_MAJOR), z4jPgImage(Z4J_PINNED_VERSION, Z4J_PG_TEST_MAJOR)]) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,9 @@ import { runDrill } from '../../harness/drill/run-drill.ts';
 import type { DrillReport } from '../../harness/drill/types.ts';
 import type { Profile } from '../../harness/profile.ts';
 import { makeStandinDeployment, type StandinDeployment } from '../fixtures/hiveloom-standin/deployment.ts';
-import { dropOneAgent, dropOneRow, gzipBomb, manifestFor, midWritePlatform, overwritePlatformPage, readEntries, writeEntries, type Entry } from '../fixtures/hiveloom-standin/tamper.ts';
+import { damageMainPage1, damageWalFrame, dropAllRows, dropOneAgent, dropOneRow, gzipBomb, manifestFor, midWritePlatform, overwritePlatformPage, readEntries, tornArchive, writeEntries, type Entry } from '../fixtures/hiveloom-standin/tamper.ts';
+import { checkWal } from '../../harness/checks/sqlite-wal.ts';
+import { defaultTenantScopeReason } from '../../scenarios/hiveloom/layout.ts';
 import { skipReason } from './engine.ts';
 
 async function drill(profile: Profile, archive: string): Promise<DrillReport> {
@@ -154,6 +156,81 @@ describe.skipIf(skipReason)('Hiveloom drills (against the stand-in test fixture)
     expect(r.verdict).toBe('failed');
     expect(failures(r).some((f) => /^compare\/compare\.count\._migrations\[acme\]: _migrations\[acme\]: expected \d+ rows, observed \d+$/.test(f))).toBe(true);
     expect(failures(r).filter((f) => f.includes('globex'))).toEqual([]);
+  });
+
+  describe('archives as the real binary makes them', () => {
+    const capture = async (archive: string, say: (l: string) => void = () => {}) => {
+      const { captureCommand } = await import('../../harness/commands/capture.ts');
+      return captureCommand({ profile: 'hiveloom', archive, appVersion: d.version, force: true, say });
+    };
+
+    it("keeps the stand-in's shapes: platform.db in its WAL, a store's -wal before its store.db, 23 store migrations", async () => {
+      const es = await readEntries(d.instanceArchive);
+      const names = es.map((e) => e.header.name);
+      expect(names[0]).toBe('backup.json');
+      const main = es.find((e) => e.header.name === 'data/platform.db')!.body;
+      const wal = es.find((e) => e.header.name === 'data/platform.db-wal')?.body;
+      expect(wal?.length ?? 0).toBeGreaterThan(main.length);
+      const storeDir = `data/tenants/${acmeId}/`;
+      const inStore = names.filter((n) => n.startsWith(storeDir));
+      expect([...inStore].sort().reverse()).toEqual(inStore);
+      const m = JSON.parse(readFileSync(`${d.instanceArchive}.manifest.json`, 'utf8')) as { expectations: { counts: Record<string, number> } };
+      expect(m.expectations.counts['_migrations[acme]']).toBe(23);
+      expect(m.expectations.counts['scheduled_jobs[acme]']).toBe(2);
+    });
+
+    it("fails a backup that lost a tenant's schedules, naming the tenant and the table", async () => {
+      const a = join(dir, 'no-schedules.tar.gz');
+      await writeEntries(dropAllRows(await readEntries(d.instanceArchive), acmeId, 'scheduled_jobs'), a);
+      await manifestFor(d.instanceArchive, a);
+      const r = await drill(d.profile, a);
+      expect(r.verdict).toBe('failed');
+      expect(failures(r)).toContain('compare/compare.count.scheduled_jobs[acme]: scheduled_jobs[acme]: expected 2 rows, observed 0');
+      expect(failures(r).filter((f) => f.includes('globex'))).toEqual([]);
+    });
+
+    it('refuses at capture a WAL with a damaged frame, saying which frames and commits SQLite drops', async () => {
+      const a = join(dir, 'bad-frame.tar.gz');
+      await writeEntries(damageWalFrame(await readEntries(d.instanceArchive), 'data/platform.db-wal', 2), a);
+      await expect(capture(a)).rejects.toThrow(/data\/platform\.db-wal is inconsistent with data\/platform\.db: WAL frame 2 fails its checksum: SQLite stops reading the WAL there and drops \d+ frames \(\d+ committed transactions\)/);
+    });
+
+    it("passes an archive whose platform.db page 1 is damaged while its WAL holds a valid page 1 (SQLite reads the WAL's)", async () => {
+      const a = join(dir, 'page1.tar.gz');
+      const es = damageMainPage1(await readEntries(d.instanceArchive), 'data/platform.db');
+      await writeEntries(es, a);
+      const work = mkdtempSync(join(tmpdir(), 'rd-page1-'));
+      writeFileSync(join(work, 'p.db'), es.find((e) => e.header.name === 'data/platform.db')!.body);
+      writeFileSync(join(work, 'p.db-wal'), es.find((e) => e.header.name === 'data/platform.db-wal')!.body);
+      expect(checkWal(join(work, 'p.db'), join(work, 'p.db-wal')).page1FromWal).toBe(true);
+      await capture(a);
+      const r = await drill(d.profile, a);
+      expect(failures(r)).toEqual([]);
+      expect(r.verdict).toBe('passed');
+    });
+
+    it('gives an archive torn by a file that grew while it was copied the plain-words reason, at capture and at drill', async () => {
+      const a = join(dir, 'torn.tar.gz');
+      await tornArchive(await readEntries(d.instanceArchive), a, 'data/platform.db-wal');
+      await expect(capture(a)).rejects.toThrow('"data/platform.db-wal": this file grew while it was copied (the archive holds more of it than its header announced, so nothing after it can be read); take the backup again');
+      await manifestFor(d.instanceArchive, a);
+      const r = await drill(d.profile, a);
+      expect(r.verdict).toBe('failed');
+      expect(r.summary).toBe('inspect: "data/platform.db-wal": this file grew while it was copied (the archive holds more of it than its header announced, so nothing after it can be read); take the backup again');
+      expect(r.summary).not.toMatch(/gunzip/);
+    });
+
+    it("warns at capture and explains at drill that a tenant-scope archive of 'default' cannot be restored on a fresh host", async () => {
+      const said: string[] = [];
+      await capture(d.defaultTenantArchive, (l) => said.push(l));
+      expect(said.some((l) => l.startsWith('warning: ') && l.includes(defaultTenantScopeReason('default')))).toBe(true);
+      const r = await drill(d.profile, d.defaultTenantArchive);
+      expect(r.verdict).toBe('failed');
+      const restore = r.checks.find((c) => c.id === 'restore.hiveloom-restore')!;
+      expect(restore.status).toBe('fail');
+      expect(restore.reason).toContain(defaultTenantScopeReason('default'));
+      expect(restore.reason).not.toContain('UNIQUE constraint');
+    });
   });
 
   describe('hostile archives are refused before anything runs, naming the entry', () => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGzip, gzipSync } from 'node:zlib';
@@ -8,6 +8,8 @@ import tar from 'tar-stream';
 type TarHeader = Partial<tar.Header> & { name: string };
 import { describe, expect, it } from 'vitest';
 import { readTarGz } from '../../harness/archive/tar-read.ts';
+import { randomBytes } from 'node:crypto';
+import { LiveTarWriter } from '../fixtures/hiveloom-standin/src/tar-writer.ts';
 import { judgeEntryName, linkTargetInside } from '../../harness/archive/tar-path.ts';
 
 type Spec = TarHeader & { body?: string | Buffer };
@@ -200,3 +202,59 @@ describe('a tar.gz cut short', () => {
     }
   });
 });
+
+describe('an archive written the way a live copy writes it (size at open, then copy to end of file)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rd-torn-'));
+
+  it('names the file that grew, in plain words, when the gzip stream itself is intact', async () => {
+    const src = join(dir, 'store.db-wal');
+    writeFileSync(src, Buffer.alloc(3000, 7));
+    const out = join(dir, 'torn.tar.gz');
+    const w = new LiveTarWriter(out);
+    await w.bytes('backup.json', Buffer.from('{}'));
+    // The file grows between open and copy, as a WAL does while the server commits.
+    const grew = await w.file('data/tenants/t1/store.db-wal', src, () => appendFileSync(src, Buffer.alloc(5000, 9)));
+    await w.bytes('data/tenants/t1/store.db', Buffer.alloc(1024, 1));
+    await w.finish();
+    expect(grew).toBe(5000);
+    const r = await readTarGz(out, { extractTo: freshDirIn(dir) });
+    expect(r.complete).toBe(false);
+    expect(r.findings).toEqual([
+      { entry: 'data/tenants/t1/store.db-wal', problem: 'torn', reason: 'this file grew while it was copied (the archive holds more of it than its header announced, so nothing after it can be read); take the backup again' },
+    ]);
+  });
+
+  it('reads the same writer\'s archive when nothing grew, a -wal before its database included', async () => {
+    const src = join(dir, 'still.db');
+    writeFileSync(src, Buffer.alloc(3000, 7));
+    const out = join(dir, 'still.tar.gz');
+    const w = new LiveTarWriter(out);
+    await w.bytes('backup.json', Buffer.from('{}'));
+    await w.file('data/x.db-wal', src);
+    await w.file('data/x.db', src);
+    await w.finish();
+    const r = await readTarGz(out, { extractTo: freshDirIn(dir) });
+    expect(r.findings).toEqual([]);
+    expect(r.entries.map((e) => e.name)).toEqual(['backup.json', 'data/x.db-wal', 'data/x.db']);
+  });
+
+  it('calls a bad header in a damaged gzip stream corruption, not growth', async () => {
+    const src = join(dir, 'g.db');
+    writeFileSync(src, randomBytes(200_000));
+    const out = join(dir, 'both.tar.gz');
+    const w = new LiveTarWriter(out);
+    await w.bytes('backup.json', Buffer.from('{}'));
+    await w.file('data/g.db', src, () => appendFileSync(src, randomBytes(700)));
+    await w.bytes('data/after', Buffer.alloc(10));
+    await w.finish();
+    const bytes = readFileSync(out);
+    const cut = join(dir, 'both-cut.tar.gz');
+    writeFileSync(cut, bytes.subarray(0, bytes.length - 30));
+    const r = await readTarGz(cut);
+    expect(r.findings.map((f) => f.problem)).toEqual(['corrupt']);
+  });
+});
+
+function freshDirIn(parent: string): string {
+  return mkdtempSync(join(parent, 'x-'));
+}

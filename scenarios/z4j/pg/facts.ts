@@ -102,12 +102,14 @@ function exclusion(table: string, excludeAuditIds: string[]): { where: string; p
  * own text form of the record (exact: timestamps to the microsecond, jsonb
  * and numerics as stored), one per line.
  */
-export async function fingerprintTable(client: pg.Client, table: string, excludeAuditIds: string[] = []): Promise<string> {
+export async function fingerprintTable(client: pg.Client, table: string, excludeAuditIds: string[] = [], columns?: string[]): Promise<string> {
   const pk = await primaryKey(client, table);
+  // `columns`: the backup's columns after a gate's upgrade added some; a record of them prints as the row did.
+  const record = columns ? `ROW(${columns.map((c) => `t.${quoteIdent(c)}`).join(', ')})::text` : 't::text';
   const order = pk.length > 0 ? pk.map(quoteIdent).join(', ') : 't::text';
   const { where, params } = exclusion(table, excludeAuditIds);
   const h = createHash('sha256');
-  for await (const rows of cursorRows<{ r: string }>(client, `SELECT t::text AS r FROM public.${quoteIdent(table)} t${where} ORDER BY ${order}`, params, 'rd_fp')) {
+  for await (const rows of cursorRows<{ r: string }>(client, `SELECT ${record} AS r FROM public.${quoteIdent(table)} t${where} ORDER BY ${order}`, params, 'rd_fp')) {
     for (const row of rows) h.update(`${row.r}\n`);
   }
   return h.digest('hex');
@@ -119,8 +121,19 @@ export async function countRows(client: pg.Client, table: string, excludeAuditId
   return Number(r.rows[0]!.n);
 }
 
+/** Each table's column names in their order. */
+export async function pgTableColumns(client: pg.Client, tables: readonly string[]): Promise<Record<string, string[]>> {
+  const r = await client.query<{ table_name: string; column_name: string }>(
+    "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = ANY($1::text[]) ORDER BY table_name, ordinal_position",
+    [tables],
+  );
+  const out: Record<string, string[]> = {};
+  for (const row of r.rows) (out[row.table_name] ??= []).push(row.column_name);
+  return out;
+}
+
 /** Counts, fingerprints, version and revision (call inside a snapshot for a consistent read). */
-export async function readPgFacts(client: pg.Client, excludeAuditIds: string[] = []): Promise<PgFacts> {
+export async function readPgFacts(client: pg.Client, excludeAuditIds: string[] = [], columns?: Record<string, string[]>): Promise<PgFacts> {
   const server = await client.query<{ v: string }>("SELECT current_setting('server_version') AS v");
   const facts: PgFacts = { serverVersion: server.rows[0]!.v, counts: {}, fingerprints: {}, missingTables: [] };
   if (await tableExists(client, 'z4j_meta')) {
@@ -137,7 +150,7 @@ export async function readPgFacts(client: pg.Client, excludeAuditIds: string[] =
       continue;
     }
     facts.counts[t] = await countRows(client, t, excludeAuditIds);
-    facts.fingerprints[t] = await fingerprintTable(client, t, excludeAuditIds);
+    facts.fingerprints[t] = await fingerprintTable(client, t, excludeAuditIds, columns?.[t]);
   }
   return facts;
 }

@@ -8,9 +8,9 @@ import type { ChainObservation, DataFacts, Observations } from '../../../harness
 import { errorMessage } from '../../../harness/errors.ts';
 import { CHAIN_SECRET_NAME, chainKey } from '../audit-chain.ts';
 import { quote } from '../parse.ts';
-import { Z4J_HOME } from '../tables.ts';
+import { COUNTED_TABLES, Z4J_HOME } from '../tables.ts';
 import { runAppChecks, type Z4jObservations } from '../app-checks.ts';
-import { chainSigningKeyId, connectPg, inSnapshot, readPgChainState, readPgFacts, restoreAppendedPgRows, walkPgChain, type PgConnection } from './facts.ts';
+import { chainSigningKeyId, connectPg, inSnapshot, pgTableColumns, readPgChainState, readPgFacts, restoreAppendedPgRows, walkPgChain, type PgConnection } from './facts.ts';
 import { inspectDump } from './inspect.ts';
 import { observePgChainState } from './chain-state.ts';
 import { archiveInContainer, migrateWithTarget, prepareFreshInstall } from '../install.ts';
@@ -46,6 +46,10 @@ export class Z4jPgSession implements DrillSession {
   #db: DrillContainer | undefined;
   #network: { name: string; remove: () => Promise<void> } | undefined;
   #conn: PgConnection | undefined;
+  /** Set by upgrade(): the next probe reads the target version's migrated database. */
+  #upgraded = false;
+  /** The counted tables' columns as restored (before any upgrade). */
+  #columnsAtRestore?: Record<string, string[]>;
   /** The z4j version running in #app: the archive's, or a gate's target after upgrade(). */
   #version: string;
   /** Where the drill's time went: z4j's own commands, and the harness's own reading of the restored database. */
@@ -172,7 +176,10 @@ export class Z4jPgSession implements DrillSession {
     const state = await readPgChainState(client);
     const appended = state ? await restoreAppendedPgRows(client, state.generation, ctx.manifest.archive.sha256) : [];
     said.restoreRows = appended;
-    const facts = await readPgFacts(client, appended.map((r) => r.id));
+    // After a gate's upgrade, content is compared over the columns the restore had: new columns are the migration's.
+    const columns = this.#upgraded ? this.#columnsAtRestore : undefined;
+    this.#columnsAtRestore ??= await pgTableColumns(client, COUNTED_TABLES);
+    const facts = await readPgFacts(client, appended.map((r) => r.id), columns);
     const restored: DataFacts = { counts: facts.counts, fingerprints: facts.fingerprints, ...(facts.revision ? { schemaRevision: facts.revision } : {}) };
     const secret = this.#secret;
     if (!state) {
@@ -213,6 +220,7 @@ export class Z4jPgSession implements DrillSession {
     await this.#app!.stop();
     const app = (this.#app = await ctx.start({ image, network: this.#network!.name, labels: { 'io.restore-drill.role': 'upgrade' } }));
     this.#version = version;
+    this.#upgraded = true;
     if (!(await requireEmptyDataDir(ctx, app, Z4J_HOME, 'upgrade.data-dir'))) return;
     await migrateWithTarget(ctx, app, (cmd) => this.#exec(cmd), version, 'database');
   }
