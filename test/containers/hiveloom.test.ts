@@ -150,11 +150,12 @@ describe.skipIf(skipReason)('Hiveloom drills (against the stand-in test fixture)
 
   it('fails when a table other than agents and credentials lost a row, naming the tenant and the table', async () => {
     const a = join(dir, 'row-gone.tar.gz');
-    await writeEntries(dropOneRow(await readEntries(d.instanceArchive), acmeId, '_migrations'), a);
+    // Not _migrations: like 0.2.0, the stand-in re-applies a missing migration whenever it opens a store.
+    await writeEntries(dropOneRow(await readEntries(d.instanceArchive), acmeId, 'scheduled_jobs'), a);
     await manifestFor(d.instanceArchive, a);
     const r = await drill(d.profile, a);
     expect(r.verdict).toBe('failed');
-    expect(failures(r).some((f) => /^compare\/compare\.count\._migrations\[acme\]: _migrations\[acme\]: expected \d+ rows, observed \d+$/.test(f))).toBe(true);
+    expect(failures(r)).toContain('compare/compare.count.scheduled_jobs[acme]: scheduled_jobs[acme]: expected 2 rows, observed 1');
     expect(failures(r).filter((f) => f.includes('globex'))).toEqual([]);
   });
 
@@ -172,7 +173,10 @@ describe.skipIf(skipReason)('Hiveloom drills (against the stand-in test fixture)
       const wal = es.find((e) => e.header.name === 'data/platform.db-wal')?.body;
       expect(wal?.length ?? 0).toBeGreaterThan(main.length);
       const storeDir = `data/tenants/${acmeId}/`;
-      const inStore = names.filter((n) => n.startsWith(storeDir));
+      // Files after their folder's entry, in the stand-in's unsorted (reverse) order; reading a -wal
+      // before its database is covered with the same writer in test/unit/tar-read.test.ts.
+      const inStore = names.filter((n) => n.startsWith(storeDir) && !n.endsWith('/'));
+      expect(inStore.length).toBeGreaterThan(0);
       expect([...inStore].sort().reverse()).toEqual(inStore);
       const m = JSON.parse(readFileSync(`${d.instanceArchive}.manifest.json`, 'utf8')) as { expectations: { counts: Record<string, number> } };
       expect(m.expectations.counts['_migrations[acme]']).toBe(23);
@@ -216,7 +220,7 @@ describe.skipIf(skipReason)('Hiveloom drills (against the stand-in test fixture)
       await manifestFor(d.instanceArchive, a);
       const r = await drill(d.profile, a);
       expect(r.verdict).toBe('failed');
-      expect(r.summary).toBe('inspect: "data/platform.db-wal": this file grew while it was copied (the archive holds more of it than its header announced, so nothing after it can be read); take the backup again');
+      expect(r.summary.startsWith('inspect: "data/platform.db-wal": this file grew while it was copied (the archive holds more of it than its header announced, so nothing after it can be read); take the backup again')).toBe(true);
       expect(r.summary).not.toMatch(/gunzip/);
     });
 
