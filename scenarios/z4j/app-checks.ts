@@ -1,7 +1,8 @@
 import type { ExecOutcome } from '../../harness/runtime/index.ts';
 import type { Finding, Observations } from '../../harness/drill/types.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
-import { parseAuditVerify, parseCheck, parseMigrateCurrent, parseStatus, quote } from './parse.ts';
+import { parseAuditVerify, parseCheck, parseMigrationHeads, parseStatus, quote } from './parse.ts';
+import { MIGRATION_HEADS_FILE } from './image.ts';
 import { STATUS_LABELS } from './tables.ts';
 import { judgeChainState, type ChainStateObservation } from './chain-state.ts';
 
@@ -18,7 +19,8 @@ export interface Z4jObservations {
   /** The z4j version that ran the commands (the archive's, or a gate's target). */
   version: string;
   check?: ExecOutcome;
-  migrationHead?: ExecOutcome;
+  /** The image's recorded migration head(s) (`cat` of the file written at image build). */
+  migrationHeads?: ExecOutcome;
   status?: ExecOutcome;
   auditVerify?: ExecOutcome;
   /** Audit rows this drill's restore appended to the chain (read by the harness; set aside from the backup's). */
@@ -38,7 +40,7 @@ export async function runAppChecks(run: Run, version: string): Promise<Z4jObserv
   return {
     version,
     check: await run(['z4j', 'check']),
-    migrationHead: await run(['z4j', 'migrate', 'current', '--check-heads']),
+    migrationHeads: await run(['cat', MIGRATION_HEADS_FILE]),
     status: await run(['z4j', 'status']),
     auditVerify: await run(['z4j', 'audit', 'verify']),
   };
@@ -50,7 +52,7 @@ export function judgeApp(manifest: Manifest, obs: Observations, when: 'restore' 
   if (!said) return [{ id: 'app.check', status: 'error', reason: "z4j's own checks did not run" }];
   return [
     ...judgeCheck(said.check),
-    ...judgeMigrationHead(said.migrationHead, said.version, obs.restored?.schemaRevision),
+    ...judgeMigrationHead(said.migrationHeads, said.version, obs.restored?.schemaRevision, parsedCheckRevision(said.check)),
     ...judgeStatus(said.status, manifest, said.restoreRows?.length ?? 0, said.version),
     ...judgeAuditVerify(said.auditVerify, said.walkedRows),
     ...(said.chainStates
@@ -77,19 +79,31 @@ function judgeCheck(r: ExecOutcome | undefined): Finding[] {
   return [{ id, status: 'pass', reason: `z4j check: all green, alembic at ${revision}` }];
 }
 
-/** `version`: the z4j version that ran the command; `read`: the revision the harness read from the restored database. */
-function judgeMigrationHead(r: ExecOutcome | undefined, version: string, read: string | undefined): Finding[] {
+/**
+ * The restored revision against this z4j build's migration head (recorded in
+ * the image at build time from the alembic scripts z4j ships), as the harness
+ * read it from alembic_version and as `z4j check` read it.
+ */
+function judgeMigrationHead(r: ExecOutcome | undefined, version: string, read: string | undefined, zCheck: string | undefined): Finding[] {
   const id = 'app.migration-head';
-  if (!r) return [{ id, status: 'error', reason: 'z4j migrate current --check-heads did not run' }];
-  const parsed = parseMigrateCurrent(r.stdout);
-  if (!parsed.ok) return [{ id, status: r.exitCode === 0 ? 'error' : 'fail', reason: `z4j migrate current --check-heads (exit ${r.exitCode}): ${parsed.error}` }];
-  const { revision, isHead } = parsed.value;
-  if (!revision) return [{ id, status: 'fail', reason: `z4j migrate current found no migration revision in the restored database (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` }];
-  if (!isHead || r.exitCode !== 0) return [{ id, status: 'fail', reason: `restored revision ${revision} is not z4j ${version}'s migration head (exit ${r.exitCode})`, observed: revision }];
-  if (read !== undefined && read !== revision) {
-    return [{ id, status: 'fail', reason: `z4j says the database is at ${revision}, the harness read ${read} from the restored alembic_version`, expected: read, observed: revision }];
+  if (!r) return [{ id, status: 'error', reason: "this z4j image's migration head was not read" }];
+  const heads = parseMigrationHeads(r.stdout);
+  if (r.exitCode !== 0 || !heads.ok) return [{ id, status: 'error', reason: `the image records no readable migration head for z4j ${version} (exit ${r.exitCode}): ${heads.ok ? quote(r.stdout, r.stderr) : heads.error}` }];
+  if (heads.value.length !== 1) return [{ id, status: 'error', reason: `z4j ${version} has ${heads.value.length} migration heads (${heads.value.join(', ')}): which one a database must be at is not defined` }];
+  const head = heads.value[0]!;
+  if (read === undefined) return [{ id, status: 'fail', reason: `the restored database has no migration revision (alembic_version); z4j ${version}'s head is ${head}`, expected: head }];
+  if (read !== head) return [{ id, status: 'fail', reason: `restored revision ${read} is not z4j ${version}'s migration head ${head}`, expected: head, observed: read }];
+  if (zCheck !== undefined && zCheck !== read) {
+    return [{ id, status: 'fail', reason: `z4j check says the database is at ${zCheck}, the harness read ${read} from the restored alembic_version`, expected: read, observed: zCheck }];
   }
-  return [{ id, status: 'pass', reason: `restored revision ${revision} is z4j ${version}'s migration head` }];
+  return [{ id, status: 'pass', reason: `restored revision ${read} is z4j ${version}'s migration head` }];
+}
+
+/** The revision `z4j check` printed, when its output reads cleanly. */
+function parsedCheckRevision(r: ExecOutcome | undefined): string | undefined {
+  if (!r || r.exitCode !== 0) return undefined;
+  const p = parseCheck(r.stdout);
+  return p.ok ? p.value.revision : undefined;
 }
 
 /** z4j's own counts against the manifest (its audit count includes the restore's own rows). */

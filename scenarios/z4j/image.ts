@@ -8,6 +8,10 @@ import { runAsync } from '../../harness/images/run-async.ts';
 import { withBuildLock } from '../../harness/images/build-lock.ts';
 
 const DOCKERFILE = new URL('../../docker/z4j/Dockerfile', import.meta.url);
+/** Prints the installed z4j's migration head at image build (both z4j images copy it in). */
+export const MIGRATION_HEADS_SCRIPT = new URL('../../docker/z4j/migration-heads.py', import.meta.url);
+/** Where the image keeps that head, one per line. */
+export const MIGRATION_HEADS_FILE = '/opt/z4j/migration-heads';
 /** The container's Python (Debian bookworm's python3): wheels must fit it. */
 const PYTHON_VERSION = '3.11';
 
@@ -23,11 +27,12 @@ export function z4jImage(version: string): ImageRecipe {
     version,
     dockerfile: readFileSync(DOCKERFILE, 'utf8'),
     buildArgs: { Z4J_VERSION: version },
-    inputs: { spec, python: PYTHON_VERSION },
+    inputs: { spec, python: PYTHON_VERSION, migrationHeads: readFileSync(MIGRATION_HEADS_SCRIPT, 'utf8') },
     labels: { 'io.restore-drill.app': 'z4j', 'io.restore-drill.app-version': version },
     async prepareContext(contextDir, say) {
       const wheels = await wheelhouse(version, spec, say);
       cpSync(wheels, join(contextDir, 'wheels'), { recursive: true });
+      cpSync(MIGRATION_HEADS_SCRIPT, join(contextDir, 'migration-heads.py'));
     },
   };
 }

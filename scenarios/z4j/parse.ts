@@ -190,14 +190,13 @@ export function parseAuditVerify(stdout: string): Parsed<AuditVerifyOutput> {
   return ok({ mode, verified, ...(frozen !== undefined ? { frozen } : {}), mismatches: mismatches ?? 0, problems });
 }
 
-/** `z4j migrate current --check-heads`: one line "<rev>", marked "(head)" when it is this build's head; alembic's INFO lines aside. */
-export function parseMigrateCurrent(stdout: string): Parsed<{ revision?: string; isHead: boolean }> {
-  const lines = linesOf(stdout).filter((l) => !/^INFO {2}\[alembic\./.test(l) && l.trim() !== '');
-  if (lines.length === 0) return ok({ isHead: false });
-  if (lines.length > 1) return bad(`z4j migrate current printed more than one revision line: ${lines.slice(0, 3).map(shown).join(', ')}`);
-  const m = /^([\w.-]+)( \(head\))?( \((?:mergepoint|branchpoint|effective head)\))*$/.exec(lines[0]!.trim());
-  if (!m) return bad(`z4j migrate current printed a line this drill does not know: ${shown(lines[0]!)}`);
-  return ok({ revision: m[1]!, isHead: Boolean(m[2]) });
+/** The image's migration-heads file: one alembic revision per line, nothing else. */
+export function parseMigrationHeads(text: string): Parsed<string[]> {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const bad = lines.find((l) => !/^[\w.-]+$/.test(l));
+  if (bad !== undefined) return { ok: false, error: `the migration-heads file holds a line that is not a revision: ${shown(bad)}` };
+  if (lines.length === 0) return { ok: false, error: 'the migration-heads file is empty' };
+  return ok(lines);
 }
 
 /** The last few meaningful lines of a command's output, to quote in a finding. */

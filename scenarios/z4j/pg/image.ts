@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ImageRecipe } from '../../../harness/images/index.ts';
 import { availablePostgresMajors, choosePostgresMajor, POSTGRES_SUITES } from '../../../harness/images/postgres.ts';
 import type { Manifest } from '../../../harness/manifest/schema.ts';
-import { wheelhouse } from '../image.ts';
+import { MIGRATION_HEADS_SCRIPT, wheelhouse } from '../image.ts';
 
 const DOCKERFILE = new URL('../../../docker/z4j-pg/Dockerfile', import.meta.url);
 /** Each Debian suite's python3, which the wheels must fit. */
@@ -32,10 +32,11 @@ export function z4jPgImage(version: string, pgMajor: number): ImageRecipe {
     dockerfile: readFileSync(DOCKERFILE, 'utf8'),
     baseSuite: suite,
     buildArgs: { Z4J_VERSION: version, PG_MAJOR: String(pgMajor) },
-    inputs: { spec, python },
+    inputs: { spec, python, migrationHeads: readFileSync(MIGRATION_HEADS_SCRIPT, 'utf8') },
     labels: { 'io.restore-drill.app': 'z4j', 'io.restore-drill.app-version': version, 'io.restore-drill.postgres-major': String(pgMajor) },
     async prepareContext(contextDir, say) {
       cpSync(await wheelhouse(version, spec, say, python), join(contextDir, 'wheels'), { recursive: true });
+      cpSync(MIGRATION_HEADS_SCRIPT, join(contextDir, 'migration-heads.py'));
     },
   };
 }
