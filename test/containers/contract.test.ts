@@ -67,6 +67,17 @@ describe.skipIf(skipReason)('z4j drills held to the contract', () => {
     expect(JSON.stringify(r)).not.toContain('from-another-install-0123456789abcdef');
   });
 
+  it('fails a secret.env that z4j would read differently from the harness (quotes it keeps, an export prefix it refuses), naming the lines', async () => {
+    const quoted = join(dir, 'quoted.secret.env');
+    writeFileSync(quoted, readFileSync(good.secrets, 'utf8').replace(/^Z4J_AUDIT_CHAIN_SECRET=(.*)$/m, 'Z4J_AUDIT_CHAIN_SECRET="$1"').replace(/^Z4J_SECRET=/m, 'export Z4J_SECRET='), { mode: 0o600 });
+    const r = await drill('z4j', good.archive, { secrets: quoted });
+    expect(r.verdict).not.toBe('passed');
+    const check = r.checks.find((c) => c.id === 'provision.secret-env')!;
+    expect(check.status).toBe('fail');
+    expect(check.reason).toMatch(/starts with "export ": z4j reads the key as "export Z4J_SECRET" and refuses the file/);
+    expect(check.reason).toMatch(/Z4J_AUDIT_CHAIN_SECRET's value is in quotes: z4j keeps them as part of the value/);
+  });
+
   it('fails a backup of an empty data folder by the default policy, and passes the policy where an empty instance is expected', async () => {
     const { docker } = await ensureEngine();
     const empty = await makeEmptyZ4jBackup(docker, Z4J_PINNED_VERSION, dir);
