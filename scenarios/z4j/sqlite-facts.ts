@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { countRows, fingerprintTable, tableExists, type RowFilter } from '../../harness/checks/sqlite-db.ts';
 import { walkChain } from '../../harness/checks/hmac-chain.ts';
 import type { ChainObservation } from '../../harness/drill/types.ts';
-import { chainKey, chainRows, readChainState } from './audit-chain.ts';
+import { ChainOrderError, chainKey, chainRows, chainRowsInRowidOrder, readChainState } from './audit-chain.ts';
 import { PARALLEL_MIN_ROWS, walkInParallel } from './chain-walk/parallel.ts';
 import { COUNTED_TABLES } from './tables.ts';
 import { thisDrillsRestoreRow, type TailRow } from './restore-row.ts';
@@ -83,14 +83,23 @@ export function chainShape(db: Database.Database): Pick<ChainObservation, 'lengt
 export function walkZ4jChain(db: Database.Database, secret: string | undefined): ChainObservation | undefined {
   const state = readChainState(db);
   if (!state) return undefined;
-  return walkChain(chainRows(db, state.generation), { table: 'audit_log', keys: secret ? [chainKey(secret)] : [] });
+  const opts = { table: 'audit_log', keys: secret ? [chainKey(secret)] : [] };
+  try {
+    // A table scan when rows are stored in chain order (they are, as z4j appends them)...
+    return walkChain(chainRowsInRowidOrder(db, state.generation), opts);
+  } catch (e) {
+    if (!(e instanceof ChainOrderError)) throw e;
+    // ...else the ordered query, from the start.
+    return walkChain(chainRows(db, state.generation), opts);
+  }
 }
 
 /** The same walk on every core for long chains (the file at dbPath is what db has open). */
 export async function walkZ4jChainFast(db: Database.Database, dbPath: string, secret: string, threads?: number): Promise<ChainObservation | undefined> {
   const state = readChainState(db);
   if (!state) return undefined;
-  const length = (db.prepare('SELECT count(*) AS n FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ?').get(state.generation) as { n: number }).n;
+  // The signed state's count only decides whether to split the work (the walk counts every row itself).
+  const length = state.activeRowCount ?? (db.prepare('SELECT count(*) AS n FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ?').get(state.generation) as { n: number }).n;
   if (length < PARALLEL_MIN_ROWS || threads === 1) return walkZ4jChain(db, secret);
   return walkInParallel(db, dbPath, state.generation, length, secret, threads);
 }

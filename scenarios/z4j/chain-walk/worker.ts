@@ -1,13 +1,27 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { walkChain } from '../../../harness/checks/hmac-chain.ts';
-import { chainKey, chainRows, type ChainRange } from '../audit-chain.ts';
+import { ChainOrderError, chainKey, chainRows, chainRowsInRowidOrder, type ChainRange, type RowidSlice, type SliceEnds } from '../audit-chain.ts';
+import type { SegmentResult } from './parallel.ts';
 
 /** Walks one slice of the chain in its own thread, with its own read-only connection. */
-const { dbPath, generation, range, secret } = workerData as { dbPath: string; generation: string; range: ChainRange; secret: string };
+const { dbPath, generation, slice, range, secret } = workerData as { dbPath: string; generation: string; slice?: RowidSlice; range?: ChainRange; secret: string };
 const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+const opts = { table: 'audit_log', keys: [chainKey(secret)] };
+let result: SegmentResult;
 try {
-  parentPort!.postMessage(walkChain(chainRows(db, generation, range), { table: 'audit_log', keys: [chainKey(secret)] }));
+  if (slice) {
+    const ends: SliceEnds = {};
+    try {
+      result = { obs: walkChain(chainRowsInRowidOrder(db, generation, slice, ends), opts), ends };
+    } catch (e) {
+      if (!(e instanceof ChainOrderError)) throw e;
+      result = { disorder: true };
+    }
+  } else {
+    result = { obs: walkChain(chainRows(db, generation, range), opts), ends: {} };
+  }
+  parentPort!.postMessage(result);
 } finally {
   db.close();
 }
