@@ -3,7 +3,8 @@ import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { basename } from 'node:path';
-import { GenericContainer, type StartedTestContainer } from 'testcontainers';
+// testcontainers (hundreds of modules) loads when the first container starts, not with the CLI.
+import type { StartedTestContainer } from 'testcontainers';
 import tar from 'tar-stream';
 import { EnvironmentError, TimeoutError } from '../errors.ts';
 import { debug } from '../log.ts';
@@ -182,6 +183,7 @@ export class DrillContainer implements AsyncDisposable {
 /** Starts a labelled container; with no network given it runs with network "none". */
 export async function startContainer(opts: StartOptions): Promise<DrillContainer> {
   disableReaper();
+  const { GenericContainer } = await import('testcontainers');
   let builder = new GenericContainer(opts.image)
     .withLabels({ ...managedLabels(opts.drillId), ...opts.labels })
     .withNetworkMode(opts.network ?? 'none')

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import Docker from 'dockerode';
+// dockerode loads when an engine is first needed, not with the CLI.
+import type Docker from 'dockerode';
 import { EnvironmentError } from '../errors.ts';
 import { debug } from '../log.ts';
 import { stateDir } from '../paths.ts';
@@ -71,8 +72,10 @@ function currentContextHost(env: NodeJS.ProcessEnv): { host: string; named: stri
   }
 }
 
+type DockerClass = new (opts?: Docker.DockerOptions) => Docker;
+
 /** dockerode options for a DOCKER_HOST-style address. */
-function dockerFor(host: string): Docker {
+function dockerFor(Docker: DockerClass, host: string): Docker {
   if (host.startsWith('unix://')) return new Docker({ socketPath: host.slice('unix://'.length) });
   if (host.startsWith('/')) return new Docker({ socketPath: host });
   // tcp:// and others: dockerode reads DOCKER_HOST with its TLS settings itself.
@@ -84,7 +87,8 @@ const resolved: Strategy = async (env) => {
   const { host, named } = resolveEngineHost(env);
   if (host.startsWith('unix://') && !existsSync(host.slice('unix://'.length))) return { note: `${named} does not exist` };
   // For tcp:// in this process's own environment, dockerode reads DOCKER_HOST with DOCKER_CERT_PATH and DOCKER_TLS_VERIFY itself.
-  const docker = !host.startsWith('unix://') && env === process.env && env.DOCKER_HOST ? new Docker() : dockerFor(host);
+  const { default: Docker } = await import('dockerode');
+  const docker = !host.startsWith('unix://') && env === process.env && env.DOCKER_HOST ? new Docker() : dockerFor(Docker, host);
   const answer = await ping(docker);
   if (!('version' in answer)) return { note: `${named} does not answer (${answer.why})` };
   const version = answer.version;
