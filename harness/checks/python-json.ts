@@ -33,6 +33,10 @@ class PyNumber {
 export function pythonFloatRepr(x: number): string {
   if (!Number.isFinite(x)) throw new Error(`Python's json refuses ${x} here (allow_nan=False)`);
   if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  // Both languages print the shortest round-trip digits; for a non-integral value
+  // between 1e-4 and 1e16 both print them in fixed notation, identically.
+  const a = Math.abs(x);
+  if (a >= 1e-4 && a < 1e16 && !Number.isInteger(x)) return String(x);
   const [mant, expStr] = x.toExponential().split('e') as [string, string];
   const exp = Number(expStr);
   if (exp >= -4 && exp < 16) {

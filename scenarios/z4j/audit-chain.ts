@@ -167,8 +167,13 @@ function isoOf(stored: string): string {
   return utcIsoMicros(stored);
 }
 
+const HEX32 = /^[0-9a-f]{32}$/;
+
+/** A uuid column as a JSON string; z4j's usual lower-case hex needs no escaping. */
 function quotedUuid(v: string | null): string {
-  return v === null ? 'null' : JSON.stringify(uuid(v));
+  if (v === null) return 'null';
+  if (HEX32.test(v)) return `"${v.slice(0, 8)}-${v.slice(8, 12)}-${v.slice(12, 16)}-${v.slice(16, 20)}-${v.slice(20)}"`;
+  return JSON.stringify(uuid(v));
 }
 
 function str(v: string | null): string {
