@@ -98,8 +98,11 @@ export function walkZ4jChain(db: Database.Database, secret: string | undefined):
 export async function walkZ4jChainFast(db: Database.Database, dbPath: string, secret: string, threads?: number): Promise<ChainObservation | undefined> {
   const state = readChainState(db);
   if (!state) return undefined;
-  // The signed state's count only decides whether to split the work (the walk counts every row itself).
-  const length = state.activeRowCount ?? (db.prepare('SELECT count(*) AS n FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ?').get(state.generation) as { n: number }).n;
+  // How many rows there are only decides whether and where to split the work (the walk counts every
+  // row itself): the signed state's count, or the table's rowid span where that is larger (both read
+  // in O(1), where count(*) would scan the table once more before the walk).
+  const span = db.prepare('SELECT max(rowid) - min(rowid) + 1 AS n FROM audit_log').get() as { n: number | null };
+  const length = Math.max(state.activeRowCount ?? 0, span.n ?? 0);
   if (length < PARALLEL_MIN_ROWS || threads === 1) return walkZ4jChain(db, secret);
   return walkInParallel(db, dbPath, state.generation, length, secret, threads);
 }
