@@ -1,10 +1,9 @@
 import { createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { basename } from 'node:path';
-// testcontainers (hundreds of modules) loads when the first container starts, not with the CLI.
-import type { StartedTestContainer } from 'testcontainers';
+import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import { EnvironmentError, TimeoutError } from '../errors.ts';
 import { debug } from '../log.ts';
@@ -43,11 +42,6 @@ export interface StartOptions {
   startupTimeoutMs?: number;
 }
 
-/** The reaper (Ryuk) is an image pulled from a registry: we rely on our labels and sweep instead. */
-function disableReaper(): void {
-  process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
-}
-
 /** Containers this process started and has not removed: what a signal handler tears down. */
 const live = new Set<DrillContainer>();
 
@@ -58,37 +52,77 @@ export async function stopAllContainers(): Promise<number> {
   return all.length;
 }
 
-/** A started, labelled container that removes itself when disposed. */
+/**
+ * A started, labelled container that removes itself when disposed. It talks
+ * to the engine through dockerode directly: a container library on top
+ * (hundreds of modules) cost every CLI start about half a CPU-second.
+ */
 export class DrillContainer implements AsyncDisposable {
-  readonly #inner: StartedTestContainer;
+  readonly #docker: Docker;
+  readonly #c: Docker.Container;
+  readonly #info: Docker.ContainerInspectInfo;
   #stopping: Promise<void> | undefined;
 
-  constructor(inner: StartedTestContainer) {
-    this.#inner = inner;
+  constructor(docker: Docker, container: Docker.Container, info: Docker.ContainerInspectInfo) {
+    this.#docker = docker;
+    this.#c = container;
+    this.#info = info;
     live.add(this);
   }
 
   get id(): string {
-    return this.#inner.getId();
+    return this.#c.id;
   }
 
   get name(): string {
-    return this.#inner.getName().replace(/^\//, '');
+    return this.#info.Name.replace(/^\//, '');
   }
 
   /** The container's address on a network it joined (how the host reaches a server on a drill's network). */
   ipAddress(network: string): string {
-    return this.#inner.getIpAddress(network);
+    const ip = this.#info.NetworkSettings.Networks[network]?.IPAddress;
+    if (!ip) throw new EnvironmentError(`the container ${this.name} has no address on network ${network}`, 'RD_CONTAINER_GONE');
+    return ip;
   }
 
   /** Whether the container is running and not paused (the engine's view). */
   async #running(): Promise<boolean> {
     try {
-      const st = (await (await ensureEngine()).docker.getContainer(this.id).inspect()).State;
+      const st = (await this.#c.inspect()).State;
       return st.Running && !st.Paused;
     } catch {
       return false;
     }
+  }
+
+  /** One command to its end: stdout and stderr apart, then the exit code. */
+  async #run(command: string[], opts: ExecOptions): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    const exec = await this.#c.exec({
+      Cmd: command,
+      AttachStdout: true,
+      AttachStderr: true,
+      ...(opts.env ? { Env: Object.entries(opts.env).map(([k, v]) => `${k}=${v}`) } : {}),
+      ...(opts.user ? { User: opts.user } : {}),
+      ...(opts.workingDir ? { WorkingDir: opts.workingDir } : {}),
+    });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const o = new PassThrough().on('data', (b: Buffer) => out.push(b));
+    const e = new PassThrough().on('data', (b: Buffer) => err.push(b));
+    this.#docker.modem.demuxStream(stream, o, e);
+    await new Promise<void>((resolve, reject) => {
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.once('error', reject);
+    });
+    // The stream can end a moment before the engine records the exit code.
+    let info = await exec.inspect();
+    for (let i = 0; info.Running && i < 200; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      info = await exec.inspect();
+    }
+    return { exitCode: info.ExitCode ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
   }
 
   /** Runs a command; a non-zero exit is a value, a timeout is an error naming the command. */
@@ -104,10 +138,10 @@ export class DrillContainer implements AsyncDisposable {
     });
     try {
       const r = await Promise.race([
-        this.#inner.exec(command, {
-          ...(opts.env ? { env: opts.env } : {}),
-          ...(opts.user ? { user: opts.user } : {}),
-          ...(opts.workingDir ? { workingDir: opts.workingDir } : {}),
+        this.#run(command, opts).catch(async (e: unknown) => {
+          // The engine refused the exec (409: not running, paused) or lost the container.
+          if (!(await this.#running())) throw new EnvironmentError(`the container ${this.name} stopped running while "${command.join(' ')}" ran (paused, killed or removed)`, 'RD_CONTAINER_GONE');
+          throw e;
         }),
         timeout,
       ]);
@@ -126,7 +160,16 @@ export class DrillContainer implements AsyncDisposable {
 
   /** Writes bytes into the container with a mode (0600 for secrets: they die with the container). */
   async writeFile(target: string, content: string | Buffer, mode = 0o644): Promise<void> {
-    await this.#inner.copyContentToContainer([{ content, target, mode }]);
+    const body = typeof content === 'string' ? Buffer.from(content) : content;
+    const pack = tar.pack();
+    pack.entry({ name: target.replace(/^\/+/, ''), size: body.length, mode, mtime: new Date() }, body);
+    pack.finalize();
+    await this.#put(pack);
+  }
+
+  /** A tar stream unpacked at the container's root. */
+  async #put(pack: tar.Pack): Promise<void> {
+    await this.#c.putArchive(Readable.from(pack), { path: '/' });
   }
 
   async copyIn(source: string, target: string, mode = 0o644): Promise<void> {
@@ -138,7 +181,7 @@ export class DrillContainer implements AsyncDisposable {
       const st = await fh.stat();
       if (!st.isFile()) throw new Error(`${source} is not a regular file`);
       const pack = tar.pack();
-      const sent = this.#inner.copyArchiveToContainer(Readable.from(pack), '/');
+      const sent = this.#put(pack);
       const entry = pack.entry({ name: target.replace(/^\/+/, ''), size: st.size, mode, mtime: st.mtime });
       await pipeline(fh.createReadStream({ autoClose: false }), entry);
       pack.finalize();
@@ -150,7 +193,7 @@ export class DrillContainer implements AsyncDisposable {
 
   /** Copies one regular file out of the container to a host path. */
   async copyOut(source: string, target: string): Promise<void> {
-    const archive = await this.#inner.copyArchiveFromContainer(source);
+    const archive = await this.#c.getArchive({ path: source });
     const extract = tar.extract();
     let found = false;
     extract.on('entry', (header, stream, next) => {
@@ -170,9 +213,23 @@ export class DrillContainer implements AsyncDisposable {
   stop(): Promise<void> {
     if (!this.#stopping) {
       live.delete(this);
-      this.#stopping = this.#inner.stop({ timeout: 0, remove: true, removeVolumes: true }).then(() => undefined);
+      this.#stopping = this.#remove();
     }
     return this.#stopping;
+  }
+
+  /** Force-removes the container (and its anonymous volumes); a paused one is resumed first so the engine can kill it. */
+  async #remove(): Promise<void> {
+    try {
+      if ((await this.#c.inspect()).State.Paused) await this.#c.unpause();
+    } catch {
+      // Gone already, or not paused any more: removal below says what is true.
+    }
+    try {
+      await this.#c.remove({ force: true, v: true });
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -182,18 +239,32 @@ export class DrillContainer implements AsyncDisposable {
 
 /** Starts a labelled container; with no network given it runs with network "none". */
 export async function startContainer(opts: StartOptions): Promise<DrillContainer> {
-  disableReaper();
-  const { GenericContainer } = await import('testcontainers');
-  let builder = new GenericContainer(opts.image)
-    .withLabels({ ...managedLabels(opts.drillId), ...opts.labels })
-    .withNetworkMode(opts.network ?? 'none')
-    .withCommand(opts.command ?? ['sleep', 'infinity'])
-    .withStartupTimeout(opts.startupTimeoutMs ?? 60_000);
-  if (opts.env) builder = builder.withEnvironment(opts.env);
-  if (opts.aliases?.length) builder = builder.withNetworkAliases(...opts.aliases);
-  debug.runtime('starting %s (network %s) for drill %s', opts.image, opts.network ?? 'none', opts.drillId);
-  const started = await builder.start();
-  const c = new DrillContainer(started);
-  debug.runtime('started %s', c.name);
-  return c;
+  const { docker } = await ensureEngine();
+  const network = opts.network ?? 'none';
+  debug.runtime('starting %s (network %s) for drill %s', opts.image, network, opts.drillId);
+  const container = await docker.createContainer({
+    Image: opts.image,
+    Cmd: opts.command ?? ['sleep', 'infinity'],
+    Labels: { ...managedLabels(opts.drillId), ...opts.labels },
+    ...(opts.env ? { Env: Object.entries(opts.env).map(([k, v]) => `${k}=${v}`) } : {}),
+    HostConfig: { NetworkMode: network },
+    ...(opts.aliases?.length ? { NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: opts.aliases } } } } : {}),
+  });
+  try {
+    await withTimeout(container.start(), opts.startupTimeoutMs ?? 60_000, `container of ${opts.image} did not start`);
+    const c = new DrillContainer(docker, container, await container.inspect());
+    debug.runtime('started %s', c.name);
+    return c;
+  } catch (e) {
+    await container.remove({ force: true, v: true }).catch(() => {});
+    throw e;
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`${what} within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }

@@ -92,7 +92,7 @@ const resolved: Strategy = async (env) => {
   const answer = await ping(docker);
   if (!('version' in answer)) return { note: `${named} does not answer (${answer.why})` };
   const version = answer.version;
-  // Every library in this process talks to this engine: testcontainers reads DOCKER_HOST.
+  // Every client in this process (and the docker CLI in children) talks to this engine.
   if (!env.DOCKER_HOST && env === process.env) process.env.DOCKER_HOST = host;
   return { engine: { docker, endpoint: named, serverVersion: version }, note: '' };
 };
