@@ -193,6 +193,16 @@ describe.skipIf(skipReason)('Hiveloom drills (against the stand-in test fixture)
       expect(failures(r).filter((f) => f.includes('globex'))).toEqual([]);
     });
 
+    it('fails an archive whose tenant lost its store, naming the tenant, at capture and at drill', async () => {
+      const a = join(dir, 'lost-store.tar.gz');
+      await writeEntries((await readEntries(d.instanceArchive)).filter((e) => !e.header.name.startsWith(`data/tenants/${acmeId}/`)), a);
+      await expect(capture(a)).rejects.toThrow(`tenant acme is listed in platform.db but the archive holds no tenants/${acmeId}/store.db`);
+      await manifestFor(d.instanceArchive, a);
+      const r = await drill(d.profile, a);
+      expect(r.verdict).toBe('failed');
+      expect(failures(r)).toContain(`inspect/inspect.tenants: archive: tenant acme is listed in platform.db but the archive holds no tenants/${acmeId}/store.db: its store was lost, or the tenant was created moments before the backup (Hiveloom creates a store within a minute); take the backup again`);
+    });
+
     it('refuses at capture a WAL with a damaged frame, saying which frames and commits SQLite drops', async () => {
       const a = join(dir, 'bad-frame.tar.gz');
       await writeEntries(damageWalFrame(await readEntries(d.instanceArchive), 'data/platform.db-wal', 2), a);
