@@ -114,15 +114,9 @@ export async function readTarGz(path: string, opts: ReadTarOptions = {}): Promis
   const compressed = counter((n) => (result.compressedBytes += n));
   const inflated = counter((n) => {
     result.uncompressedBytes += n;
-    const u = result.uncompressedBytes;
-    if (u > limits.ratioFloorBytes && u > limits.maxRatio * Math.max(1, result.compressedBytes)) {
-      // Failing the transform stops inflating at once (gunzip would finish the chunk it holds).
-      return halt({ entry: current, problem: 'gzip-bomb', reason: `gzip bomb: ${u} bytes inflated from ${result.compressedBytes} compressed bytes (more than ${limits.maxRatio} times); reading stopped` });
-    }
-    if (u > limits.maxTotalBytes + 2 ** 20) {
-      return halt({ entry: current, problem: 'total-too-large', reason: `the archive inflates beyond ${limits.maxTotalBytes} bytes; reading stopped` });
-    }
-    return undefined;
+    const over = inflateOverLimit(result.uncompressedBytes, result.compressedBytes, limits);
+    // Failing the transform stops inflating at once (gunzip would finish the chunk it holds).
+    return over ? halt({ entry: current, ...over }) : undefined;
   });
   const extract = tar.extract();
   // Files being written: a stream cut short can leave an entry's copy waiting
@@ -242,6 +236,15 @@ export async function readTarGz(path: string, opts: ReadTarOptions = {}): Promis
   return result;
 }
 
+/** The bound a stream of `inflated` bytes from `compressed` ones has crossed, if any. */
+function inflateOverLimit(inflated: number, compressed: number, limits: TarLimits): { problem: TarProblem; reason: string } | undefined {
+  if (inflated > limits.ratioFloorBytes && inflated > limits.maxRatio * Math.max(1, compressed)) {
+    return { problem: 'gzip-bomb', reason: `gzip bomb: ${inflated} bytes inflated from ${compressed} compressed bytes (more than ${limits.maxRatio} times); reading stopped` };
+  }
+  if (inflated > limits.maxTotalBytes + 2 ** 20) return { problem: 'total-too-large', reason: `the archive inflates beyond ${limits.maxTotalBytes} bytes; reading stopped` };
+  return undefined;
+}
+
 /** Whether the whole gzip stream inflates to its end with a good checksum, within the same bounds. */
 async function gzipIntact(path: string, limits: TarLimits): Promise<boolean> {
   let compressed = 0;
@@ -253,8 +256,7 @@ async function gzipIntact(path: string, limits: TarLimits): Promise<boolean> {
       createGunzip(),
       counter((n) => {
         inflated += n;
-        if (inflated > limits.maxTotalBytes + 2 ** 20 || (inflated > limits.ratioFloorBytes && inflated > limits.maxRatio * Math.max(1, compressed))) return new Error('beyond limits');
-        return undefined;
+        return inflateOverLimit(inflated, compressed, limits) ? new Error('beyond limits') : undefined;
       }),
       devNull(),
     );
