@@ -1,7 +1,7 @@
 import type { ExecOutcome } from '../../harness/runtime/index.ts';
 import type { Finding, Observations } from '../../harness/drill/types.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
-import { parseAuditVerify, parseCheck, parseMigrationHeads, parseStatus, quote } from './parse.ts';
+import { parseAuditVerify, parseCheck, parseMigrationHeads, parseStatus, quote, type CheckOutput, type Parsed } from './parse.ts';
 import { MIGRATION_HEADS_FILE } from './image.ts';
 import { STATUS_LABELS } from './tables.ts';
 import { judgeChainState, type ChainStateObservation } from './chain-state.ts';
@@ -50,9 +50,11 @@ export async function runAppChecks(run: Run, version: string): Promise<Z4jObserv
 export function judgeApp(manifest: Manifest, obs: Observations, when: 'restore' | 'upgrade' = 'restore'): Finding[] {
   const said = obs.profile as Z4jObservations | undefined;
   if (!said) return [{ id: 'app.check', status: 'error', reason: "z4j's own checks did not run" }];
+  // z4j check's output is read once: its rows are judged, and its revision is held against the head.
+  const check = said.check && said.check.exitCode === 0 ? parseCheck(said.check.stdout) : undefined;
   return [
-    ...judgeCheck(said.check),
-    ...judgeMigrationHead(said.migrationHeads, said.version, obs.restored?.schemaRevision, parsedCheckRevision(said.check)),
+    ...judgeCheck(said.check, check),
+    ...judgeMigrationHead(said.migrationHeads, said.version, obs.restored?.schemaRevision, check?.ok ? check.value.revision : undefined),
     ...judgeStatus(said.status, manifest, said.restoreRows?.length ?? 0, said.version),
     ...judgeAuditVerify(said.auditVerify, said.walkedRows),
     ...(said.chainStates
@@ -63,11 +65,11 @@ export function judgeApp(manifest: Manifest, obs: Observations, when: 'restore' 
   ];
 }
 
-function judgeCheck(r: ExecOutcome | undefined): Finding[] {
+/** `parsed`: its output read (only when it exited 0). */
+function judgeCheck(r: ExecOutcome | undefined, parsed: Parsed<CheckOutput> | undefined): Finding[] {
   const id = 'app.check';
   if (!r) return [{ id, status: 'error', reason: 'z4j check did not run' }];
-  if (r.exitCode !== 0) return [{ id, status: 'fail', reason: `z4j check is not green (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` }];
-  const parsed = parseCheck(r.stdout);
+  if (r.exitCode !== 0 || !parsed) return [{ id, status: 'fail', reason: `z4j check is not green (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}` }];
   if (!parsed.ok) return [{ id, status: 'error', reason: `${parsed.error} (exit 0; nothing is passed on output this drill cannot read)` }];
   const { allGreen, rows, revision } = parsed.value;
   if (!allGreen) return [{ id, status: 'error', reason: `z4j check returned 0 without printing "all green.": ${quote(r.stdout, r.stderr)}` }];
@@ -97,13 +99,6 @@ function judgeMigrationHead(r: ExecOutcome | undefined, version: string, read: s
     return [{ id, status: 'fail', reason: `z4j check says the database is at ${zCheck}, the harness read ${read} from the restored alembic_version`, expected: read, observed: zCheck }];
   }
   return [{ id, status: 'pass', reason: `restored revision ${read} is z4j ${version}'s migration head` }];
-}
-
-/** The revision `z4j check` printed, when its output reads cleanly. */
-function parsedCheckRevision(r: ExecOutcome | undefined): string | undefined {
-  if (!r || r.exitCode !== 0) return undefined;
-  const p = parseCheck(r.stdout);
-  return p.ok ? p.value.revision : undefined;
 }
 
 /** z4j's own counts against the manifest (its audit count includes the restore's own rows). */

@@ -143,7 +143,7 @@ function messageOf(r: RawChainRow): string {
   return (
     `${ROW_PREFIX}{"action":${JSON.stringify(r[5])},"api_key_id":${quotedUuid(r[6])},"chain_generation":${quotedUuid(r[7])},` +
     `"event_id":${quotedUuid(r[8])},"hmac_key_id":${str(r[3])},"id":${quotedUuid(r[0])},"metadata":${pythonCanonicalJson(r[4])},` +
-    `"occurred_at":"${isoOf(r[9])}","outcome":${str(r[10])},"prev_row_hmac":${str(r[2])},"project_id":${quotedUuid(r[11])},` +
+    `"occurred_at":"${utcIsoMicros(r[9])}","outcome":${str(r[10])},"prev_row_hmac":${str(r[2])},"project_id":${quotedUuid(r[11])},` +
     `"result":${JSON.stringify(r[12])},"source_ip":${str(r[13])},"target_id":${str(r[14])},"target_type":${JSON.stringify(r[15])},` +
     `"user_agent":${str(r[16])},"user_id":${quotedUuid(r[17])},"version":${r[18]}}`
   );
@@ -157,23 +157,12 @@ export function rowMessage(r: AuditRow): string {
   ]);
 }
 
-const STORED_UTC = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$/;
-
-/** z4j's usual stored form "YYYY-MM-DD HH:MM:SS.ffffff" (UTC) by slicing; anything else through utcIsoMicros. */
-function isoOf(stored: string): string {
-  if (STORED_UTC.test(stored)) {
-    return `${stored.slice(0, 10)}T${stored.slice(11)}+00:00`;
-  }
-  return utcIsoMicros(stored);
-}
-
 const HEX32 = /^[0-9a-f]{32}$/;
 
 /** A uuid column as a JSON string; z4j's usual lower-case hex needs no escaping. */
 function quotedUuid(v: string | null): string {
   if (v === null) return 'null';
-  if (HEX32.test(v)) return `"${v.slice(0, 8)}-${v.slice(8, 12)}-${v.slice(12, 16)}-${v.slice(16, 20)}-${v.slice(20)}"`;
-  return JSON.stringify(uuid(v));
+  return HEX32.test(v) ? `"${uuid(v)}"` : JSON.stringify(uuid(v));
 }
 
 function str(v: string | null): string {
@@ -187,12 +176,16 @@ export function uuid(hex: string | null): string | null {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`.toLowerCase();
 }
 
+const STORED_UTC = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$/;
+
 /**
  * Python's datetime.isoformat(timespec="microseconds") of a stored timestamp
  * taken as UTC: "2026-11-22 01:47:07.5698" -> "2026-11-22T01:47:07.569800+00:00".
  * Pure text and UTC arithmetic: the host's time zone never enters.
  */
 export function utcIsoMicros(stored: string): string {
+  // z4j's usual stored form, "YYYY-MM-DD HH:MM:SS.ffffff" in UTC, by slicing: the walk calls this per row.
+  if (STORED_UTC.test(stored)) return `${stored.slice(0, 10)}T${stored.slice(11)}+00:00`;
   const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:?\d{2})?$/.exec(stored.trim());
   if (!m) throw new Error(`unrecognised timestamp ${JSON.stringify(stored)}`);
   const micros = (m[7] ?? '').padEnd(6, '0');

@@ -193,9 +193,9 @@ export function parseAuditVerify(stdout: string): Parsed<AuditVerifyOutput> {
 /** The image's migration-heads file: one alembic revision per line, nothing else. */
 export function parseMigrationHeads(text: string): Parsed<string[]> {
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
-  const bad = lines.find((l) => !/^[\w.-]+$/.test(l));
-  if (bad !== undefined) return { ok: false, error: `the migration-heads file holds a line that is not a revision: ${shown(bad)}` };
-  if (lines.length === 0) return { ok: false, error: 'the migration-heads file is empty' };
+  const stray = lines.find((l) => !/^[\w.-]+$/.test(l));
+  if (stray !== undefined) return bad(`the migration-heads file holds a line that is not a revision: ${shown(stray)}`);
+  if (lines.length === 0) return bad('the migration-heads file is empty');
   return ok(lines);
 }
 
