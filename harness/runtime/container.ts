@@ -129,33 +129,18 @@ export class DrillContainer implements AsyncDisposable {
   async exec(command: string[], opts: ExecOptions): Promise<ExecOutcome> {
     const started = performance.now();
     debug.exec('%s: %o', this.name, command);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new TimeoutError(`"${command.join(' ')}" did not finish within ${opts.timeoutMs / 1000} s`)),
-        opts.timeoutMs,
-      );
+    const gone = () => new EnvironmentError(`the container ${this.name} stopped running while "${command.join(' ')}" ran (paused, killed or removed)`, 'RD_CONTAINER_GONE');
+    const ran = this.#run(command, opts).catch(async (e: unknown) => {
+      // The engine refused the exec (409: not running, paused) or lost the container.
+      throw (await this.#running()) ? e : gone();
     });
-    try {
-      const r = await Promise.race([
-        this.#run(command, opts).catch(async (e: unknown) => {
-          // The engine refused the exec (409: not running, paused) or lost the container.
-          if (!(await this.#running())) throw new EnvironmentError(`the container ${this.name} stopped running while "${command.join(' ')}" ran (paused, killed or removed)`, 'RD_CONTAINER_GONE');
-          throw e;
-        }),
-        timeout,
-      ]);
-      // A command cut off because its container stopped answering (paused, killed,
-      // removed) did not fail by the application's word: that is the harness's error.
-      if (r.exitCode !== 0 && !(await this.#running())) {
-        throw new EnvironmentError(`the container ${this.name} stopped running while "${command.join(' ')}" ran (paused, killed or removed)`, 'RD_CONTAINER_GONE');
-      }
-      const outcome = { command, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: performance.now() - started };
-      debug.exec('%s: exit %d in %d ms', this.name, outcome.exitCode, Math.round(outcome.durationMs));
-      return outcome;
-    } finally {
-      clearTimeout(timer);
-    }
+    const r = await withTimeout(ran, opts.timeoutMs, `"${command.join(' ')}" did not finish`);
+    // A command cut off because its container stopped answering (paused, killed,
+    // removed) did not fail by the application's word: that is the harness's error.
+    if (r.exitCode !== 0 && !(await this.#running())) throw gone();
+    const outcome = { command, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: performance.now() - started };
+    debug.exec('%s: exit %d in %d ms', this.name, outcome.exitCode, Math.round(outcome.durationMs));
+    return outcome;
   }
 
   /** Writes bytes into the container with a mode (0600 for secrets: they die with the container). */
