@@ -119,8 +119,9 @@ export class HiveloomSession implements DrillSession {
     const parsed = parseRestore(r.stdout);
     if (r.exitCode !== 0 || !parsed || parsed.status !== 'restored') {
       const slug = this.#backup.scope === 'tenant' ? this.#backup.tenant?.slug : undefined;
-      if (slug === FRESH_SERVER_TENANT) {
-        // Known and explained: the raw SQL error goes to `observed`, the reason says what it means.
+      // Explained only when Hiveloom's own words show the collision: the archive's backup.json alone does not decide the reason.
+      if (slug === FRESH_SERVER_TENANT && /UNIQUE constraint failed: tenants\.slug/.test(`${r.stdout}\n${r.stderr}`)) {
+        // The raw SQL error goes to `observed`, the reason says what it means.
         ctx.check({ id: 'restore.hiveloom-restore', status: 'fail', reason: `hiveloom backup restore failed (exit ${r.exitCode}): ${defaultTenantScopeReason(slug)}`, observed: { exitCode: r.exitCode, output: quote(r.stdout, r.stderr) } });
         return;
       }
