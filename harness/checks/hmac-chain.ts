@@ -6,8 +6,8 @@ export interface ChainRow {
   id: string;
   rowHmac: string;
   prevHmac: string | null;
-  /** The exact bytes the application signed for this row. */
-  message: string;
+  /** The exact bytes the application signed for this row (text is signed as UTF-8). */
+  message: string | Uint8Array;
   /** The id of the key the row says signed it, where the application records one. */
   keyId?: string | null;
 }
@@ -32,33 +32,55 @@ export interface WalkOptions {
  * grow with the chain (only the first problems are kept).
  */
 export function walkChain(rows: Iterable<ChainRow>, opts: WalkOptions): ChainObservation {
-  const maxProblems = opts.maxProblems ?? 50;
-  const problems: ChainProblem[] = [];
-  let problemCount = 0;
-  let verifiedRows = 0;
-  let length = 0;
-  let last: string | null = null;
-  let firstPrevHmac: string | null = null;
-  const verifies = verifier(opts.keys);
-  const note = (p: ChainProblem) => {
-    problemCount++;
-    if (problems.length < maxProblems) problems.push(p);
-  };
-  let firstRowId: string | undefined;
-  for (const row of rows) {
-    if (length === 0) {
-      firstPrevHmac = row.prevHmac;
-      firstRowId = row.id;
-    }
-    else if (row.prevHmac !== last) {
-      note({ kind: 'chain-break', position: length, rowId: row.id, expectedPrev: last, actualPrev: row.prevHmac });
-    }
-    if (verifies(row)) verifiedRows++;
-    else note({ kind: 'hmac-mismatch', position: length, rowId: row.id });
-    last = row.rowHmac;
-    length++;
+  const w = new ChainWalker(opts);
+  for (const row of rows) w.push(row);
+  return w.result();
+}
+
+/** The same walk fed one row at a time, for readers that push rows rather than yield them. */
+export class ChainWalker {
+  readonly #opts: WalkOptions;
+  readonly #maxProblems: number;
+  readonly #verifies: (row: ChainRow) => boolean;
+  #problems: ChainProblem[] = [];
+  #problemCount = 0;
+  #verifiedRows = 0;
+  #length = 0;
+  #last: string | null = null;
+  #firstPrevHmac: string | null = null;
+  #firstRowId: string | undefined;
+
+  constructor(opts: WalkOptions) {
+    this.#opts = opts;
+    this.#maxProblems = opts.maxProblems ?? 50;
+    this.#verifies = verifier(opts.keys);
   }
-  return { table: opts.table, length, headHmac: last, firstPrevHmac, verifiedRows, problems, problemCount, ...(firstRowId ? { firstRowId } : {}) };
+
+  #note(p: ChainProblem): void {
+    this.#problemCount++;
+    if (this.#problems.length < this.#maxProblems) this.#problems.push(p);
+  }
+
+  /** The next row in chain order; its message is used before push returns (a reader may reuse the buffer). */
+  push(row: ChainRow): void {
+    if (this.#length === 0) {
+      this.#firstPrevHmac = row.prevHmac;
+      this.#firstRowId = row.id;
+    } else if (row.prevHmac !== this.#last) {
+      this.#note({ kind: 'chain-break', position: this.#length, rowId: row.id, expectedPrev: this.#last, actualPrev: row.prevHmac });
+    }
+    if (this.#verifies(row)) this.#verifiedRows++;
+    else this.#note({ kind: 'hmac-mismatch', position: this.#length, rowId: row.id });
+    this.#last = row.rowHmac;
+    this.#length++;
+  }
+
+  result(): ChainObservation {
+    return {
+      table: this.#opts.table, length: this.#length, headHmac: this.#last, firstPrevHmac: this.#firstPrevHmac, verifiedRows: this.#verifiedRows,
+      problems: this.#problems, problemCount: this.#problemCount, ...(this.#firstRowId ? { firstRowId: this.#firstRowId } : {}),
+    };
+  }
 }
 
 /** Plain createHmac per row: faster than copying precomputed pad states (measured 491k against 272k rows/s). */

@@ -59,8 +59,18 @@ function emit(v: Json): string {
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : pythonFloatRepr(v);
   if (v instanceof PyNumber) return v.toPython();
   if (Array.isArray(v)) return `[${v.map(emit).join(',')}]`;
-  const keys = Object.keys(v).sort(codePointCompare);
-  return `{${keys.map((k) => `${pyString(k)}:${emit(v[k]!)}`).join(',')}}`;
+  const keys = Object.keys(v);
+  // UTF-16 order is code point order unless a key holds a character from U+D800 up.
+  keys.sort(keys.some((k) => HIGH_UNITS.test(k)) ? codePointCompare : utf16Compare);
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) out += `${i ? ',' : ''}${pyString(keys[i]!)}:${emit(v[keys[i]!]!)}`;
+  return `${out}}`;
+}
+
+const HIGH_UNITS = /[\ud800-\uffff]/;
+
+function utf16Compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** ensure_ascii=False: only the quote, the backslash and control characters are escaped. */

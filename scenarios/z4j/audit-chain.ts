@@ -160,12 +160,12 @@ export function rowMessage(r: AuditRow): string {
 const HEX32 = /^[0-9a-f]{32}$/;
 
 /** A uuid column as a JSON string; z4j's usual lower-case hex needs no escaping. */
-function quotedUuid(v: string | null): string {
+export function quotedUuid(v: string | null): string {
   if (v === null) return 'null';
   return HEX32.test(v) ? `"${uuid(v)}"` : JSON.stringify(uuid(v));
 }
 
-function str(v: string | null): string {
+export function str(v: string | null): string {
   return v === null ? 'null' : JSON.stringify(v);
 }
 

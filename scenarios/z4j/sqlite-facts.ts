@@ -2,7 +2,8 @@ import type Database from 'better-sqlite3';
 import { countRows, fingerprintTable, tableExists, type RowFilter } from '../../harness/checks/sqlite-db.ts';
 import { walkChain } from '../../harness/checks/hmac-chain.ts';
 import type { ChainObservation } from '../../harness/drill/types.ts';
-import { ChainOrderError, chainKey, chainRows, chainRowsInRowidOrder, readChainState } from './audit-chain.ts';
+import { ChainOrderError, chainKey, chainRows, readChainState } from './audit-chain.ts';
+import { walkRowidSlice } from './chain-walk/page-walk.ts';
 import { PARALLEL_MIN_ROWS, walkInParallel } from './chain-walk/parallel.ts';
 import { COUNTED_TABLES } from './tables.ts';
 import { thisDrillsRestoreRow, type TailRow } from './restore-row.ts';
@@ -86,7 +87,7 @@ export function walkZ4jChain(db: Database.Database, secret: string | undefined):
   const opts = { table: 'audit_log', keys: secret ? [chainKey(secret)] : [] };
   try {
     // A table scan when rows are stored in chain order (they are, as z4j appends them)...
-    return walkChain(chainRowsInRowidOrder(db, state.generation), opts);
+    return walkRowidSlice(db, state.generation, opts.keys);
   } catch (e) {
     if (!(e instanceof ChainOrderError)) throw e;
     // ...else the ordered query, from the start.

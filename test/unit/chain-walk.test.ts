@@ -26,7 +26,7 @@ describe('HMAC chain walk', () => {
 
   it('names the row whose content changed after signing', () => {
     const rows = chain(10);
-    rows[4] = { ...rows[4]!, message: rows[4]!.message.replace('"i":4', '"i":5') };
+    rows[4] = { ...rows[4]!, message: String(rows[4]!.message).replace('"i":4', '"i":5') };
     const obs = walkChain(rows, { table: 't', keys: [{ key: KEY }] });
     expect(obs.problems).toEqual([{ kind: 'hmac-mismatch', position: 4, rowId: 'r4' }]);
     const findings = compareChain({ table: 't', length: 10, headHmac: rows[9]!.rowHmac, startsAtGenesis: true }, obs);

@@ -1,7 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { walkChain } from '../../../harness/checks/hmac-chain.ts';
-import { ChainOrderError, chainKey, chainRows, chainRowsInRowidOrder, type ChainRange, type RowidSlice, type SliceEnds } from '../audit-chain.ts';
+import { ChainOrderError, chainKey, chainRows, type ChainRange, type RowidSlice, type SliceEnds } from '../audit-chain.ts';
+import { walkRowidSlice } from './page-walk.ts';
 import type { SegmentResult } from './parallel.ts';
 
 /** Walks one slice of the chain in its own thread, with its own read-only connection. */
@@ -13,7 +14,7 @@ try {
   if (slice) {
     const ends: SliceEnds = {};
     try {
-      result = { obs: walkChain(chainRowsInRowidOrder(db, generation, slice, ends), opts), ends };
+      result = { obs: walkRowidSlice(db, generation, opts.keys, slice, ends), ends };
     } catch (e) {
       if (!(e instanceof ChainOrderError)) throw e;
       result = { disorder: true };

@@ -1,0 +1,170 @@
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHmac, randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { stitchSegments, walkChain } from '../../harness/checks/hmac-chain.ts';
+import { SqlitePages, UnsupportedFile } from '../../harness/checks/sqlite-pages.ts';
+import { chainKey, chainRowsInRowidOrder, readChainState, rowMessage, type AuditRow } from '../../scenarios/z4j/audit-chain.ts';
+import { auditLayout, walkPages, walkRowidSlice } from '../../scenarios/z4j/chain-walk/page-walk.ts';
+import { walkZ4jChain } from '../../scenarios/z4j/sqlite-facts.ts';
+
+// Real z4j audit rows (seed.py through z4j's own audit service), 1.8.0 and 1.13.0.
+const fixtures = join(import.meta.dirname, 'fixtures');
+const { secrets } = JSON.parse(readFileSync(join(fixtures, 'z4j-audit.json'), 'utf8')) as { secrets: Record<string, string> };
+const SECRET = secrets['1.13.0']!;
+const dir = mkdtempSync(join(tmpdir(), 'rd-page-walk-'));
+
+/** The walk through SQLite (the reference the page reader must match exactly). */
+function sqliteWalk(path: string, secret: string) {
+  const db = new Database(path, { readonly: true });
+  try {
+    return walkChain(chainRowsInRowidOrder(db, readChainState(db)!.generation), { table: 'audit_log', keys: [chainKey(secret)] });
+  } finally {
+    db.close();
+  }
+}
+
+function pageWalk(path: string, secret: string, slice = {}) {
+  const db = new Database(path, { readonly: true });
+  try {
+    return walkPages(path, auditLayout(db)!, readChainState(db)!.generation, [chainKey(secret)], slice);
+  } finally {
+    db.close();
+  }
+}
+
+function copy(name: string, source = join(fixtures, 'z4j-audit-1.13.0.db')): string {
+  const path = join(dir, `${name}-${randomBytes(4).toString('hex')}.db`);
+  copyFileSync(source, path);
+  return path;
+}
+
+/**
+ * Appends rows after the real head, each with some fields set to an awkward
+ * value and signed over the message the SQLite reader's builder makes (that
+ * builder is checked against z4j's own rows): the page reader verifies them
+ * only if it builds the very same bytes.
+ */
+function appendAwkward(path: string, rows: Array<Partial<AuditRow>>, extra: (db: Database.Database) => void = () => {}): void {
+  const db = new Database(path);
+  db.function('z4j_audit_guard', { varargs: true }, () => 1);
+  db.exec('DROP TRIGGER IF EXISTS audit_log_boundary_f_no_insert');
+  const state = readChainState(db)!;
+  const key = chainKey(SECRET);
+  let prev = (db.prepare('SELECT row_hmac FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ? ORDER BY occurred_at DESC, id DESC LIMIT 1').get(state.generation) as { row_hmac: string }).row_hmac;
+  rows.forEach((over, i) => {
+    const row: AuditRow = {
+      id: randomBytes(16).toString('hex'), action: 'test.awkward', target_type: 'test', target_id: String(i), result: 'success', outcome: 'allow',
+      event_id: null, user_id: null, api_key_id: null, project_id: null, source_ip: null, user_agent: null, metadata: '{}',
+      occurred_at: `2030-01-${String(i + 1).padStart(2, '0')} 00:00:00.000000`, prev_row_hmac: prev, row_hmac: '', hmac_key_id: key.id, hmac_version: 2,
+      chain_generation: state.generation, ...over,
+    };
+    row.row_hmac = createHmac('sha256', key.key).update(rowMessage(row)).digest('hex');
+    const cols = Object.keys(row);
+    db.prepare(`INSERT INTO audit_log (${cols.join(', ')}, legacy_frozen) VALUES (${cols.map((c) => `@${c}`).join(', ')}, 0)`).run(row);
+    prev = row.row_hmac;
+  });
+  extra(db);
+  db.close();
+}
+
+const AWKWARD: Array<Partial<AuditRow>> = [
+  { metadata: '{"zeta": 1.0, "alpha": 1e-7, "big": 12345678901234567890, "neg": -0.0, "nested": {"b": [1, 2.50, "x"], "a": null}}' },
+  { metadata: '{"é": "café", "日本": "語", "emoji": "😀", "\\ud83d\\ude00": "pair", "": "empty key"}' },
+  { metadata: '{"quote": "a\\"b", "backslash": "c\\\\d", "newline": "e\\nf", "tab": "\\t", "ctrl": "\\u0001", "slash": "\\/"}' },
+  { metadata: JSON.stringify({ blob: 'x'.repeat(5000) }) }, // spills onto an overflow page
+  { metadata: JSON.stringify({ blob: 'y'.repeat(20_000), more: 'ü'.repeat(3000) }) }, // several overflow pages
+  { target_id: 'with "quotes" and \\ backslash', user_agent: 'Mozilla/5.0 (X11) café \x7f del', source_ip: '::1' },
+  { target_id: 'tab\there', outcome: null, source_ip: null },
+  { project_id: 'ABCDEFABCDEFABCDEFABCDEFABCDEF12', user_id: 'not-a-uuid', api_key_id: '0123456789abcdef0123456789abcdef', event_id: 'ÄBCDEFABCDEFABCDEFABCDEFABCDEF1' },
+  { action: 'act "quoted"', result: 'résultat', target_type: 'type\\x' },
+  { occurred_at: '2030-02-01T00:00:00' },
+  { occurred_at: '2030-02-02 00:00:00.5' },
+  { occurred_at: '2030-02-03 01:00:00.000001+01:00' },
+];
+
+describe('the chain walk read straight from the pages', () => {
+  for (const version of Object.keys(secrets)) {
+    it(`equals the SQLite walk on real z4j ${version} rows`, () => {
+      const path = join(fixtures, `z4j-audit-${version}.db`);
+      const pages = pageWalk(path, secrets[version]!);
+      expect(pages).toEqual(sqliteWalk(path, secrets[version]!));
+      expect(pages).toMatchObject({ length: 40, verifiedRows: 40, problemCount: 0 });
+    });
+  }
+
+  it('signs exactly what the SQLite reader signs for awkward rows (escapes, non-ASCII, odd uuids and timestamps, overflow pages)', () => {
+    const path = copy('awkward');
+    appendAwkward(path, AWKWARD);
+    const pages = pageWalk(path, SECRET);
+    expect(pages).toEqual(sqliteWalk(path, SECRET));
+    expect(pages).toMatchObject({ length: 40 + AWKWARD.length, verifiedRows: 40 + AWKWARD.length, problemCount: 0 });
+  });
+
+  it('skips frozen rows and other generations as the SQL filter does', () => {
+    const path = copy('filtered');
+    appendAwkward(path, [{}, {}], (db) => {
+      db.prepare(
+        `INSERT INTO audit_log (id, action, target_type, result, metadata, occurred_at, legacy_frozen, legacy_origin, legacy_integrity_class)
+         VALUES (?, 'old', 'x', 'success', '{}', '2031-01-01 00:00:00.000000', 1, 'audit-log:preparation-v1', 'legacy-unsigned')`,
+      ).run(randomBytes(16).toString('hex'));
+      db.prepare(
+        `INSERT INTO audit_log (id, action, target_type, result, metadata, occurred_at, legacy_frozen, hmac_version, hmac_key_id, row_hmac, chain_generation)
+         VALUES (?, 'other', 'x', 'success', '{}', '2031-01-02 00:00:00.000000', 0, 2, 'k', 'h', ?)`,
+      ).run(randomBytes(16).toString('hex'), randomBytes(16).toString('hex'));
+      // A frozen row carrying the active generation (z4j's CHECK forbids it; a damaged file need not obey): still not in the chain.
+      db.pragma('ignore_check_constraints = ON');
+      db.prepare(
+        `INSERT INTO audit_log (id, action, target_type, result, metadata, occurred_at, legacy_frozen, hmac_version, hmac_key_id, row_hmac, chain_generation)
+         VALUES (?, 'frozen', 'x', 'success', '{}', '2031-01-03 00:00:00.000000', 1, 2, 'k', 'h', ?)`,
+      ).run(randomBytes(16).toString('hex'), readChainState(db)!.generation);
+    });
+    appendAwkward(path, [{ occurred_at: '2032-01-01 00:00:00.000000' }]);
+    const pages = pageWalk(path, SECRET);
+    expect(pages).toEqual(sqliteWalk(path, SECRET));
+    expect(pages).toMatchObject({ length: 43, verifiedRows: 43, problemCount: 0 });
+  });
+
+  it('finds a byte changed in the file where the SQLite walk finds it', () => {
+    const path = copy('tampered');
+    appendAwkward(path, [{ target_id: 'tamper-me-here' }, {}]);
+    const bytes = readFileSync(path);
+    const at = bytes.indexOf('tamper-me-here');
+    expect(at).toBeGreaterThan(0);
+    bytes[at] = 'T'.charCodeAt(0);
+    writeFileSync(path, bytes);
+    const pages = pageWalk(path, SECRET);
+    expect(pages).toEqual(sqliteWalk(path, SECRET));
+    expect(pages.problems).toEqual([expect.objectContaining({ kind: 'hmac-mismatch', position: 40 })]);
+  });
+
+  it('walks rowid slices that stitch to the whole walk', () => {
+    const path = copy('sliced');
+    appendAwkward(path, AWKWARD);
+    const cut = 25;
+    expect(stitchSegments('audit_log', [pageWalk(path, SECRET, { hi: cut }), pageWalk(path, SECRET, { lo: cut })])).toEqual(
+      stitchSegments('audit_log', [sqliteWalk(path, SECRET)]),
+    );
+  });
+
+  it('refuses files it does not model, and the walk then reads through SQLite with the same result', () => {
+    const wal = copy('wal');
+    new Database(wal).pragma('journal_mode = WAL');
+    const added = copy('added-column');
+    const db = new Database(added);
+    db.exec('ALTER TABLE audit_log ADD COLUMN later TEXT'); // older rows now store fewer columns than the table has
+    db.close();
+    const journal = copy('journal');
+    writeFileSync(`${journal}-journal`, 'not empty');
+    for (const path of [wal, added]) {
+      expect(() => pageWalk(path, SECRET)).toThrow(UnsupportedFile);
+      const r = new Database(path, { readonly: true });
+      expect(walkZ4jChain(r, SECRET)).toEqual(sqliteWalk(path, SECRET));
+      expect(walkRowidSlice(r, readChainState(r)!.generation, [chainKey(SECRET)])).toMatchObject({ length: 40, verifiedRows: 40 });
+      r.close();
+    }
+    expect(() => new SqlitePages(journal)).toThrow(/journal file lies beside/);
+  });
+});
