@@ -53,31 +53,42 @@ export function pythonFloatRepr(x: number): string {
 }
 
 function emit(v: Json): string {
+  // Plain loops and concatenation: the chain walk runs this once per row.
   if (v === null) return 'null';
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (typeof v === 'string') return pyString(v);
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : pythonFloatRepr(v);
+  switch (typeof v) {
+    case 'string': return pyString(v);
+    case 'number': return Number.isInteger(v) ? String(v) : pythonFloatRepr(v);
+    case 'boolean': return v ? 'true' : 'false';
+  }
   if (v instanceof PyNumber) return v.toPython();
-  if (Array.isArray(v)) return `[${v.map(emit).join(',')}]`;
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) out += `${i ? ',' : ''}${emit(v[i]!)}`;
+    return `${out}]`;
+  }
   const keys = Object.keys(v);
-  // UTF-16 order is code point order unless a key holds a character from U+D800 up.
-  keys.sort(keys.some((k) => HIGH_UNITS.test(k)) ? codePointCompare : utf16Compare);
+  if (keys.length > 1) {
+    // UTF-16 order (the default sort) is code point order unless a key holds a unit from U+D800 up.
+    let high = false;
+    for (const k of keys) if (HIGH_UNITS.test(k)) high = true;
+    if (high) keys.sort(codePointCompare);
+    else keys.sort();
+  }
   let out = '{';
   for (let i = 0; i < keys.length; i++) out += `${i ? ',' : ''}${pyString(keys[i]!)}:${emit(v[keys[i]!]!)}`;
   return `${out}}`;
 }
 
 const HIGH_UNITS = /[\ud800-\uffff]/;
-
-function utf16Compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+/** What JSON.stringify would change in a string: the quote, the backslash, control characters, surrogates. */
+const NEEDS_STRINGIFY = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** ensure_ascii=False: only the quote, the backslash and control characters are escaped. */
 export function pyString(s: string): string {
   // JSON.stringify escapes the same set, except lone surrogates (Python would
-  // leave them raw, and then fail to encode them as UTF-8 anyway).
-  return JSON.stringify(s);
+  // leave them raw, and then fail to encode them as UTF-8 anyway). Plain text
+  // is quoted as it is, without the call.
+  return NEEDS_STRINGIFY.test(s) ? JSON.stringify(s) : `"${s}"`;
 }
 
 /** Python sorts str by code point; JavaScript's default sort by UTF-16 unit. */

@@ -21,6 +21,7 @@ const cases = [
   '{"dup": 1, "dup": 2}',
   '{"a": 2.5, "b": [0.05, 1.5e3, 3.0, 10.00, 7e0], "c": "1.0 in a string", "d": 9007199254740993}',
   '{"seq": 282, "note": "ok", "nested": {"b": [1, 2.5, true, null], "a": "x"}}',
+  '{"plain": "日本語 text, no escapes", "Z": "upper before lower", "a b": "", "10": 1, "9": 2, "\u2028": "line separator kept raw"}',
 ];
 
 describe('Python-canonical JSON', () => {
