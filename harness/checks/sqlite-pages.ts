@@ -14,8 +14,12 @@ export class UnsupportedFile extends Error {}
 
 const LEAF_TABLE = 0x0d;
 const INTERIOR_TABLE = 0x05;
-const CHUNK_PAGES = 64;
-const CHUNKS_KEPT = 8;
+/** How many pages are read at a time, and how many such chunks are kept (their buffers are recycled). */
+export interface PageCache {
+  chunkPages: number;
+  chunksKept: number;
+}
+const DEFAULT_CACHE: PageCache = { chunkPages: 64, chunksKept: 8 };
 
 /** One row's record: its payload bytes, and per column the serial type and where its content starts. */
 export interface RawRecord {
@@ -37,8 +41,10 @@ export class SqlitePages {
   #chunks = new Map<number, Buffer>();
   #maxColumns: number;
   #record: RawRecord;
+  #cache: PageCache;
 
-  constructor(path: string, maxColumns = 64) {
+  constructor(path: string, maxColumns = 64, cache: PageCache = DEFAULT_CACHE) {
+    this.#cache = cache;
     // A write-ahead log or a rollback journal beside the file may change what SQLite reads: not modelled here.
     for (const side of ['-wal', '-journal']) {
       if ((statSync(path + side, { throwIfNoEntry: false })?.size ?? 0) > 0) throw new UnsupportedFile(`a ${side.slice(1)} file lies beside the database`);
@@ -76,17 +82,25 @@ export class SqlitePages {
   /** Page n (1-based) and its offset in the returned buffer. */
   #page(n: number): [Buffer, number] {
     if (n < 1 || n > this.pageCount) throw new UnsupportedFile(`page ${n} is outside the file`);
-    const c = Math.floor((n - 1) / CHUNK_PAGES);
+    const { chunkPages, chunksKept } = this.#cache;
+    const c = Math.floor((n - 1) / chunkPages);
     let buf = this.#chunks.get(c);
     if (!buf) {
-      if (this.#chunks.size >= CHUNKS_KEPT) this.#chunks.delete(this.#chunks.keys().next().value!);
-      const pages = Math.min(CHUNK_PAGES, this.pageCount - c * CHUNK_PAGES);
-      buf = Buffer.allocUnsafe(pages * this.pageSize);
-      const got = readSync(this.#fd, buf, 0, buf.length, c * CHUNK_PAGES * this.pageSize);
-      if (got !== buf.length) throw new UnsupportedFile('short read');
+      // The oldest chunk's buffer is reused: a scan of gigabytes allocates nothing (fresh buffers
+      // outran the garbage collector in worker threads with a small heap, and memory grew).
+      let spare: Buffer | undefined;
+      if (this.#chunks.size >= chunksKept) {
+        const oldest = this.#chunks.keys().next().value!;
+        spare = this.#chunks.get(oldest);
+        this.#chunks.delete(oldest);
+      }
+      const bytes = Math.min(chunkPages, this.pageCount - c * chunkPages) * this.pageSize;
+      buf = spare && spare.length === bytes ? spare : Buffer.allocUnsafe(bytes);
+      const got = readSync(this.#fd, buf, 0, bytes, c * chunkPages * this.pageSize);
+      if (got !== bytes) throw new UnsupportedFile('short read');
       this.#chunks.set(c, buf);
     }
-    return [buf, ((n - 1) % CHUNK_PAGES) * this.pageSize];
+    return [buf, ((n - 1) % chunkPages) * this.pageSize];
   }
 
   /**
@@ -99,11 +113,13 @@ export class SqlitePages {
 
   #visit(pageNo: number, onRow: (r: RawRecord) => void, lo: number, hi: number, depth: number): void {
     if (depth > 40) throw new UnsupportedFile('the table tree is deeper than any real one');
-    const [buf, base] = this.#page(pageNo);
-    const hdr = base + (pageNo === 1 ? 100 : 0);
+    let [buf, base] = this.#page(pageNo);
+    let hdr = base + (pageNo === 1 ? 100 : 0);
     const kind = buf[hdr];
     const cells = buf.readUInt16BE(hdr + 3);
     if (kind === INTERIOR_TABLE) {
+      // Its own copy: reading the children recycles the chunk buffers, this page's included.
+      [buf, base, hdr] = this.#ownCopy(buf, base, hdr);
       const ptrs = hdr + 12;
       for (let i = 0; i < cells; i++) {
         const cell = base + buf.readUInt16BE(ptrs + 2 * i);
@@ -118,7 +134,8 @@ export class SqlitePages {
       return;
     }
     if (kind !== LEAF_TABLE) throw new UnsupportedFile(`page ${pageNo} is not a table page (type ${kind})`);
-    const ptrs = hdr + 8;
+    let ptrs = hdr + 8;
+    let copied = false;
     const rec = this.#record;
     for (let i = 0; i < cells; i++) {
       let p = base + buf.readUInt16BE(ptrs + 2 * i);
@@ -136,11 +153,25 @@ export class SqlitePages {
         rec.buf = buf;
         this.#decodeRecord(rec, p, size);
       } else {
+        // Overflow pages are about to be read, which may recycle this page's chunk: go on from a copy.
+        if (!copied) {
+          const shift = base;
+          [buf, base, hdr] = this.#ownCopy(buf, base, hdr);
+          p -= shift;
+          ptrs -= shift;
+          copied = true;
+        }
+        if (p + local + 4 > base + this.pageSize) throw new UnsupportedFile(`a cell on page ${pageNo} runs past the page`);
         rec.buf = this.#assemble(buf, p, local, size, buf.readUInt32BE(p + local));
         this.#decodeRecord(rec, 0, size);
       }
       onRow(rec);
     }
+  }
+
+  /** A page copied out of its chunk: [buffer, page start (0), header offset]. */
+  #ownCopy(buf: Buffer, base: number, hdr: number): [Buffer, number, number] {
+    return [Buffer.from(buf.subarray(base, base + this.pageSize)), 0, hdr - base];
   }
 
   /** How much of a payload of `size` bytes a table leaf keeps on the page (SQLite's file format, section 1.6). */

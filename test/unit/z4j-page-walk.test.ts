@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { stitchSegments, walkChain } from '../../harness/checks/hmac-chain.ts';
-import { SqlitePages, UnsupportedFile } from '../../harness/checks/sqlite-pages.ts';
+import { SqlitePages, UnsupportedFile, type PageCache } from '../../harness/checks/sqlite-pages.ts';
 import { chainKey, chainRowsInRowidOrder, readChainState, rowMessage, type AuditRow } from '../../scenarios/z4j/audit-chain.ts';
 import { auditLayout, walkPages, walkRowidSlice } from '../../scenarios/z4j/chain-walk/page-walk.ts';
 import { walkZ4jChain } from '../../scenarios/z4j/sqlite-facts.ts';
+import { growChain } from '../../scenarios/z4j/fixtures/grow-chain.ts';
 
 // Real z4j audit rows (seed.py through z4j's own audit service), 1.8.0 and 1.13.0.
 const fixtures = join(import.meta.dirname, 'fixtures');
@@ -26,10 +27,11 @@ function sqliteWalk(path: string, secret: string) {
   }
 }
 
-function pageWalk(path: string, secret: string, slice = {}) {
+/** The page reader alone (no fall-back to SQLite: a refusal throws). */
+function pageWalk(path: string, secret: string, slice = {}, cache?: PageCache) {
   const db = new Database(path, { readonly: true });
   try {
-    return walkPages(path, auditLayout(db)!, readChainState(db)!.generation, [chainKey(secret)], slice);
+    return walkPages(path, auditLayout(db)!, readChainState(db)!.generation, [chainKey(secret)], slice, {}, cache);
   } finally {
     db.close();
   }
@@ -102,6 +104,22 @@ describe('the chain walk read straight from the pages', () => {
     expect(pages).toEqual(sqliteWalk(path, SECRET));
     expect(pages).toMatchObject({ length: 40 + AWKWARD.length, verifiedRows: 40 + AWKWARD.length, problemCount: 0 });
   });
+
+  it('reads the same when every page read recycles the buffer of the one before (interior pages and overflow rows kept apart)', () => {
+    const path = copy('tiny-cache');
+    appendAwkward(path, AWKWARD);
+    const expected = sqliteWalk(path, SECRET);
+    expect(pageWalk(path, SECRET, {}, { chunkPages: 1, chunksKept: 1 })).toEqual(expected);
+    expect(pageWalk(path, SECRET, {}, { chunkPages: 2, chunksKept: 2 })).toEqual(expected);
+  });
+
+  it('walks a chain spread over many more chunks than it keeps, itself (no fall-back)', () => {
+    const path = join(dir, 'grown.db');
+    growChain(join(fixtures, 'z4j-audit-1.13.0.db'), path, SECRET, 12_000);
+    const pages = pageWalk(path, SECRET);
+    expect(pages).toEqual(sqliteWalk(path, SECRET));
+    expect(pages).toMatchObject({ length: 12_000, verifiedRows: 12_000, problemCount: 0 });
+  }, 60_000);
 
   it('skips frozen rows and other generations as the SQL filter does', () => {
     const path = copy('filtered');

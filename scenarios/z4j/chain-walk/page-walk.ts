@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { ChainWalker, walkChain, type ChainKey } from '../../../harness/checks/hmac-chain.ts';
 import { pythonCanonicalJson } from '../../../harness/checks/python-json.ts';
-import { intColumn, isText, SqlitePages, UnsupportedFile, type RawRecord } from '../../../harness/checks/sqlite-pages.ts';
+import { intColumn, isText, SqlitePages, UnsupportedFile, type PageCache, type RawRecord } from '../../../harness/checks/sqlite-pages.ts';
 import type { ChainObservation } from '../../../harness/drill/types.ts';
 import { ChainOrderError, chainRowsInRowidOrder, quotedUuid, type RowidSlice, type SliceEnds, str, utcIsoMicros, uuid } from '../audit-chain.ts';
 
@@ -178,8 +178,10 @@ function storageClass(t: number): string {
 }
 
 /** Walks the rows of one rowid slice straight from the pages, checking they come in chain order like chainRowsInRowidOrder. */
-export function walkPages(path: string, layout: AuditLayout, generation: string, keys: ChainKey[], slice: RowidSlice = {}, ends: SliceEnds = {}): ChainObservation {
-  const pages = new SqlitePages(path, Math.max(64, layout.width));
+export function walkPages(
+  path: string, layout: AuditLayout, generation: string, keys: ChainKey[], slice: RowidSlice = {}, ends: SliceEnds = {}, cache?: PageCache,
+): ChainObservation {
+  const pages = new SqlitePages(path, Math.max(64, layout.width), cache);
   try {
     const walker = new ChainWalker({ table: 'audit_log', keys });
     const out = new MessageBuffer();
@@ -285,16 +287,18 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /**
  * One rowid slice of the chain (all of it by default): from the pages where
- * the file is one the page reader models, else with SQLite's table scan. Both
- * throw ChainOrderError on rows out of chain order.
+ * the file is one the page reader models, else with SQLite's table scan. The
+ * page reader only ever speeds a walk up: whatever stops it (a file it does
+ * not model, rows out of order, a damaged page, text it cannot rebuild) sends
+ * the slice to SQLite's scan from the start, which then decides, exactly as
+ * it did without the page reader (ChainOrderError included).
  */
 export function walkRowidSlice(db: Database.Database, generation: string, keys: ChainKey[], slice: RowidSlice = {}, ends: SliceEnds = {}): ChainObservation {
   const layout = db.memory ? undefined : auditLayout(db);
   if (layout) {
     try {
       return walkPages(db.name, layout, generation, keys, slice, ends);
-    } catch (e) {
-      if (!(e instanceof UnsupportedFile)) throw e;
+    } catch {
       delete ends.first;
       delete ends.last;
     }
