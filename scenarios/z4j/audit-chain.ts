@@ -15,7 +15,7 @@ import { pythonCanonicalJson } from '../../harness/checks/python-json.ts';
  *   until retention prunes the genesis), each later one to the row before.
  */
 export const CHAIN_SECRET_NAME = 'Z4J_AUDIT_CHAIN_SECRET';
-const ROW_PREFIX = 'z4j/audit-chain/row/v2\0';
+export const ROW_PREFIX = 'z4j/audit-chain/row/v2\0';
 const KEY_ID_LABEL = 'z4j/audit-chain/key-id/v1\0';
 
 export function chainKey(secret: string): ChainKey & { id: string } {
@@ -108,7 +108,7 @@ export interface SliceEnds {
   last?: [string, string];
 }
 
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+export const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /**
  * The same rows in rowid order, a plain table scan (cheaper than following

@@ -3,7 +3,7 @@ import { ChainWalker, walkChain, type ChainKey } from '../../../harness/checks/h
 import { pythonCanonicalJson } from '../../../harness/checks/python-json.ts';
 import { intColumn, isText, SqlitePages, UnsupportedFile, type PageCache, type RawRecord } from '../../../harness/checks/sqlite-pages.ts';
 import type { ChainObservation } from '../../../harness/drill/types.ts';
-import { ChainOrderError, chainRowsInRowidOrder, quotedUuid, type RowidSlice, type SliceEnds, str, utcIsoMicros, uuid } from '../audit-chain.ts';
+import { ChainOrderError, chainRowsInRowidOrder, PRINTABLE_ASCII, quotedUuid, ROW_PREFIX, type RowidSlice, type SliceEnds, str, utcIsoMicros, uuid } from '../audit-chain.ts';
 
 /**
  * The chain walk reading audit_log's pages directly (harness/checks/sqlite-pages.ts)
@@ -51,27 +51,19 @@ export function auditLayout(db: Database.Database): AuditLayout | undefined {
 }
 
 const enc = (s: string) => Buffer.from(s, 'utf8');
-const PIECES = {
-  start: enc('z4j/audit-chain/row/v2\0{"action":'),
-  apiKeyId: enc(',"api_key_id":'),
-  generation: enc(',"chain_generation":'),
-  eventId: enc(',"event_id":'),
-  keyId: enc(',"hmac_key_id":'),
-  id: enc(',"id":'),
-  metadata: enc(',"metadata":'),
-  occurredAt: enc(',"occurred_at":'),
-  outcome: enc(',"outcome":'),
-  prev: enc(',"prev_row_hmac":'),
-  projectId: enc(',"project_id":'),
-  result: enc(',"result":'),
-  sourceIp: enc(',"source_ip":'),
-  targetId: enc(',"target_id":'),
-  targetType: enc(',"target_type":'),
-  userAgent: enc(',"user_agent":'),
-  userId: enc(',"user_id":'),
-  version: enc(',"version":'),
-  end: enc('}'),
-};
+/** How a payload field is written (the SQLite reader's helper for it in messageOf). */
+type Kind = 'text' | 'text?' | 'uuid' | 'metadata' | 'timestamp' | 'int';
+/** The signed payload's fields in its (sorted) key order, each with the column it comes from. */
+const MESSAGE = (
+  [
+    ['action', 'action', 'text'], ['api_key_id', 'api_key_id', 'uuid'], ['chain_generation', 'chain_generation', 'uuid'], ['event_id', 'event_id', 'uuid'],
+    ['hmac_key_id', 'hmac_key_id', 'text?'], ['id', 'id', 'uuid'], ['metadata', 'metadata', 'metadata'], ['occurred_at', 'occurred_at', 'timestamp'],
+    ['outcome', 'outcome', 'text?'], ['prev_row_hmac', 'prev_row_hmac', 'text?'], ['project_id', 'project_id', 'uuid'], ['result', 'result', 'text'],
+    ['source_ip', 'source_ip', 'text?'], ['target_id', 'target_id', 'text?'], ['target_type', 'target_type', 'text'], ['user_agent', 'user_agent', 'text?'],
+    ['user_id', 'user_id', 'uuid'], ['version', 'hmac_version', 'int'],
+  ] as const satisfies ReadonlyArray<readonly [string, Column, Kind]>
+).map(([name, column, kind], i) => ({ prefix: enc(`${i === 0 ? `${ROW_PREFIX}{` : ','}"${name}":`), column, kind }));
+const END = enc('}');
 const NULL_BYTES = enc('null');
 
 /** Builds one message at a time in a reused buffer. */
@@ -177,6 +169,42 @@ function storageClass(t: number): string {
   return t === 0 ? 'NULL' : t === 7 ? 'float' : t < 12 ? 'integer' : t & 1 ? 'text' : 'blob';
 }
 
+/** One column into the message: NULL as null, the plain shapes copied, the rest through the SQLite reader's helper. */
+function writeField(out: MessageBuffer, r: RawRecord, col: number, kind: Kind): void {
+  const t = r.types[col]!;
+  const o = r.offsets[col]!;
+  const len = (t - 13) >> 1;
+  switch (kind) {
+    case 'int': {
+      const v = intColumn(r, col);
+      if (v === undefined) throw new UnsupportedFile(`row ${r.rowid}: an integer column holds a ${storageClass(t)}`);
+      return out.text(String(v));
+    }
+    case 'metadata':
+      return out.text(pythonCanonicalJson(required(r, col)));
+    case 'timestamp':
+      if (isText(t) && plainTimestamp(out, r.buf, o, len) !== NOT_PLAIN) return;
+      return out.text(`"${utcIsoMicros(required(r, col))}"`);
+    case 'uuid':
+      if (t === 0) return out.bytes(NULL_BYTES);
+      if (isText(t) && plainUuid(out, r.buf, o, len) !== NOT_PLAIN) return;
+      return out.text(quotedUuid(textOrNull(r, col)));
+    case 'text?':
+      if (t === 0) return out.bytes(NULL_BYTES);
+      if (isText(t) && plainQuoted(out, r.buf, o, len) !== NOT_PLAIN) return;
+      return out.text(str(textOrNull(r, col)));
+    case 'text':
+      if (isText(t) && plainQuoted(out, r.buf, o, len) !== NOT_PLAIN) return;
+      return out.text(JSON.stringify(required(r, col)));
+  }
+}
+
+function required(r: RawRecord, col: number): string {
+  const v = textOrNull(r, col);
+  if (v === null) throw new UnsupportedFile(`row ${r.rowid}: NULL in a column the message needs`);
+  return v;
+}
+
 /** Walks the rows of one rowid slice straight from the pages, checking they come in chain order like chainRowsInRowidOrder. */
 export function walkPages(
   path: string, layout: AuditLayout, generation: string, keys: ChainKey[], slice: RowidSlice = {}, ends: SliceEnds = {}, cache?: PageCache,
@@ -189,18 +217,6 @@ export function walkPages(
     const gen = Buffer.from(generation, 'utf8');
     let prevAt: string | undefined;
     let prevId = '';
-    /** One column into the message: NULL as null, the plain shapes copied, the rest through the SQLite reader's helper. */
-    const field = (r: RawRecord, col: number, plain: typeof plainQuoted, slow: (v: string | null) => string) => {
-      const t = r.types[col]!;
-      if (t === 0) return out.bytes(NULL_BYTES);
-      if (isText(t) && plain(out, r.buf, r.offsets[col]!, (t - 13) >> 1) !== NOT_PLAIN) return;
-      out.text(slow(textOrNull(r, col)));
-    };
-    const required = (r: RawRecord, col: number, plain: typeof plainQuoted, slow: (v: string) => string) =>
-      field(r, col, plain, (v) => {
-        if (v === null) throw new UnsupportedFile(`row ${r.rowid}: NULL in a column the message needs`);
-        return slow(v);
-      });
     pages.scan(
       layout.rootPage,
       (r) => {
@@ -223,53 +239,17 @@ export function walkPages(
         prevAt = at;
         prevId = id;
 
-        const version = intColumn(r, c.hmac_version);
-        if (version === undefined) throw new UnsupportedFile(`row ${r.rowid}: hmac_version is not an integer`);
         const rowHmac = textOrNull(r, c.row_hmac);
         if (rowHmac === null) throw new UnsupportedFile(`row ${r.rowid}: row_hmac is NULL`);
         const prevHmac = textOrNull(r, c.prev_row_hmac);
         const keyId = textOrNull(r, c.hmac_key_id);
 
         out.pos = 0;
-        out.bytes(PIECES.start);
-        required(r, c.action, plainQuoted, JSON.stringify);
-        out.bytes(PIECES.apiKeyId);
-        field(r, c.api_key_id, plainUuid, quotedUuid);
-        out.bytes(PIECES.generation);
-        field(r, c.chain_generation, plainUuid, quotedUuid);
-        out.bytes(PIECES.eventId);
-        field(r, c.event_id, plainUuid, quotedUuid);
-        out.bytes(PIECES.keyId);
-        field(r, c.hmac_key_id, plainQuoted, str);
-        out.bytes(PIECES.id);
-        field(r, c.id, plainUuid, quotedUuid);
-        out.bytes(PIECES.metadata);
-        const metadata = textOrNull(r, c.metadata);
-        if (metadata === null) throw new UnsupportedFile(`row ${r.rowid}: metadata is NULL`);
-        out.text(pythonCanonicalJson(metadata));
-        out.bytes(PIECES.occurredAt);
-        if (plainTimestamp(out, r.buf, r.offsets[c.occurred_at]!, (r.types[c.occurred_at]! - 13) >> 1) === NOT_PLAIN) out.text(`"${utcIsoMicros(at)}"`);
-        out.bytes(PIECES.outcome);
-        field(r, c.outcome, plainQuoted, str);
-        out.bytes(PIECES.prev);
-        field(r, c.prev_row_hmac, plainQuoted, str);
-        out.bytes(PIECES.projectId);
-        field(r, c.project_id, plainUuid, quotedUuid);
-        out.bytes(PIECES.result);
-        required(r, c.result, plainQuoted, JSON.stringify);
-        out.bytes(PIECES.sourceIp);
-        field(r, c.source_ip, plainQuoted, str);
-        out.bytes(PIECES.targetId);
-        field(r, c.target_id, plainQuoted, str);
-        out.bytes(PIECES.targetType);
-        required(r, c.target_type, plainQuoted, JSON.stringify);
-        out.bytes(PIECES.userAgent);
-        field(r, c.user_agent, plainQuoted, str);
-        out.bytes(PIECES.userId);
-        field(r, c.user_id, plainUuid, quotedUuid);
-        out.bytes(PIECES.version);
-        out.text(String(version));
-        out.bytes(PIECES.end);
+        for (const f of MESSAGE) {
+          out.bytes(f.prefix);
+          writeField(out, r, c[f.column], f.kind);
+        }
+        out.bytes(END);
 
         walker.push({ id: uuid(id)!, rowHmac, prevHmac, keyId, message: out.buf.subarray(0, out.pos) });
       },
@@ -283,7 +263,6 @@ export function walkPages(
   }
 }
 
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /**
  * One rowid slice of the chain (all of it by default): from the pages where
