@@ -81,7 +81,7 @@ const messages = (() => {
   try {
     const out: Buffer[] = [];
     for (const r of chainRows(db, readChainState(db)!.generation)) {
-      out.push(Buffer.from(r.message));
+      out.push(Buffer.from(r.message as string)); // the SQLite reader yields text
       if (out.length >= 2000) break;
     }
     return out;

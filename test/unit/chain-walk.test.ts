@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { walkChain, type ChainRow } from '../../harness/checks/hmac-chain.ts';
+import { HMAC_BLOCK, walkChain, type ChainRow } from '../../harness/checks/hmac-chain.ts';
 import { compareChain } from '../../harness/manifest/compare.ts';
 
 const KEY = Buffer.from('k'.repeat(32));
@@ -86,5 +86,40 @@ describe('parallel chain walk, stitched', () => {
     const { firstRowId: _a, ...w } = whole;
     expect(stitched).toEqual(w);
     expect(stitched.problems.map((p) => `${p.kind}@${p.position}`)).toEqual(['chain-break@10', 'hmac-mismatch@20']);
+  });
+});
+
+describe('messages handed over with room for the inner pad', () => {
+  /** The same chain, each message written HMAC_BLOCK bytes into a buffer whose first bytes hold junk. */
+  function padded(rows: ChainRow[]): ChainRow[] {
+    return rows.map((r) => {
+      const body = Buffer.from(r.message as string);
+      const buf = Buffer.alloc(HMAC_BLOCK + body.length + 7, 0xaa); // junk in front and after the end
+      body.copy(buf, HMAC_BLOCK);
+      return { ...r, message: { buf, end: HMAC_BLOCK + body.length } };
+    });
+  }
+
+  /** Another key (not the same one zero-padded, which HMAC treats as equal). */
+  const flipLast = (k: Buffer) => Buffer.from(k.map((b, i) => (i === k.length - 1 ? b ^ 1 : b)));
+
+  for (const length of [1, 32, 64, 65, 200]) {
+    it(`verifies exactly what createHmac verifies, with a ${length}-byte key${length > 64 ? ' (longer than a block: hashed first)' : ''}`, () => {
+      const key = Buffer.from(Array.from({ length }, (_, i) => (i * 37 + 11) & 255));
+      const rows = chain(20, key);
+      const plain = walkChain(rows, { table: 't', keys: [{ key }] });
+      expect(plain).toMatchObject({ verifiedRows: 20, problemCount: 0 });
+      expect(walkChain(padded(rows), { table: 't', keys: [{ key }] })).toEqual(plain);
+      // A wrong key tried first, then the right one; and the wrong key alone verifies nothing.
+      expect(walkChain(padded(rows), { table: 't', keys: [{ key: Buffer.from('wrong') }, { key }] })).toEqual(plain);
+      expect(walkChain(padded(rows), { table: 't', keys: [{ key: flipLast(key) }] })).toMatchObject({ verifiedRows: 0, problemCount: 20 });
+    });
+  }
+
+  it('finds a changed byte of a padded message', () => {
+    const rows = padded(chain(5));
+    const m = rows[3]!.message as { buf: Buffer; end: number };
+    m.buf[m.end - 2] = m.buf[m.end - 2]! ^ 1;
+    expect(walkChain(rows, { table: 't', keys: [{ key: KEY }] }).problems).toEqual([{ kind: 'hmac-mismatch', position: 3, rowId: 'r3' }]);
   });
 });

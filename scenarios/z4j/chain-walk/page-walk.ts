@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { ChainWalker, walkChain, type ChainKey } from '../../../harness/checks/hmac-chain.ts';
+import { ChainWalker, HMAC_BLOCK, walkChain, type ChainKey } from '../../../harness/checks/hmac-chain.ts';
 import { pythonCanonicalJson } from '../../../harness/checks/python-json.ts';
 import { intColumn, isText, SqlitePages, UnsupportedFile, type PageCache, type RawRecord } from '../../../harness/checks/sqlite-pages.ts';
 import type { ChainObservation } from '../../../harness/drill/types.ts';
@@ -66,7 +66,7 @@ const MESSAGE = (
 const END = enc('}');
 const NULL_BYTES = enc('null');
 
-/** Builds one message at a time in a reused buffer. */
+/** Builds one message at a time in a reused buffer (growing it keeps what is written, the free bytes in front included). */
 class MessageBuffer {
   buf = Buffer.allocUnsafe(64 * 1024);
   pos = 0;
@@ -244,14 +244,15 @@ export function walkPages(
         const prevHmac = textOrNull(r, c.prev_row_hmac);
         const keyId = textOrNull(r, c.hmac_key_id);
 
-        out.pos = 0;
+        // The message starts HMAC_BLOCK bytes in: the walk puts the key's inner pad in front and hashes in one call.
+        out.pos = HMAC_BLOCK;
         for (const f of MESSAGE) {
           out.bytes(f.prefix);
           writeField(out, r, c[f.column], f.kind);
         }
         out.bytes(END);
 
-        walker.push({ id: uuid(id)!, rowHmac, prevHmac, keyId, message: out.buf.subarray(0, out.pos) });
+        walker.push({ id: uuid(id)!, rowHmac, prevHmac, keyId, message: { buf: out.buf, end: out.pos } });
       },
       slice.lo,
       slice.hi,
