@@ -117,12 +117,16 @@ export class SqlitePages {
     let hdr = base + (pageNo === 1 ? 100 : 0);
     const kind = buf[hdr];
     const cells = buf.readUInt16BE(hdr + 3);
+    // The cell pointer array must fit in the page (a damaged count would read the next page's bytes as cells).
+    if (hdr - base + (kind === INTERIOR_TABLE ? 12 : 8) + 2 * cells > this.pageSize) throw new UnsupportedFile(`page ${pageNo} claims more cells than fit`);
     if (kind === INTERIOR_TABLE) {
       // Its own copy: reading the children recycles the chunk buffers, this page's included.
       [buf, base, hdr] = this.#ownCopy(buf, base, hdr);
       const ptrs = hdr + 12;
       for (let i = 0; i < cells; i++) {
-        const cell = base + buf.readUInt16BE(ptrs + 2 * i);
+        const at = buf.readUInt16BE(ptrs + 2 * i);
+        if (at < ptrs - base + 2 * cells || at > this.pageSize - 5) throw new UnsupportedFile(`page ${pageNo}: a cell pointer outside the cell area`);
+        const cell = base + at;
         const child = buf.readUInt32BE(cell);
         // The left child holds rowids <= key: skip it when the whole of it lies below lo.
         const key = varint(buf, cell + 4)[0];
@@ -138,7 +142,9 @@ export class SqlitePages {
     let copied = false;
     const rec = this.#record;
     for (let i = 0; i < cells; i++) {
-      let p = base + buf.readUInt16BE(ptrs + 2 * i);
+      const at = buf.readUInt16BE(ptrs + 2 * i);
+      if (at < ptrs - base + 2 * cells || at > this.pageSize - 4) throw new UnsupportedFile(`page ${pageNo}: a cell pointer outside the cell area`);
+      let p = base + at;
       const [size, n1] = varint(buf, p);
       p += n1;
       const [rowid, n2] = varint(buf, p);

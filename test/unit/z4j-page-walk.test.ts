@@ -167,6 +167,27 @@ describe('the chain walk read straight from the pages', () => {
     );
   });
 
+  it('refuses a page whose cell count runs past it, and the walk then ends as the SQLite reader does', () => {
+    const path = copy('damaged-count');
+    const db = new Database(path, { readonly: true });
+    const root = (db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'audit_log'").get() as { rootpage: number }).rootpage;
+    db.close();
+    const bytes = readFileSync(path);
+    bytes.writeUInt16BE(0xffff, (root - 1) * 4096 + 3);
+    writeFileSync(path, bytes);
+    expect(() => pageWalk(path, SECRET)).toThrow(/claims more cells than fit/);
+    const r = new Database(path, { readonly: true });
+    const outcome = (f: () => unknown) => {
+      try {
+        return { value: f() };
+      } catch (e) {
+        return { error: String(e) };
+      }
+    };
+    expect(outcome(() => walkZ4jChain(r, SECRET))).toEqual(outcome(() => sqliteWalk(path, SECRET)));
+    r.close();
+  });
+
   it('refuses files it does not model, and the walk then reads through SQLite with the same result', () => {
     const wal = copy('wal');
     new Database(wal).pragma('journal_mode = WAL');
