@@ -70,7 +70,12 @@ function emit(v: Json): string {
   if (keys.length > 1) {
     // UTF-16 order (the default sort) is code point order unless a key holds a unit from U+D800 up.
     let high = false;
-    for (const k of keys) if (HIGH_UNITS.test(k)) high = true;
+    for (const k of keys) {
+      if (HIGH_UNITS.test(k)) {
+        high = true;
+        break;
+      }
+    }
     if (high) keys.sort(codePointCompare);
     else keys.sort();
   }

@@ -1,4 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { SQLITE_MAGIC } from './sqlite-db.ts';
+import { pageSizeOf } from './sqlite-wal.ts';
 
 /**
  * A rowid table of a SQLite file read straight from its pages: the table's
@@ -52,10 +54,10 @@ export class SqlitePages {
     this.#fd = openSync(path, 'r');
     try {
       const head = Buffer.alloc(100);
-      if (readSync(this.#fd, head, 0, 100, 0) !== 100 || head.toString('latin1', 0, 16) !== 'SQLite format 3\0') throw new UnsupportedFile('not a SQLite database file');
-      const raw = head.readUInt16BE(16);
-      this.pageSize = raw === 1 ? 65536 : raw;
-      if (this.pageSize < 512 || (this.pageSize & (this.pageSize - 1)) !== 0) throw new UnsupportedFile(`page size ${raw}`);
+      if (readSync(this.#fd, head, 0, 100, 0) !== 100 || !head.subarray(0, SQLITE_MAGIC.length).equals(SQLITE_MAGIC)) throw new UnsupportedFile('not a SQLite database file');
+      const pageSize = pageSizeOf(head.readUInt16BE(16));
+      if (pageSize === undefined) throw new UnsupportedFile(`page size ${head.readUInt16BE(16)}`);
+      this.pageSize = pageSize;
       // Write/read format versions 2 mean WAL mode: the WAL, not this file, may hold the newest pages.
       if (head[18] !== 1 || head[19] !== 1) throw new UnsupportedFile('the file is in WAL mode');
       if (head.readUInt32BE(56) !== 1) throw new UnsupportedFile('text encoding is not UTF-8');
@@ -153,6 +155,8 @@ export class SqlitePages {
       if (rowid < lo) continue;
       if (rowid >= hi) return;
       rec.rowid = rowid;
+      // A damaged size must not become an allocation: no payload is larger than the file's pages hold.
+      if (size > this.pageCount * this.usable) throw new UnsupportedFile(`page ${pageNo}: a payload larger than the file`);
       const local = this.#localBytes(size);
       if (local === size) {
         if (p + size > base + this.pageSize) throw new UnsupportedFile(`a cell on page ${pageNo} runs past the page`);
@@ -229,13 +233,13 @@ export class SqlitePages {
 
 const INT_BYTES = [0, 1, 2, 3, 4, 6, 8, 8, 0, 0];
 
-export function serialLength(t: number): number {
+function serialLength(t: number): number {
   if (t < 10) return INT_BYTES[t]!;
   if (t < 12) throw new UnsupportedFile(`reserved serial type ${t}`);
   return (t - 12) >> 1;
 }
 
-/** Text of a column with serial type t, or undefined when it is not text. */
+/** Whether serial type t is text. */
 export function isText(t: number): boolean {
   return t >= 13 && (t & 1) === 1;
 }

@@ -177,7 +177,8 @@ function readFrames(wal: Buffer, problems: string[]): WalFrames | undefined {
   return out;
 }
 
-function pageSizeOf(v: number): number | undefined {
+/** A page size as SQLite's headers store it (1 for 65536); undefined when it is not one SQLite allows. */
+export function pageSizeOf(v: number): number | undefined {
   const size = v === 1 ? 65536 : v;
   return size >= 512 && size <= 65536 && (size & (size - 1)) === 0 ? size : undefined;
 }
