@@ -108,34 +108,59 @@ export interface SliceEnds {
   last?: [string, string];
 }
 
-export const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/** Whether chain key (at, id) comes strictly after (prevAt, prevId): occurred_at, then id. */
+export function keyAfter(prevAt: string, prevId: string, at: string, id: string): boolean {
+  return at > prevAt || (at === prevAt && id > prevId);
+}
+
+/**
+ * Checks keys read in storage order come in chain order, recording the first
+ * and last in `ends`: the first key not strictly after the one before throws
+ * ChainOrderError, and so does a key outside printable ASCII (where
+ * JavaScript's and SQLite's text orders could differ). Both table readers
+ * use it, so they agree on what counts as out of order.
+ */
+export class ChainOrderCheck {
+  // The key before, as two strings (no tuple per row: this runs once per row of the walk).
+  #at: string | undefined;
+  #id = '';
+  constructor(readonly ends: SliceEnds) {}
+
+  next(at: unknown, id: unknown): void {
+    if (typeof at !== 'string' || typeof id !== 'string' || !PRINTABLE_ASCII.test(at) || !PRINTABLE_ASCII.test(id)) throw new ChainOrderError();
+    if (this.#at === undefined) this.ends.first = [at, id];
+    else if (!keyAfter(this.#at, this.#id, at, id)) throw new ChainOrderError();
+    this.#at = at;
+    this.#id = id;
+  }
+
+  /** After the last row: the slice's last key. */
+  done(): void {
+    if (this.#at !== undefined) this.ends.last = [this.#at, this.#id];
+  }
+}
 
 /**
  * The same rows in rowid order, a plain table scan (cheaper than following
  * the occurred_at index and sorting ties by id). z4j appends rows in chain
  * order, so rowid order normally is chain order; every row's key is checked
  * against the one before, and the first that is not strictly after it throws
- * ChainOrderError, so the walk is never judged on rows out of order. Keys
- * outside printable ASCII (where JavaScript's and SQLite's text orders could
- * differ) throw too.
+ * ChainOrderError (ChainOrderCheck), so the walk is never judged on rows out
+ * of order.
  */
 export function* chainRowsInRowidOrder(db: Database.Database, generation: string, slice: RowidSlice = {}, ends: SliceEnds = {}): Generator<ChainRow> {
   const where = `${slice.lo !== undefined ? ' AND rowid >= ?' : ''}${slice.hi !== undefined ? ' AND rowid < ?' : ''}`;
   const params = [generation, ...(slice.lo !== undefined ? [slice.lo] : []), ...(slice.hi !== undefined ? [slice.hi] : [])];
   const stmt = db.prepare(`SELECT ${CHAIN_COLUMNS} FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ?${where} ORDER BY rowid`).raw(true);
-  let prevAt: string | undefined;
-  let prevId = '';
+  const order = new ChainOrderCheck(ends);
   for (const r of stmt.iterate(...params) as Iterable<RawChainRow>) {
-    const at = r[9];
     const id = r[0];
-    if (typeof at !== 'string' || typeof id !== 'string' || !PRINTABLE_ASCII.test(at) || !PRINTABLE_ASCII.test(id)) throw new ChainOrderError();
-    if (prevAt === undefined) ends.first = [at, id];
-    else if (!(at > prevAt || (at === prevAt && id > prevId))) throw new ChainOrderError();
-    prevAt = at;
-    prevId = id;
+    order.next(r[9], id);
     yield { id: uuid(id)!, rowHmac: r[1], prevHmac: r[2], keyId: r[3], message: messageOf(r) };
   }
-  if (prevAt !== undefined) ends.last = [prevAt, prevId];
+  order.done();
 }
 
 /** The exact text z4j signed for a row: prefix + json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False). */

@@ -3,7 +3,7 @@ import { ChainWalker, HMAC_BLOCK, walkChain, type ChainKey } from '../../../harn
 import { pythonCanonicalJson } from '../../../harness/checks/python-json.ts';
 import { intColumn, isText, SqlitePages, UnsupportedFile, type PageCache, type RawRecord } from '../../../harness/checks/sqlite-pages.ts';
 import type { ChainObservation } from '../../../harness/drill/types.ts';
-import { ChainOrderError, chainRowsInRowidOrder, PRINTABLE_ASCII, quotedUuid, ROW_PREFIX, type RowidSlice, type SliceEnds, str, utcIsoMicros, uuid } from '../audit-chain.ts';
+import { ChainOrderCheck, ChainOrderError, chainRowsInRowidOrder, quotedUuid, ROW_PREFIX, type RowidSlice, type SliceEnds, str, utcIsoMicros, uuid } from '../audit-chain.ts';
 
 /**
  * The chain walk reading audit_log's pages directly (harness/checks/sqlite-pages.ts)
@@ -215,8 +215,7 @@ export function walkPages(
     const out = new MessageBuffer();
     const c = layout.columns;
     const gen = Buffer.from(generation, 'utf8');
-    let prevAt: string | undefined;
-    let prevId = '';
+    const order = new ChainOrderCheck(ends);
     pages.scan(
       layout.rootPage,
       (r) => {
@@ -231,13 +230,8 @@ export function walkPages(
         const go = r.offsets[c.chain_generation]!;
         if ((gt - 13) >> 1 !== gen.length || r.buf.compare(gen, 0, gen.length, go, go + gen.length) !== 0) return;
 
-        const at = textOrNull(r, c.occurred_at);
         const id = textOrNull(r, c.id);
-        if (at === null || id === null || !PRINTABLE_ASCII.test(at) || !PRINTABLE_ASCII.test(id)) throw new ChainOrderError();
-        if (prevAt === undefined) ends.first = [at, id];
-        else if (!(at > prevAt || (at === prevAt && id > prevId))) throw new ChainOrderError();
-        prevAt = at;
-        prevId = id;
+        order.next(textOrNull(r, c.occurred_at), id);
 
         const rowHmac = textOrNull(r, c.row_hmac);
         if (rowHmac === null) throw new UnsupportedFile(`row ${r.rowid}: row_hmac is NULL`);
@@ -252,12 +246,12 @@ export function walkPages(
         }
         out.bytes(END);
 
-        walker.push({ id: uuid(id)!, rowHmac, prevHmac, keyId, message: { buf: out.buf, end: out.pos } });
+        walker.push({ id: uuid(id as string)!, rowHmac, prevHmac, keyId, message: { buf: out.buf, end: out.pos } });
       },
       slice.lo,
       slice.hi,
     );
-    if (prevAt !== undefined) ends.last = [prevAt, prevId];
+    order.done();
     return walker.result();
   } finally {
     pages.close();
@@ -268,17 +262,20 @@ export function walkPages(
 /**
  * One rowid slice of the chain (all of it by default): from the pages where
  * the file is one the page reader models, else with SQLite's table scan. The
- * page reader only ever speeds a walk up: whatever stops it (a file it does
- * not model, rows out of order, a damaged page, text it cannot rebuild) sends
- * the slice to SQLite's scan from the start, which then decides, exactly as
- * it did without the page reader (ChainOrderError included).
+ * page reader only ever speeds a walk up: whatever else stops it (a file it
+ * does not model, a damaged page, text it cannot rebuild) sends the slice to
+ * SQLite's scan from the start, which then decides exactly as it did without
+ * the page reader. Rows out of chain order throw ChainOrderError from either.
  */
 export function walkRowidSlice(db: Database.Database, generation: string, keys: ChainKey[], slice: RowidSlice = {}, ends: SliceEnds = {}): ChainObservation {
   const layout = db.memory ? undefined : auditLayout(db);
   if (layout) {
     try {
       return walkPages(db.name, layout, generation, keys, slice, ends);
-    } catch {
+    } catch (e) {
+      // Rows out of chain order by the same check SQLite's scan makes (ChainOrderCheck): scanning
+      // again would only find it again; the caller goes to the ordered query.
+      if (e instanceof ChainOrderError) throw e;
       delete ends.first;
       delete ends.last;
     }

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { stitchSegments } from '../../../harness/checks/hmac-chain.ts';
 import type { ChainObservation } from '../../../harness/drill/types.ts';
-import { chainCuts, type ChainRange, type RowidSlice, type SliceEnds } from '../audit-chain.ts';
+import { chainCuts, keyAfter, type ChainRange, type RowidSlice, type SliceEnds } from '../audit-chain.ts';
 
 /** Below this many rows a single thread is faster than starting workers. */
 export const PARALLEL_MIN_ROWS = 50_000;
@@ -49,7 +49,7 @@ function joinsInOrder(ends: SliceEnds[]): boolean {
   let last: [string, string] | undefined;
   for (const e of ends) {
     if (!e.first || !e.last) continue;
-    if (last && !(e.first[0] > last[0] || (e.first[0] === last[0] && e.first[1] > last[1]))) return false;
+    if (last && !keyAfter(last[0], last[1], e.first[0], e.first[1])) return false;
     last = e.last;
   }
   return true;
