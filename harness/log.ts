@@ -10,4 +10,5 @@ export const debug = {
   image: createDebug('restore-drill:image'),
   engine: createDebug('restore-drill:engine'),
   drill: createDebug('restore-drill:drill'),
+  walk: createDebug('restore-drill:walk'),
 };

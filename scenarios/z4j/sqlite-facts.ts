@@ -3,7 +3,8 @@ import { countRows, fingerprintTable, tableExists, type RowFilter } from '../../
 import { walkChain } from '../../harness/checks/hmac-chain.ts';
 import type { ChainObservation } from '../../harness/drill/types.ts';
 import { ChainOrderError, chainKey, chainRows, readChainState } from './audit-chain.ts';
-import { walkRowidSlice } from './chain-walk/page-walk.ts';
+import { nativeWalker, walkNativeSync } from './chain-walk/native.ts';
+import { auditLayout, walkRowidSlice } from './chain-walk/page-walk.ts';
 import { PARALLEL_MIN_ROWS, walkInParallel } from './chain-walk/parallel.ts';
 import { COUNTED_TABLES } from './tables.ts';
 import { thisDrillsRestoreRow, type TailRow } from './restore-row.ts';
@@ -85,6 +86,14 @@ export function walkZ4jChain(db: Database.Database, secret: string | undefined):
   const state = readChainState(db);
   if (!state) return undefined;
   const opts = { table: 'audit_log', keys: secret ? [chainKey(secret)] : [] };
+  // The native walk settles a clean chain, or one stored out of order; anything else is walked below, which decides.
+  const bin = opts.keys.length > 0 && !db.memory ? nativeWalker() : undefined;
+  const layout = bin ? auditLayout(db) : undefined;
+  if (bin && layout) {
+    const [n] = walkNativeSync(bin, db.name, layout, state.generation, opts.keys, [{}]);
+    if (n?.status === 'clean') return n.obs;
+    if (n?.status === 'disorder') return walkChain(chainRows(db, state.generation), opts);
+  }
   try {
     // A table scan when rows are stored in chain order (they are, as z4j appends them)...
     return walkRowidSlice(db, state.generation, opts.keys);

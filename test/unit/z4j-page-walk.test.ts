@@ -10,6 +10,7 @@ import { chainKey, chainRowsInRowidOrder, readChainState, rowMessage, type Audit
 import { auditLayout, walkPages, walkRowidSlice } from '../../scenarios/z4j/chain-walk/page-walk.ts';
 import { walkZ4jChain } from '../../scenarios/z4j/sqlite-facts.ts';
 import { growChain } from '../../scenarios/z4j/fixtures/grow-chain.ts';
+import { appendAwkward, AWKWARD } from './fixtures/z4j-awkward.ts';
 
 // Real z4j audit rows (seed.py through z4j's own audit service), 1.8.0 and 1.13.0.
 const fixtures = join(import.meta.dirname, 'fixtures');
@@ -43,50 +44,6 @@ function copy(name: string, source = join(fixtures, 'z4j-audit-1.13.0.db')): str
   return path;
 }
 
-/**
- * Appends rows after the real head, each with some fields set to an awkward
- * value and signed over the message the SQLite reader's builder makes (that
- * builder is checked against z4j's own rows): the page reader verifies them
- * only if it builds the very same bytes.
- */
-function appendAwkward(path: string, rows: Array<Partial<AuditRow>>, extra: (db: Database.Database) => void = () => {}): void {
-  const db = new Database(path);
-  db.function('z4j_audit_guard', { varargs: true }, () => 1);
-  db.exec('DROP TRIGGER IF EXISTS audit_log_boundary_f_no_insert');
-  const state = readChainState(db)!;
-  const key = chainKey(SECRET);
-  let prev = (db.prepare('SELECT row_hmac FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ? ORDER BY occurred_at DESC, id DESC LIMIT 1').get(state.generation) as { row_hmac: string }).row_hmac;
-  rows.forEach((over, i) => {
-    const row: AuditRow = {
-      id: randomBytes(16).toString('hex'), action: 'test.awkward', target_type: 'test', target_id: String(i), result: 'success', outcome: 'allow',
-      event_id: null, user_id: null, api_key_id: null, project_id: null, source_ip: null, user_agent: null, metadata: '{}',
-      occurred_at: `2030-01-${String(i + 1).padStart(2, '0')} 00:00:00.000000`, prev_row_hmac: prev, row_hmac: '', hmac_key_id: key.id, hmac_version: 2,
-      chain_generation: state.generation, ...over,
-    };
-    row.row_hmac = createHmac('sha256', key.key).update(rowMessage(row)).digest('hex');
-    const cols = Object.keys(row);
-    db.prepare(`INSERT INTO audit_log (${cols.join(', ')}, legacy_frozen) VALUES (${cols.map((c) => `@${c}`).join(', ')}, 0)`).run(row);
-    prev = row.row_hmac;
-  });
-  extra(db);
-  db.close();
-}
-
-const AWKWARD: Array<Partial<AuditRow>> = [
-  { metadata: '{"zeta": 1.0, "alpha": 1e-7, "big": 12345678901234567890, "neg": -0.0, "nested": {"b": [1, 2.50, "x"], "a": null}}' },
-  { metadata: '{"é": "café", "日本": "語", "emoji": "😀", "\\ud83d\\ude00": "pair", "": "empty key"}' },
-  { metadata: '{"quote": "a\\"b", "backslash": "c\\\\d", "newline": "e\\nf", "tab": "\\t", "ctrl": "\\u0001", "slash": "\\/"}' },
-  { metadata: JSON.stringify({ blob: 'x'.repeat(5000) }) }, // spills onto an overflow page
-  { metadata: JSON.stringify({ blob: 'y'.repeat(20_000), more: 'ü'.repeat(3000) }) }, // several overflow pages
-  { target_id: 'with "quotes" and \\ backslash', user_agent: 'Mozilla/5.0 (X11) café \x7f del', source_ip: '::1' },
-  { target_id: 'tab\there', outcome: null, source_ip: null },
-  { project_id: 'ABCDEFABCDEFABCDEFABCDEFABCDEF12', user_id: 'not-a-uuid', api_key_id: '0123456789abcdef0123456789abcdef', event_id: 'ÄBCDEFABCDEFABCDEFABCDEFABCDEF1' },
-  { action: 'act "quoted"', result: 'résultat', target_type: 'type\\x' },
-  { occurred_at: '2030-02-01T00:00:00' },
-  { occurred_at: '2030-02-02 00:00:00.5' },
-  { occurred_at: '2030-02-03 01:00:00.000001+01:00' },
-];
-
 describe('the chain walk read straight from the pages', () => {
   for (const version of Object.keys(secrets)) {
     it(`equals the SQLite walk on real z4j ${version} rows`, () => {
@@ -99,7 +56,7 @@ describe('the chain walk read straight from the pages', () => {
 
   it('signs exactly what the SQLite reader signs for awkward rows (escapes, non-ASCII, odd uuids and timestamps, overflow pages)', () => {
     const path = copy('awkward');
-    appendAwkward(path, AWKWARD);
+    appendAwkward(path, SECRET, AWKWARD);
     const pages = pageWalk(path, SECRET);
     expect(pages).toEqual(sqliteWalk(path, SECRET));
     expect(pages).toMatchObject({ length: 40 + AWKWARD.length, verifiedRows: 40 + AWKWARD.length, problemCount: 0 });
@@ -107,7 +64,7 @@ describe('the chain walk read straight from the pages', () => {
 
   it('reads the same when every page read recycles the buffer of the one before (interior pages and overflow rows kept apart)', () => {
     const path = copy('tiny-cache');
-    appendAwkward(path, AWKWARD);
+    appendAwkward(path, SECRET, AWKWARD);
     const expected = sqliteWalk(path, SECRET);
     expect(pageWalk(path, SECRET, {}, { chunkPages: 1, chunksKept: 1 })).toEqual(expected);
     expect(pageWalk(path, SECRET, {}, { chunkPages: 2, chunksKept: 2 })).toEqual(expected);
@@ -123,7 +80,7 @@ describe('the chain walk read straight from the pages', () => {
 
   it('skips frozen rows and other generations as the SQL filter does', () => {
     const path = copy('filtered');
-    appendAwkward(path, [{}, {}], (db) => {
+    appendAwkward(path, SECRET, [{}, {}], (db) => {
       db.prepare(
         `INSERT INTO audit_log (id, action, target_type, result, metadata, occurred_at, legacy_frozen, legacy_origin, legacy_integrity_class)
          VALUES (?, 'old', 'x', 'success', '{}', '2031-01-01 00:00:00.000000', 1, 'audit-log:preparation-v1', 'legacy-unsigned')`,
@@ -139,7 +96,7 @@ describe('the chain walk read straight from the pages', () => {
          VALUES (?, 'frozen', 'x', 'success', '{}', '2031-01-03 00:00:00.000000', 1, 2, 'k', 'h', ?)`,
       ).run(randomBytes(16).toString('hex'), readChainState(db)!.generation);
     });
-    appendAwkward(path, [{ occurred_at: '2032-01-01 00:00:00.000000' }]);
+    appendAwkward(path, SECRET, [{ occurred_at: '2032-01-01 00:00:00.000000' }]);
     const pages = pageWalk(path, SECRET);
     expect(pages).toEqual(sqliteWalk(path, SECRET));
     expect(pages).toMatchObject({ length: 43, verifiedRows: 43, problemCount: 0 });
@@ -147,7 +104,7 @@ describe('the chain walk read straight from the pages', () => {
 
   it('finds a byte changed in the file where the SQLite walk finds it', () => {
     const path = copy('tampered');
-    appendAwkward(path, [{ target_id: 'tamper-me-here' }, {}]);
+    appendAwkward(path, SECRET, [{ target_id: 'tamper-me-here' }, {}]);
     const bytes = readFileSync(path);
     const at = bytes.indexOf('tamper-me-here');
     expect(at).toBeGreaterThan(0);
@@ -160,7 +117,7 @@ describe('the chain walk read straight from the pages', () => {
 
   it('walks rowid slices that stitch to the whole walk', () => {
     const path = copy('sliced');
-    appendAwkward(path, AWKWARD);
+    appendAwkward(path, SECRET, AWKWARD);
     const cut = 25;
     expect(stitchSegments('audit_log', [pageWalk(path, SECRET, { hi: cut }), pageWalk(path, SECRET, { lo: cut })])).toEqual(
       stitchSegments('audit_log', [sqliteWalk(path, SECRET)]),

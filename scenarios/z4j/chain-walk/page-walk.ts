@@ -52,9 +52,9 @@ export function auditLayout(db: Database.Database): AuditLayout | undefined {
 
 const enc = (s: string) => Buffer.from(s, 'utf8');
 /** How a payload field is written (the SQLite reader's helper for it in messageOf). */
-type Kind = 'text' | 'text?' | 'uuid' | 'metadata' | 'timestamp' | 'int';
+export type Kind = 'text' | 'text?' | 'uuid' | 'metadata' | 'timestamp' | 'int';
 /** The signed payload's fields in its (sorted) key order, each with the column it comes from. */
-const MESSAGE = (
+export const MESSAGE = (
   [
     ['action', 'action', 'text'], ['api_key_id', 'api_key_id', 'uuid'], ['chain_generation', 'chain_generation', 'uuid'], ['event_id', 'event_id', 'uuid'],
     ['hmac_key_id', 'hmac_key_id', 'text?'], ['id', 'id', 'uuid'], ['metadata', 'metadata', 'metadata'], ['occurred_at', 'occurred_at', 'timestamp'],
@@ -63,7 +63,7 @@ const MESSAGE = (
     ['user_id', 'user_id', 'uuid'], ['version', 'hmac_version', 'int'],
   ] as const satisfies ReadonlyArray<readonly [string, Column, Kind]>
 ).map(([name, column, kind], i) => ({ prefix: enc(`${i === 0 ? `${ROW_PREFIX}{` : ','}"${name}":`), column, kind }));
-const END = enc('}');
+export const END = enc('}');
 const NULL_BYTES = enc('null');
 
 /** Builds one message at a time in a reused buffer (growing it keeps what is written, the free bytes in front included). */

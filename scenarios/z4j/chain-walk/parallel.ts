@@ -3,7 +3,9 @@ import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { stitchSegments } from '../../../harness/checks/hmac-chain.ts';
 import type { ChainObservation } from '../../../harness/drill/types.ts';
-import { chainCuts, keyAfter, type ChainRange, type RowidSlice, type SliceEnds } from '../audit-chain.ts';
+import { chainCuts, chainKey, keyAfter, type ChainRange, type RowidSlice, type SliceEnds } from '../audit-chain.ts';
+import { nativeWalker, walkNative } from './native.ts';
+import { auditLayout } from './page-walk.ts';
 
 /** Below this many rows a single thread is faster than starting workers. */
 export const PARALLEL_MIN_ROWS = 50_000;
@@ -13,7 +15,7 @@ export type SegmentResult = { obs: ChainObservation; ends: SliceEnds; disorder?:
 
 /**
  * Walks the chain in slices on all cores. First by rowid ranges (table scans,
- * no cutting query): each worker checks its rows come in chain order, and the
+ * no cutting query; natively where the native walk is built): each slice checks its rows come in chain order, and the
  * joins between slices are checked here; if any of that fails, the chain is
  * walked again in (occurred_at, id) slices. Only linking is sequential, and
  * the one link between two slices is checked when they are stitched together.
@@ -28,7 +30,18 @@ export async function walkInParallel(db: Database.Database, dbPath: string, gene
     for (let k = 0; k < parts; k++) {
       slices.push({ ...(k > 0 ? { lo: bounds.lo + Math.floor((span * k) / parts) } : {}), ...(k < parts - 1 ? { hi: bounds.lo + Math.floor((span * (k + 1)) / parts) } : {}) });
     }
-    const byRowid = await Promise.all(slices.map((slice) => runWorker({ dbPath, generation, slice, secret })));
+    // The native walk first, all slices at once; a slice it does not find clean goes to a worker, which decides.
+    const bin = nativeWalker();
+    const layout = bin ? auditLayout(db) : undefined;
+    const native = bin && layout ? await walkNative(bin, dbPath, layout, generation, [chainKey(secret)], slices) : [];
+    const byRowid = await Promise.all(
+      slices.map((slice, k): SegmentResult | Promise<SegmentResult> => {
+        const n = native[k];
+        if (n?.status === 'clean') return { obs: n.obs, ends: n.ends };
+        if (n?.status === 'disorder') return { disorder: true };
+        return runWorker({ dbPath, generation, slice, secret });
+      }),
+    );
     const walked = byRowid.filter((r): r is Extract<SegmentResult, { obs: ChainObservation }> => !r.disorder);
     if (walked.length === byRowid.length && joinsInOrder(walked.map((r) => r.ends))) return stitchSegments('audit_log', walked.map((r) => r.obs));
   }
