@@ -8,7 +8,8 @@
  * 3. The harness's walk timed on the same database, then on copies grown to
  *    100k and 2M rows (rows appended after the real head, signed with the same
  *    key and recipe), on one thread and on all cores, with peak RSS measured in
- *    a fresh process for each run.
+ *    a fresh process for each run: the native walk (scenarios/z4j/chain-walk/
+ *    native), then the JavaScript walk alone (RESTORE_DRILL_NATIVE_WALK=0).
  * 4. This machine's HMAC-SHA256 limit for messages of the chain's median length
  *    (`openssl speed -hmac sha256`, one core), and each walk as a fraction of it;
  *    also Node's own HMAC alone on the same messages (createHmac, and the walk's
@@ -55,25 +56,28 @@ const z4jRate = await (async () => {
   return { verified, seconds: r.durationMs / 1000, exit: r.exitCode };
 })();
 
-interface Run { rows: number; threads: number; rowsPerSecond: number; peakRssMb: number; verified: number }
-function walk(db: string, threads: number): Run {
-  // A fresh process per run, so peak RSS belongs to that walk alone.
+interface Run { rows: number; threads: number; rowsPerSecond: number; peakRssMb: number; verified: number; walk: string }
+/** One walk in a fresh process (peak RSS then belongs to that walk alone), natively or, with native = false, in JavaScript only. */
+function walk(db: string, threads: number, native: boolean): Run {
   const out = execFileSync(process.execPath, ['--import', 'tsx', new URL('./walk-once.ts', import.meta.url).pathname, db, String(threads)], {
     input: secret, // the secret on stdin: never in argv or the environment
     encoding: 'utf8',
     maxBuffer: 1 << 20,
+    env: { ...process.env, RESTORE_DRILL_NATIVE_WALK: native ? '1' : '0' },
   });
   return JSON.parse(out.trim().split('\n').pop()!) as Run;
 }
 
 const runs: Run[] = [];
-runs.push(walk(dep.archive, 1));
+for (const native of [true, false]) runs.push(walk(dep.archive, 1, native));
 for (const size of SIZES) {
   const grown = join(dir, `grown-${size}.db`);
   say(`growing the chain to ${size} rows`);
   growChain(dep.archive, grown, secret, size);
-  runs.push(walk(grown, 1));
-  runs.push(walk(grown, availableParallelism()));
+  for (const native of [true, false]) {
+    runs.push(walk(grown, 1, native));
+    runs.push(walk(grown, availableParallelism(), native));
+  }
   rmSync(grown, { force: true });
 }
 
@@ -132,12 +136,12 @@ console.log(`\naudit-chain walk (z4j ${Z4J_PINNED_VERSION}, ${availableParalleli
 console.log(`z4j audit verify (in its container): ${fmt(z4jRate.verified)} rows in ${z4jRate.seconds.toFixed(1)} s = ${fmt(z4jRate.verified / z4jRate.seconds)} rows/s (exit ${z4jRate.exit})`);
 console.log(`HMAC-SHA256 limit here (openssl, one core, ${messageBytes}-byte messages, the chain's median): ${fmt(hmacPerCore)} per second`);
 console.log(`Node's HMAC alone on the same messages (one core): createHmac ${fmt(createHmacPerCore)} per second, the walk's two one-shot hashes ${fmt(walkerHmacPerCore)}`);
-console.log('rows        threads  rows/s      of limit  of Node HMAC  peak RSS  verified');
+console.log('walk        rows        threads  rows/s      of limit  of Node HMAC  peak RSS  verified');
 for (const r of runs) {
   const share = r.rowsPerSecond / (hmacPerCore * Math.min(r.threads, availableParallelism()));
   const nodeShare = r.rowsPerSecond / (nodeHmacPerCore * Math.min(r.threads, availableParallelism()));
   console.log(
-    `${fmt(r.rows).padEnd(11)} ${String(r.threads).padEnd(8)} ${fmt(r.rowsPerSecond).padEnd(11)} ${`${(share * 100).toFixed(1)} %`.padEnd(9)} ${`${(nodeShare * 100).toFixed(1)} %`.padEnd(13)} ${String(r.peakRssMb).padEnd(5)} MB  ${fmt(r.verified)}`,
+    `${r.walk.padEnd(11)} ${fmt(r.rows).padEnd(11)} ${String(r.threads).padEnd(8)} ${fmt(r.rowsPerSecond).padEnd(11)} ${`${(share * 100).toFixed(1)} %`.padEnd(9)} ${`${(nodeShare * 100).toFixed(1)} %`.padEnd(13)} ${String(r.peakRssMb).padEnd(5)} MB  ${fmt(r.verified)}`,
   );
 }
 console.log('targets: >= 250,000 rows/s on one thread, >= 450,000 rows/s on two, peak RSS <= 256 MB at 2M rows');

@@ -14,12 +14,10 @@ fi
 # JavaScript (same results, slower), and the tests of the native walk fail until it is built.
 crate=scenarios/z4j/chain-walk/native
 bin=$crate/target/release/z4j-chain-walk
-cargo=$(command -v cargo || true)
-[ -n "$cargo" ] || [ ! -x "${HOME:-/root}/.cargo/bin/cargo" ] || cargo="${HOME:-/root}/.cargo/bin/cargo"
-if [ -z "$cargo" ]; then
+if ! sh scripts/cargo.sh --version >/dev/null 2>&1; then
   [ -x "$bin" ] || echo "restore-drill: cargo not found: the chain walk runs in JavaScript" >&2
 elif [ ! -x "$bin" ] || [ -n "$(find "$crate/src" "$crate/Cargo.toml" "$crate/Cargo.lock" -newer "$bin" 2>/dev/null | head -n 1)" ]; then
   echo "restore-drill: building the native chain walk (cargo build --release)" >&2
-  "$cargo" build --release --locked --quiet --manifest-path "$crate/Cargo.toml" >&2 ||
+  sh scripts/cargo.sh build --release --locked --quiet --manifest-path "$crate/Cargo.toml" >&2 ||
     echo "restore-drill: the native chain walk did not build: the chain walk runs in JavaScript" >&2
 fi

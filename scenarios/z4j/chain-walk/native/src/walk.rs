@@ -120,7 +120,9 @@ fn unsupported<T>(rowid: u64, why: &str) -> Result<T, Stop> {
     Err(Stop::Unsupported(format!("row {rowid}: {why}")))
 }
 
-/// A column's text as UTF-8, None for NULL; any other storage class, or bytes that are not UTF-8, are outside the model.
+/// A column's text bytes, None for NULL; any other storage class is outside the model. The bytes
+/// are not checked as UTF-8 here: they are signed as stored, and text Python signed is always
+/// valid UTF-8, so bytes that are not could never verify (the row is then left to JavaScript).
 fn text_or_null(r: &Record, c: usize) -> Result<Option<&[u8]>, Stop> {
     if r.is_null(c) {
         return Ok(None);
@@ -128,11 +130,7 @@ fn text_or_null(r: &Record, c: usize) -> Result<Option<&[u8]>, Stop> {
     if !r.is_text(c) {
         return unsupported(r.rowid, "a value that is not text where text is stored");
     }
-    let b = r.bytes(c);
-    if std::str::from_utf8(b).is_err() {
-        return unsupported(r.rowid, "text that is not UTF-8");
-    }
-    Ok(Some(b))
+    Ok(Some(r.bytes(c)))
 }
 
 fn required(r: &Record, c: usize) -> Result<&[u8], Stop> {
@@ -212,8 +210,9 @@ fn printable(b: &[u8]) -> bool {
     b.iter().all(|c| (0x20..=0x7e).contains(c))
 }
 
+/// Text reported back: printable ASCII keys, verified hex HMACs, or a first link checked as UTF-8.
 fn string(b: &[u8]) -> String {
-    String::from_utf8(b.to_vec()).expect("checked as UTF-8")
+    String::from_utf8_lossy(b).into_owned()
 }
 
 /// Walks rows lo <= rowid < hi of the table in rowid order.
@@ -294,6 +293,10 @@ pub fn walk_slice(path: &str, layout: &Layout, generation: &[u8], keys: &[Key], 
         msg.extend_from_slice(&layout.end);
 
         if clean.length == 0 {
+            // The one stored text reported back without being verified or checked as ASCII.
+            if prev.is_some_and(|p| std::str::from_utf8(p).is_err()) {
+                return unsupported(r.rowid, "prev_row_hmac is not UTF-8");
+            }
             clean.first_prev_hmac = prev.map(string);
             clean.first_row_id = Some(row_id(id));
         } else if prev != Some(last_hmac.as_slice()) {
