@@ -39,10 +39,13 @@ export function nativeWalker(): string | undefined {
   if (process.env.RESTORE_DRILL_NATIVE_WALK === '0') return undefined;
   if (found === undefined) {
     const built = statSync(BINARY, { throwIfNoEntry: false });
-    const sources = ['Cargo.toml', 'Cargo.lock', ...readdirSync(`${CRATE}src`).map((f) => `src/${f}`)];
-    const newest = Math.max(...sources.map((f) => statSync(`${CRATE}${f}`).mtimeMs));
+    let newest = Infinity; // sources that cannot be read: the binary cannot be shown current
+    try {
+      const sources = ['Cargo.toml', 'Cargo.lock', ...readdirSync(`${CRATE}src`).map((f) => `src/${f}`)];
+      newest = Math.max(...sources.map((f) => statSync(`${CRATE}${f}`).mtimeMs));
+    } catch {}
     found = built && built.mtimeMs >= newest ? BINARY : null;
-    if (!found) debug.walk(built ? 'native chain walk older than its sources: walking in JavaScript' : 'native chain walk not built: walking in JavaScript');
+    if (!found) debug.walk(built ? 'native chain walk older than its sources (or they are missing): walking in JavaScript' : 'native chain walk not built: walking in JavaScript');
   }
   return found ?? undefined;
 }
