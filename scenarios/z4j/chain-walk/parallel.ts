@@ -15,11 +15,13 @@ export type SegmentResult = { obs: ChainObservation; ends: SliceEnds; disorder?:
 
 /**
  * Walks the chain in slices on all cores. First by rowid ranges (table scans,
- * no cutting query; natively where the native walk is built): each slice checks its rows come in chain order, and the
- * joins between slices are checked here; if any of that fails, the chain is
- * walked again in (occurred_at, id) slices. Only linking is sequential, and
- * the one link between two slices is checked when they are stitched together.
- * The secret reaches the workers in memory (workerData), never argv or env.
+ * no cutting query; natively where the native walk is built, a worker for
+ * each slice it does not find clean): each slice checks its rows come in
+ * chain order, and the joins between slices are checked here; if any of
+ * that fails, the chain is walked again in (occurred_at, id) slices. Only
+ * linking is sequential, and the one link between two slices is checked when
+ * they are stitched together. The secret reaches the workers in memory
+ * (workerData) and the native walk on its stdin, never argv or env.
  */
 export async function walkInParallel(db: Database.Database, dbPath: string, generation: string, length: number, secret: string, threads = availableParallelism()): Promise<ChainObservation> {
   const parts = Math.max(1, threads);
