@@ -70,13 +70,18 @@ function drillWalk(path: string, nativeOn: boolean, secret = SECRET) {
   }
 }
 
+/** z4j's guards on audit_log out of the way (a damaged or tampered backup need not obey them). */
+function unguard(db: Database.Database): void {
+  db.function('z4j_audit_guard', { varargs: true }, () => 1);
+  for (const t of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'").pluck().all() as string[]) db.exec(`DROP TRIGGER "${t}"`);
+}
+
 /** Changes audit_log in place, z4j's guards out of the way (a damaged or tampered backup need not obey them). */
 function tamper(path: string, sql: string, ...params: unknown[]): void {
   withDb(
     path,
     (db) => {
-      db.function('z4j_audit_guard', { varargs: true }, () => 1);
-      for (const t of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'").pluck().all() as string[]) db.exec(`DROP TRIGGER "${t}"`);
+      unguard(db);
       db.pragma('ignore_check_constraints = ON');
       expect(db.prepare(sql).run(...params).changes).toBeGreaterThan(0);
     },
@@ -174,8 +179,7 @@ describe.skipIf(skip)('the native chain walk', () => {
     withDb(
       path,
       (db) => {
-        db.function('z4j_audit_guard', { varargs: true }, () => 1);
-        for (const t of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'").pluck().all() as string[]) db.exec(`DROP TRIGGER "${t}"`);
+        unguard(db);
         // The row at position 10 moved to the end of the table (a new rowid): chain order no longer follows rowid order.
         const id = db.prepare('SELECT id FROM audit_log WHERE legacy_frozen = 0 ORDER BY occurred_at, id LIMIT 1 OFFSET 10').pluck().get() as string;
         const row = db.prepare('SELECT * FROM audit_log WHERE id = ?').get(id) as Record<string, unknown>;
