@@ -40,7 +40,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       `
 Exit codes: 0 all drills passed, 1 a drill failed, 2 usage error (nothing started),
 3 a drill could not finish (error), 130 interrupted.
-Debug output: DEBUG=restore-drill:* (namespaces runtime, exec, image, engine, drill).`,
+Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engine, drill, walk).`,
     );
 
   program

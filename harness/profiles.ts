@@ -3,7 +3,7 @@ import type { Profile } from './profile.ts';
 
 /**
  * The profiles this process knows. The harness never imports an application:
- * the entry point (bin/restore-drill.mjs, or a test's setup file) registers
+ * the entry point (bin/main.ts, or a test's setup file) registers
  * them from scenarios/, and the harness looks them up by name.
  */
 let registered: Profile[] = [];

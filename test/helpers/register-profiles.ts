@@ -1,4 +1,4 @@
-// Every test process knows the profiles, as bin/restore-drill.mjs registers them.
+// Every test process knows the profiles, as bin/main.ts registers them.
 import { registerProfiles } from '../../harness/profiles.ts';
 import { profiles } from '../../scenarios/index.ts';
 
