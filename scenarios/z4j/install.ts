@@ -24,9 +24,11 @@ export async function prepareFreshInstall(ctx: DrillContext, app: DrillContainer
       ? { id: 'provision.secret-env', status: 'pass', reason: 'secret.env reads the same for z4j and for the harness' }
       : { id: 'provision.secret-env', status: 'fail', reason: `secret.env would not be read by z4j as the harness reads it: ${differs.join('; ')}` },
   );
-  await app.writeFile(`${Z4J_HOME}/secret.env`, ctx.secrets!.raw, 0o600);
-  await run(['mkdir', '-p', DRILL_DIR]);
-  await app.copyIn(ctx.archive, archiveInContainer(ctx), 0o600);
+  // One copy: the engine makes the archive's folder.
+  await app.putFiles([
+    { target: `${Z4J_HOME}/secret.env`, content: ctx.secrets!.raw, mode: 0o600 },
+    { target: archiveInContainer(ctx), source: ctx.archive, mode: 0o600 },
+  ]);
   const migrate = await run(['z4j', 'migrate', 'upgrade', 'head']);
   ctx.check(
     migrate.exitCode === 0

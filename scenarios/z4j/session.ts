@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { compareChain } from '../../harness/manifest/compare.ts';
 import { hasSqliteHeader, privateCopy } from '../../harness/archive/sqlite-file.ts';
 import { foreignKeyProblems, integrityProblems, openReadOnly, tableColumns } from '../../harness/checks/sqlite-db.ts';
@@ -139,9 +139,7 @@ export class Z4jSqliteSession implements DrillSession {
     const ctx = this.#ctx;
     const app = this.#app!;
     const local = join(ctx.workSubdir(`restored-${++this.#probes}`), 'z4j.db');
-    await app.copyOut(Z4J_DB, local);
-    const ls = await this.#exec(['ls', '-A', Z4J_HOME]);
-    if (ls.stdout.split('\n').includes('z4j.db-wal')) await app.copyOut(`${Z4J_DB}-wal`, `${local}-wal`);
+    await copyDatabaseOut(app, local);
     let db;
     try {
       db = openReadOnly(local);
@@ -199,23 +197,32 @@ export class Z4jSqliteSession implements DrillSession {
     const ctx = this.#ctx;
     const from = this.#app!;
     const local = join(ctx.workSubdir('upgrade-source'), 'z4j.db');
-    await from.copyOut(Z4J_DB, local);
-    const hasWal = (await this.#exec(['ls', '-A', Z4J_HOME])).stdout.split('\n').includes('z4j.db-wal');
-    if (hasWal) await from.copyOut(`${Z4J_DB}-wal`, `${local}-wal`);
+    const { hasWal } = await copyDatabaseOut(from, local);
     await from.stop();
 
     const to = (this.#app = await ctx.start({ image, labels: { 'io.restore-drill.role': 'upgrade' } }));
     this.#version = version;
     this.#upgraded = true;
     if (!(await requireEmptyDataDir(ctx, to, Z4J_HOME, 'upgrade.data-dir'))) return;
-    await to.copyIn(local, Z4J_DB, 0o600);
-    if (hasWal) await to.copyIn(`${local}-wal`, `${Z4J_DB}-wal`, 0o600);
+    await to.putFiles([{ target: Z4J_DB, source: local, mode: 0o600 }, ...(hasWal ? [{ target: `${Z4J_DB}-wal`, source: `${local}-wal`, mode: 0o600 }] : [])]);
     await migrateWithTarget(ctx, to, (cmd) => this.#exec(cmd), version, 'data');
   }
 
   #exec(cmd: string[]): Promise<ExecOutcome> {
     return this.#app!.exec(cmd, { timeoutMs: this.#ctx.execTimeoutMs, env: { Z4J_HOME, TZ: 'UTC' } });
   }
+}
+
+/**
+ * The data dir's z4j.db, and its -wal when there is one, copied to `local` (and
+ * `local`-wal) in one engine call that also lists the folder. A missing or
+ * irregular z4j.db is an error, as a failed copy of it is.
+ */
+async function copyDatabaseOut(app: DrillContainer, local: string): Promise<{ hasWal: boolean }> {
+  const db = basename(Z4J_DB);
+  const { entries, copied } = await app.copyDirOut(Z4J_HOME, { [db]: local, [`${db}-wal`]: `${local}-wal` });
+  if (!copied.includes(db)) throw new Error(`${Z4J_DB} in ${app.name} is not a regular file (the data dir holds: ${entries.join(', ') || 'nothing'})`);
+  return { hasWal: copied.includes(`${db}-wal`) };
 }
 
 /** The chain as the backup had it: the restore's own trailing rows set aside (they were walked too). */

@@ -1,6 +1,6 @@
 import { thisDrillsRestoreRow, type TailRow } from '../restore-row.ts';
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { stitchSegments, walkChain } from '../../../harness/checks/hmac-chain.ts';
 import type { ChainObservation } from '../../../harness/drill/types.ts';
 import { chainKey, rowMessage, type AuditRow } from '../audit-chain.ts';
@@ -40,7 +40,9 @@ const FETCH = 5000;
  * settings: UTC, ISO dates, shortest exact floats, hex bytea.
  */
 export async function connectPg(c: PgConnection): Promise<pg.Client> {
-  const client = new pg.Client({ host: c.host, port: c.port, user: c.user, database: c.database, ...(c.password ? { password: c.password } : {}), connectionTimeoutMillis: 15_000 });
+  // Loaded here, not at the top: every CLI start would pay for it (about 50 ms), SQLite drills included.
+  const { default: { Client } } = await import('pg');
+  const client = new Client({ host: c.host, port: c.port, user: c.user, database: c.database, ...(c.password ? { password: c.password } : {}), connectionTimeoutMillis: 15_000 });
   await client.connect();
   await client.query("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; SET bytea_output = 'hex'");
   return client;

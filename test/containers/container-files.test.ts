@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureImage } from '../../harness/images/index.ts';
+import { startContainer, type DrillContainer } from '../../harness/runtime/index.ts';
+import { z4jImage } from '../../scenarios/z4j/image.ts';
+import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
+import { engine, skipReason } from './engine.ts';
+
+// Files in and out of a drill's container in one engine call each: what the
+// drills rely on instead of a mkdir, an ls, and one copy per file.
+describe.skipIf(skipReason)('files in and out of a container', () => {
+  let c: DrillContainer;
+  const dir = mkdtempSync(join(tmpdir(), 'rd-container-files-'));
+  const sh = async (script: string) => (await c.exec(['sh', '-c', script], { timeoutMs: 60_000 })).stdout;
+
+  beforeAll(async () => {
+    const { docker } = await engine();
+    const image = await ensureImage(docker, z4jImage(Z4J_PINNED_VERSION));
+    c = await startContainer({ image: image.tag, drillId: 'test-container-files', labels: { 'io.restore-drill.role': 'test' } });
+  });
+  afterAll(async () => {
+    await c?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('puts bytes and host files in one call, making missing folders, each with its mode', async () => {
+    const host = join(dir, 'archive.bin');
+    writeFileSync(host, Buffer.alloc(300_000, 7));
+    await c.putFiles([
+      { target: '/new/deeper/secret.env', content: 'A=1\n', mode: 0o600 },
+      { target: '/new/archive.bin', source: host, mode: 0o640 },
+    ]);
+    expect(await sh('stat -c "%a %s %n" /new/deeper/secret.env /new/archive.bin /new /new/deeper')).toBe(
+      '600 4 /new/deeper/secret.env\n640 300000 /new/archive.bin\n755 4096 /new\n755 4096 /new/deeper\n',
+    );
+    expect(await sh('cat /new/deeper/secret.env; sha256sum < /new/archive.bin')).toBe(`A=1\n${createHash('sha256').update(readFileSync(host)).digest('hex')}  -\n`);
+  });
+
+  it('refuses a source that is not a regular file before anything is written', async () => {
+    mkdirSync(join(dir, 'a-folder'));
+    await expect(
+      c.putFiles([
+        { target: '/refused/first', content: 'x', mode: 0o600 },
+        { target: '/refused/second', source: join(dir, 'a-folder'), mode: 0o600 },
+      ]),
+    ).rejects.toThrow(/is not a regular file/);
+    expect(await sh('ls -A / | grep -c refused || true')).toBe('0\n');
+  });
+
+  it("lists a folder's entries as ls -A does and copies out only the regular files asked for", async () => {
+    await sh('mkdir -p /data/sub && printf db > /data/app.db && printf wal > /data/app.db-wal && printf hidden > /data/.dot && printf deep > /data/sub/app.db && ln -s app.db /data/link && mkdir /data/wanted-dir');
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    const got = await c.copyDirOut('/data', {
+      'app.db': join(out, 'app.db'),
+      'app.db-wal': join(out, 'app.db-wal'),
+      link: join(out, 'link'),
+      'wanted-dir': join(out, 'wanted-dir'),
+      missing: join(out, 'missing'),
+    });
+    expect(got.entries.sort()).toEqual((await sh('ls -A /data')).trim().split('\n').sort());
+    expect(got.copied.sort()).toEqual(['app.db', 'app.db-wal']);
+    expect(readFileSync(join(out, 'app.db'), 'utf8')).toBe('db');
+    expect(readFileSync(join(out, 'app.db-wal'), 'utf8')).toBe('wal');
+    for (const absent of ['link', 'wanted-dir', 'missing']) expect(existsSync(join(out, absent)), absent).toBe(false);
+
+    // An empty folder lists nothing; a missing one is the engine's error.
+    await sh('mkdir /empty');
+    expect(await c.copyDirOut('/empty', {})).toEqual({ entries: [], copied: [] });
+    await expect(c.copyDirOut('/no-such-folder', {})).rejects.toThrow();
+  });
+});
