@@ -5,16 +5,25 @@
 # verify. What restore-drill is timed against (bench/drill.ts); it judges
 # nothing beyond the exit codes.
 # usage: manual-z4j-drill.sh IMAGE ARCHIVE SECRET_ENV
+# Each z4j command's wall time (ms) goes to stderr as "app-ms N", so the bench
+# can tell z4j's own time from the procedure's.
 set -euo pipefail
 image=$1 archive=$2 secrets=$3
 name=rd-bench-manual-$$
 docker run -d --name "$name" --label io.restore-drill.role=bench -e TZ=UTC -e Z4J_HOME=/var/lib/z4j "$image" sleep infinity >/dev/null
 trap 'docker rm -f "$name" >/dev/null' EXIT
 docker cp "$secrets" "$name:/var/lib/z4j/secret.env"
-docker exec "$name" z4j migrate upgrade head >/dev/null 2>&1
+z4j() {
+  local t0 t1
+  t0=$(date +%s%N)
+  docker exec "$name" z4j "$@" >/dev/null 2>&1
+  t1=$(date +%s%N)
+  echo "app-ms $(((t1 - t0) / 1000000))" >&2
+}
+z4j migrate upgrade head
 docker exec "$name" mkdir -p /drill
 docker cp "$archive" "$name:/drill/backup.db"
-docker exec "$name" z4j restore /drill/backup.db --force >/dev/null 2>&1
-docker exec "$name" z4j check >/dev/null 2>&1
-docker exec "$name" z4j status >/dev/null 2>&1
-docker exec "$name" z4j audit verify >/dev/null 2>&1
+z4j restore /drill/backup.db --force
+z4j check
+z4j status
+z4j audit verify
