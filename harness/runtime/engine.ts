@@ -8,6 +8,7 @@ import type Docker from 'dockerode';
 import { EnvironmentError } from '../errors.ts';
 import { debug } from '../log.ts';
 import { stateDir } from '../paths.ts';
+import { deferModules } from './lazy-modules.ts';
 
 /** A container engine that answered a ping. */
 export interface Engine {
@@ -87,6 +88,9 @@ const resolved: Strategy = async (env) => {
   const { host, named } = resolveEngineHost(env);
   if (host.startsWith('unix://') && !existsSync(host.slice('unix://'.length))) return { note: `${named} does not exist` };
   // For tcp:// in this process's own environment, dockerode reads DOCKER_HOST with DOCKER_CERT_PATH and DOCKER_TLS_VERIFY itself.
+  // What dockerode requires for ssh:// engines and BuildKit sessions loads only if used.
+  deferModules('docker-modem', ['ssh2']);
+  deferModules('dockerode', ['@grpc/grpc-js', '@grpc/proto-loader']);
   const { default: Docker } = await import('dockerode');
   const docker = !host.startsWith('unix://') && env === process.env && env.DOCKER_HOST ? new Docker() : dockerFor(Docker, host);
   const answer = await ping(docker);
