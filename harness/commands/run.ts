@@ -158,7 +158,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     if (plans.length === 0 && unproven.length === 0) throw new UsageError('the selection leaves no archive to drill', 'RD_EMPTY_SELECTION');
     const reporters = createReporters(specs, { env, out: opts.out, err: process.stderr });
     const engine = plans.length > 0 ? await ensureEngine({ say: opts.say }) : undefined;
-    if (engine) await sweep(engine.docker);
+    if (engine) for (const n of (await sweep(engine.docker)).notRemoved) opts.say(`warning: a leftover was not removed: ${n}`);
 
     // One signal for the whole run: SIGINT/SIGTERM or the deadline ends running
     // drills (their containers removed) and starts no new ones.

@@ -19,6 +19,7 @@ export async function setupCommand(opts: SetupOptions): Promise<number> {
   const engine = await ensureEngine({ install: true, say: opts.say });
   opts.say(`engine: ${engine.endpoint} (server ${engine.serverVersion})`);
   const swept = await sweep(engine.docker);
+  for (const n of swept.notRemoved) opts.say(`warning: a leftover was not removed: ${n}`);
   if (swept.containers + swept.networks + swept.volumes > 0) {
     opts.say(`swept leftovers: ${swept.containers} containers, ${swept.networks} networks, ${swept.volumes} volumes`);
   }

@@ -1,3 +1,4 @@
+import { ExitCode } from '../errors.ts';
 import { ensureEngine } from '../runtime/engine.ts';
 import { sweep } from '../runtime/sweep.ts';
 
@@ -5,5 +6,6 @@ export async function sweepCommand(opts: { all?: boolean; out: (l: string) => vo
   const engine = await ensureEngine();
   const r = await sweep(engine.docker, { all: opts.all ?? false });
   opts.out(`removed ${r.containers} containers, ${r.networks} networks, ${r.volumes} volumes, ${r.workDirs} work folders`);
-  return 0;
+  for (const n of r.notRemoved) opts.out(`not removed: ${n}`);
+  return r.notRemoved.length > 0 ? ExitCode.error : ExitCode.passed;
 }

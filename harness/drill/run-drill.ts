@@ -227,7 +227,12 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onOuterAbort);
-    await Promise.allSettled(containers.map((c) => c.stop()));
+    // A container the engine would not remove is said, not left in silence (the drill cannot have passed with it).
+    for (const r of await Promise.allSettled(containers.map((c) => c.stop()))) {
+      if (r.status === 'rejected') {
+        checks.push({ id: 'cleanup.containers', stage: current, status: 'error', reason: `${errorMessage(r.reason)}; "restore-drill sweep" removes it once the engine answers` });
+      }
+    }
     await session.dispose?.().catch((e: unknown) => debug.drill('session dispose failed: %O', e));
     await rm(workDir, { recursive: true, force: true });
   }

@@ -45,6 +45,11 @@ export interface StartOptions {
 /** A file for `putFiles`: bytes, or a host file streamed in; `target` is a path in the container. */
 export type PutFile = { target: string; mode: number } & ({ content: string | Buffer } | { source: string });
 
+/** How long the engine has to answer whether a container still runs. */
+const ENGINE_ANSWER_MS = 10_000;
+/** How long the engine has to remove a container. */
+const REMOVE_MS = 60_000;
+
 /** Containers this process started and has not removed: what a signal handler tears down. */
 const live = new Set<DrillContainer>();
 
@@ -88,10 +93,10 @@ export class DrillContainer implements AsyncDisposable {
     return ip;
   }
 
-  /** Whether the container is running and not paused (the engine's view). */
+  /** Whether the container is running and not paused (the engine's view); an engine that does not say within 10 s counts as no. */
   async #running(): Promise<boolean> {
     try {
-      const st = (await this.#c.inspect()).State;
+      const st = (await withTimeout(this.#c.inspect(), ENGINE_ANSWER_MS, 'no answer')).State;
       return st.Running && !st.Paused;
     } catch {
       return false;
@@ -255,23 +260,36 @@ export class DrillContainer implements AsyncDisposable {
     return this.#stopping;
   }
 
-  /** Force-removes the container (and its anonymous volumes); a paused one is resumed first so the engine can kill it. */
   async #remove(): Promise<void> {
-    try {
-      if ((await this.#c.inspect()).State.Paused) await this.#c.unpause();
-    } catch {
-      // Gone already, or not paused any more: removal below says what is true.
-    }
-    try {
-      await this.#c.remove({ force: true, v: true });
-    } catch (e) {
-      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
-    }
+    await removeContainer(this.#c, this.name);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+/**
+ * Force-removes a container (and its anonymous volumes), resuming it first if
+ * paused (the engine cannot kill a frozen one; asking to resume one that is
+ * not paused costs what asking whether it is paused would). Bounded: an
+ * engine can wedge on a container, and then nothing removes it (seen here on
+ * Docker 20.10 with cgroup v1, when a container is frozen just as an exec
+ * starts in it: containerd never answers for it again, resume and removal
+ * included, until its freezer cgroup is thawed by hand). So not removed
+ * within `ms` is an error naming it, never a wait without end.
+ */
+export async function removeContainer(c: Pick<Docker.Container, 'unpause' | 'remove'>, name: string, ms = REMOVE_MS): Promise<void> {
+  const removal = (async () => {
+    // Not paused, or gone already: the removal below says what is true.
+    await c.unpause().catch(() => {});
+    try {
+      await c.remove({ force: true, v: true });
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+    }
+  })();
+  await withTimeout(removal, ms, `the container ${name} was not removed`);
 }
 
 /** Starts a labelled container; with no network given it runs with network "none". */

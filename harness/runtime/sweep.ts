@@ -1,5 +1,7 @@
 import type Docker from 'dockerode';
+import { errorMessage } from '../errors.ts';
 import { debug } from '../log.ts';
+import { removeContainer } from './container.ts';
 import { MANAGED_LABEL } from './labels.ts';
 import { ownerAlive } from './owner.ts';
 import { sweepWorkDirs } from './work-dir.ts';
@@ -10,6 +12,8 @@ export interface SweepResult {
   volumes: number;
   /** Work folders (copies of backups, keys) of harness processes that are gone. */
   workDirs: number;
+  /** Containers the engine did not remove, each with why. */
+  notRemoved: string[];
 }
 
 export interface SweepOptions {
@@ -25,13 +29,19 @@ export interface SweepOptions {
 export async function sweep(docker: Docker, opts: SweepOptions = {}): Promise<SweepResult> {
   const filters = JSON.stringify({ label: [`${MANAGED_LABEL}=true`] });
   const orphan = (labels: Record<string, string> | undefined) => opts.all || !ownerAlive(labels ?? {});
-  const result: SweepResult = { containers: 0, networks: 0, volumes: 0, workDirs: sweepWorkDirs(opts.all ? { all: true } : {}) };
+  const result: SweepResult = { containers: 0, networks: 0, volumes: 0, notRemoved: [], workDirs: sweepWorkDirs(opts.all ? { all: true } : {}) };
 
   for (const c of await docker.listContainers({ all: true, filters })) {
     if (!orphan(c.Labels)) continue;
-    debug.runtime('sweeping container %s', c.Id.slice(0, 12));
-    await ignoreMissing(docker.getContainer(c.Id).remove({ force: true, v: true }));
-    result.containers++;
+    const name = c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12);
+    debug.runtime('sweeping container %s', name);
+    try {
+      // The drills' own removal: a paused leftover is resumed first, and an engine that hangs on one does not hang the sweep.
+      await removeContainer(docker.getContainer(c.Id), name);
+      result.containers++;
+    } catch (e) {
+      result.notRemoved.push(`${name}: ${errorMessage(e)}`);
+    }
   }
   for (const n of await docker.listNetworks({ filters })) {
     if (!orphan(n.Labels)) continue;
