@@ -176,11 +176,12 @@ export class DrillContainer implements AsyncDisposable {
           continue;
         }
         const fh = await open(file.source, 'r');
-        opened.push({ file, fh, size: 0, mtime: new Date() });
+        const entry = { file, fh, size: 0, mtime: new Date() };
+        opened.push(entry); // closed by the finally below, whatever happens next
         const st = await fh.stat();
         if (!st.isFile()) throw new Error(`${file.source} is not a regular file`);
-        opened.at(-1)!.size = st.size;
-        opened.at(-1)!.mtime = st.mtime;
+        entry.size = st.size;
+        entry.mtime = st.mtime;
       }
       const pack = tar.pack();
       const sent = this.#c.putArchive(Readable.from(pack), { path: '/' });
