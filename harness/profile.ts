@@ -118,6 +118,8 @@ export interface DrillContext {
   start(opts: Omit<StartOptions, 'drillId' | 'image'> & { image?: string }): Promise<DrillContainer>;
   /** Records a check in the current stage (secret values are scrubbed from it). */
   check(result: Omit<CheckResult, 'stage'>): void;
+  /** Records a note for the operator: information only, never part of the verdict (scrubbed of secrets like checks). */
+  note(text: string): void;
 }
 
 export interface DemoOptions {

@@ -129,6 +129,10 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
       // Kept as found: the verdict is decided on these, and only the report is scrubbed of secrets.
       checks.push({ ...result, stage: current });
     },
+    note(text) {
+      if (abort.signal.aborted) return;
+      (report.notes ??= []).push(text);
+    },
   };
 
   /** Runs a stage; returns false when the pipeline must stop after it. */
@@ -241,6 +245,10 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
   report.finishedAt = finished.toISOString();
   report.durationMs = performance.now() - t0;
   Object.assign(report, conclude(plan, checks, stages, opts.upgradeTo !== undefined));
+  if (report.notes) {
+    const secrets = plan.secrets?.valuesToRedact() ?? [];
+    report.notes = report.notes.map((n) => redactText(n, secrets));
+  }
   return report;
 }
 

@@ -97,6 +97,12 @@ export interface DrillReport {
   summary: string;
   stages: StageTiming[];
   checks: CheckResult[];
+  /**
+   * Things an operator should know that do not bear on the verdict (the
+   * archive carries files the application ignores, say). Never a check:
+   * a note can neither pass nor fail a drill.
+   */
+  notes?: string[];
   startedAt: string;
   finishedAt: string;
   durationMs: number;

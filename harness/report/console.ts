@@ -9,9 +9,12 @@ export function consoleLine(r: DrillReport): string {
   return r.verdict === 'passed' ? head : `${head}\n       ${printable(r.summary)}`;
 }
 
-/** Every non-passing check, one per line (after the summary line). */
+/** Every non-passing check, one per line (after the summary line), then the drill's notes. */
 export function consoleFindings(r: DrillReport): string[] {
-  return r.checks.filter((c) => c.status !== 'pass').map((c) => `       - [${c.status}] ${c.stage}/${printable(c.id)}: ${printable(c.reason)}`);
+  return [
+    ...r.checks.filter((c) => c.status !== 'pass').map((c) => `       - [${c.status}] ${c.stage}/${printable(c.id)}: ${printable(c.reason)}`),
+    ...(r.notes ?? []).map((n) => `       note: ${printable(n)}`),
+  ];
 }
 
 /**

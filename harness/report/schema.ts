@@ -38,6 +38,7 @@ export const DrillReportSchema = z.object({
   summary: z.string(),
   stages: z.array(Stage),
   checks: z.array(Check),
+  notes: z.array(z.string()).optional(),
   startedAt: z.string(),
   finishedAt: z.string(),
   durationMs: z.number().nonnegative(),
