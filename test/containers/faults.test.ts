@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DRILL_ID_LABEL, ensureEngine, MANAGED_LABEL } from '../../harness/runtime/index.ts';
+import { DRILL_ID_LABEL, ensureEngine, MANAGED_LABEL, OWNER_PID_LABEL } from '../../harness/runtime/index.ts';
 import { planDrills } from '../../harness/commands/run.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
 import { RunReportSchema } from '../../harness/report/schema.ts';
@@ -12,21 +12,11 @@ import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { capture, drill, variant } from '../helpers/drill.ts';
 import fc from 'fast-check';
 import { skipReason } from './engine.ts';
-
-/** What a drill must never leave behind: labelled containers and networks, and work folders. */
-async function leftovers(tmp = tmpdir()): Promise<{ containers: number; networks: number; workDirs: string[] }> {
-  const { docker } = await ensureEngine();
-  const filters = JSON.stringify({ label: [`${MANAGED_LABEL}=true`] });
-  return {
-    containers: (await docker.listContainers({ all: true, filters })).length,
-    networks: (await docker.listNetworks({ filters })).length,
-    workDirs: readdirSync(tmp).filter((f) => /^restore-drill-\d{8}T/.test(f)),
-  };
-}
+import { leftovers, own } from '../helpers/leftovers.ts';
 
 /** Runs the CLI as a user would; `onErr` sees stderr as it comes. */
 function cli(args: string[], env: NodeJS.ProcessEnv, onErr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, ['bin/restore-drill.mjs', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = own(spawn(process.execPath, ['bin/restore-drill.mjs', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
@@ -88,7 +78,7 @@ describe.skipIf(skipReason)('faults', () => {
         // starts wedges the engine itself (Docker 20.10, cgroup v1: nothing can remove it
         // until its freezer is thawed by hand), which is not what this test is about.
         void (async () => {
-          const [app] = await docker.listContainers({ filters: JSON.stringify({ label: [`${MANAGED_LABEL}=true`, 'io.restore-drill.role=app'] }) });
+          const [app] = await docker.listContainers({ filters: JSON.stringify({ label: [`${MANAGED_LABEL}=true`, 'io.restore-drill.role=app', `${OWNER_PID_LABEL}=${process.pid}`] }) }); // this test's drill only: others may run on the engine
           if (!app) return;
           const c = docker.getContainer(app.Id);
           for (let i = 0; i < 200 && !paused; i++) {

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureEngine, MANAGED_LABEL } from '../../harness/runtime/index.ts';
+import { ensureEngine } from '../../harness/runtime/index.ts';
 import { runCommand } from '../../harness/commands/run.ts';
 import { planDrills } from '../../harness/commands/run.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
@@ -12,17 +12,7 @@ import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/fixtures
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { capture, variant } from '../helpers/drill.ts';
 import { skipReason } from './engine.ts';
-
-/** Labelled containers and networks on the engine, and our temp dirs: what a run must leave behind (nothing). */
-async function leftovers(): Promise<{ containers: number; networks: number; tempDirs: string[] }> {
-  const { docker } = await ensureEngine();
-  const filters = JSON.stringify({ label: [`${MANAGED_LABEL}=true`] });
-  return {
-    containers: (await docker.listContainers({ all: true, filters })).length,
-    networks: (await docker.listNetworks({ filters })).length,
-    tempDirs: readdirSync(tmpdir()).filter((f) => /^restore-drill-\d{8}T/.test(f)),
-  };
-}
+import { leftovers, own } from '../helpers/leftovers.ts';
 
 function flipByte(path: string): void {
   const fd = openSync(path, 'r+');
@@ -109,7 +99,7 @@ describe.skipIf(skipReason)('nightly runs over many archives', () => {
   it('SIGTERM in the middle of a restore: partial report "interrupted", non-zero exit, nothing left', async () => {
     const before = await leftovers();
     const json = join(dir, 'interrupted.json');
-    const child = spawn(process.execPath, ['bin/restore-drill.mjs', 'run', '--profile', 'z4j', '--secrets', dep.secrets, '--jobs', '1', '--json', json, '--no-history', folder], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = own(spawn(process.execPath, ['bin/restore-drill.mjs', 'run', '--profile', 'z4j', '--secrets', dep.secrets, '--jobs', '1', '--json', json, '--no-history', folder], { stdio: ['ignore', 'pipe', 'pipe'] }));
     let err = '';
     let sent = false;
     child.stderr.on('data', (d: Buffer) => {
