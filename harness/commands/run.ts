@@ -200,6 +200,13 @@ export async function runCommand(opts: RunOptions): Promise<number> {
             onStage: (archive, stage) => {
               for (const r of reporters) r.onStage?.(archive, stage);
             },
+            ...(reporters.some((r) => r.onProgress)
+              ? {
+                  onProgress: (archive: string, text: string) => {
+                    for (const r of reporters) r.onProgress?.(archive, text);
+                  },
+                }
+              : {}),
           });
           // The report stands whatever befalls its record (a full disk, a reporter bug).
           try {
