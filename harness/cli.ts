@@ -140,8 +140,9 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
     .option('--history <path>', 'history file (default: $RESTORE_DRILL_HISTORY or the state dir)')
     .option('--coverage', 'list archives with no passed drill within --max-age; exit 1 when there are any')
     .option('--max-age <duration>', 'for --coverage: how recent a passed drill must be', '7d')
+    .option('--html <page>', 'write the recoverability page: per backup family the last passed drill, coverage gaps (no pass within --max-age), pass rate and a plot of recovery times over --since, each drill linked to its report; one self-contained HTML file')
     .argument('[paths...]', 'for --coverage: archives or folders of archives (default: every archive in the history)')
-    .action(async (paths: string[], o: { profile?: string; since: string; history?: string; coverage?: boolean; maxAge: string }) =>
+    .action(async (paths: string[], o: { profile?: string; since: string; history?: string; coverage?: boolean; maxAge: string; html?: string }) =>
       setExit(await historyCommand({ ...o, paths, print: out })),
     );
 

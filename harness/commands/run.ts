@@ -260,6 +260,15 @@ export async function runCommand(opts: RunOptions): Promise<number> {
         opts.say(`error: the ${r.name} report could not be written: ${errorMessage(e)}`);
       }
     }
+    // Each drill links to the report a reader would open first (history --html).
+    const linked = ['html', 'json', 'junit'].map((n) => written.find((w) => w.reporter === n)).find(Boolean);
+    if (history && linked) {
+      try {
+        history.recordReport(reports.map((r) => r.drillId), linked.path);
+      } catch (e) {
+        opts.say(`warning: the report of this run could not be recorded in the history: ${errorMessage(e)}`);
+      }
+    }
     // A run whose drills passed but whose report was lost has not proven anything to anyone: error.
     const code = lost && status === 'passed' ? ExitCode.error : ExitCode[status];
     if (notify) await notifyRun(notify, code === ExitCode.error && status === 'passed' ? { ...run, status: 'error' } : run, { say: opts.say, reports: written });
