@@ -54,7 +54,8 @@ main{padding:24px 40px;max-width:1240px}.card{background:#fff;border:1px solid v
 .badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:11px;font-weight:600;text-transform:uppercase;color:#fff}
 .badge.passed{background:var(--ok)}.badge.failed{background:var(--bad)}.badge.error{background:var(--err)}
 table{width:100%;border-collapse:collapse;font-size:13px}th,td{text-align:left;padding:6px 12px;border-bottom:1px solid var(--line);vertical-align:top}
-th{background:#f2f4f7;color:var(--mute);font-weight:600}td.n{text-align:right;white-space:nowrap}tr.failed td{background:#fffbfa}tr.error td{background:#fffcf5}
+th{background:#f2f4f7;color:var(--mute);font-weight:600}td.n,td.t,td.a{white-space:nowrap}td.n{text-align:right}
+.gaps details{margin:2px 0 0 -16px}.gaps summary{cursor:pointer}.gaps details ul{margin:0;padding-left:16px}tr.failed td{background:#fffbfa}tr.error td{background:#fffcf5}
 code{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace}footer{padding:0 40px 40px;color:var(--mute);font-size:12px}`;
 
 /** The plot: recovery time per drill over time, by verdict, with the budget where one is recorded. */
@@ -129,15 +130,25 @@ function familyCard(f: Family, i: number, page: RecoverabilityPage): string {
 <div class="stat ${n > 0 && ok === n ? 'ok' : 'bad'}"><span>pass rate, last ${h(page.since)}</span><b class="rate">${n ? `${((ok / n) * 100).toFixed(1)}%` : '-'}</b><span>${n} drills: ${counts}</span></div>
 <div class="stat ${f.gaps.length ? 'bad' : 'ok'}"><span>coverage gaps (no pass in ${h(page.maxAge)})</span><b class="gap-count">${f.gaps.length}</b><span>${f.budgetMs ? `restore budget ${(f.budgetMs / 1000).toFixed(0)} s` : 'no recovery-time budget recorded'}</span></div>
 </div>
-${f.gaps.length ? `<ul class="gaps">${f.gaps.map((g) => `<li><code>${h(g.archive)}</code>: ${h(g.why)}</li>`).join('')}</ul>` : '<ul class="gaps none"><li>every archive has a passed drill within ' + h(page.maxAge) + '</li></ul>'}
+${f.gaps.length ? gapList(f.gaps) : '<ul class="gaps none"><li>every archive has a passed drill within ' + h(page.maxAge) + '</li></ul>'}
 <div class="plot" id="plot-${i}"></div>
 <table><thead><tr><th>finished</th><th>verdict</th><th>archive</th><th>restore</th><th>total</th><th>summary</th><th>report</th></tr></thead><tbody>
 ${f.drills.map(drillRow).join('\n')}
 </tbody></table></section>`;
 }
 
+/** The gaps in reverse name order (dated names: the newest first); past the first few, folded (every one is in the page, one click away). */
+function gapList(gaps: Family['gaps']): string {
+  const item = (g: Family['gaps'][number]) => `<li><code>${h(g.archive)}</code>: ${h(g.why)}</li>`;
+  const shown = [...gaps].reverse();
+  const more = shown.slice(GAPS_SHOWN);
+  return `<ul class="gaps">${shown.slice(0, GAPS_SHOWN).map(item).join('')}${more.length ? `<li class="more"><details><summary>${more.length} more</summary><ul>${more.map(item).join('')}</ul></details></li>` : ''}</ul>`;
+}
+
+const GAPS_SHOWN = 4;
+
 function drillRow(d: PageDrill): string {
-  return `<tr class="drill ${h(d.verdict)}" data-drill="${h(d.drillId)}"><td>${h(d.finishedAt.slice(0, 19).replace('T', ' '))}</td><td><span class="badge ${h(d.verdict)}">${h(d.verdict)}</span></td><td><code>${h(d.file)}</code></td><td class="n">${d.restoreMs === null ? '-' : `${(d.restoreMs / 1000).toFixed(1)} s`}</td><td class="n">${(d.durationMs / 1000).toFixed(1)} s</td><td>${h(d.summary)}</td><td>${d.report ? reportLink(d) : '-'}</td></tr>`;
+  return `<tr class="drill ${h(d.verdict)}" data-drill="${h(d.drillId)}"><td class="t">${h(d.finishedAt.slice(0, 19).replace('T', ' '))}</td><td><span class="badge ${h(d.verdict)}">${h(d.verdict)}</span></td><td class="a"><code>${h(d.file)}</code></td><td class="n">${d.restoreMs === null ? '-' : `${(d.restoreMs / 1000).toFixed(1)} s`}</td><td class="n">${(d.durationMs / 1000).toFixed(1)} s</td><td>${h(d.summary)}</td><td>${d.report ? reportLink(d) : '-'}</td></tr>`;
 }
 
 function reportLink(d: PageDrill): string {
