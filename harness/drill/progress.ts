@@ -10,7 +10,7 @@ const MAX_TEXT = 120;
 
 /**
  * Turns what a drill's containers do into one short text for the live
- * progress line: the command running ("z4j restore"), and what it is doing
+ * progress line: the command running ("app restore"), and what it is doing
  * where that is known: the last line the profile's parser understood (rows
  * restored, a migration step), or bytes copied in or out of the container.
  * Secret values are scrubbed and control characters escaped before anything
@@ -60,7 +60,7 @@ function safeParse(parse: (line: string) => string | undefined, line: string): s
   }
 }
 
-/** The program and its subcommand ("z4j restore"), never its other arguments (paths, values). */
+/** The program and its subcommand ("app restore"), never its other arguments (paths, values). */
 export function commandName(command: string[]): string {
   const [prog, sub] = command;
   const name = basename(prog ?? '');
