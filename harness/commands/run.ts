@@ -271,7 +271,10 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     }
     // A run whose drills passed but whose report was lost has not proven anything to anyone: error.
     const code = lost && status === 'passed' ? ExitCode.error : ExitCode[status];
-    if (notify) await notifyRun(notify, code === ExitCode.error && status === 'passed' ? { ...run, status: 'error' } : run, { say: opts.say, reports: written });
+    if (notify) {
+      const unwritten = lost && status === 'passed';
+      await notifyRun(notify, unwritten ? { ...run, status: 'error' } : run, { say: opts.say, reports: written, ...(unwritten ? { problem: 'a report could not be written (see the console)' } : {}) });
+    }
     return code;
   } catch (e) {
     // A run that could not go on (no container engine, say) is the failure a nightly notification exists for.

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -200,6 +200,19 @@ describe('run --notify', () => {
     expect(err).toContain(`restore-drill: warning: the notification to ${hook.url} was not accepted: HTTP 500`);
     expect(err).toContain(`restore-drill: warning: the notification to ${dead} failed: connection refused`);
     expect(err).not.toContain('XsecretTokenInPath');
+  });
+
+  it('a run that cannot go on (no container engine answers) posts why, and still exits 3', async () => {
+    const planned = mkdtempSync(join(tmpdir(), 'rd-notify-engine-'));
+    const manifest = JSON.parse(readFileSync('test/unit/fixtures/manifests/z4j-sqlite-1.13.0.manifest.json', 'utf8')) as { archive: { file: string } };
+    const archive = join(planned, manifest.archive.file);
+    writeFileSync(archive, 'never read: the engine is not there');
+    writeFileSync(`${archive}.manifest.json`, JSON.stringify(manifest));
+    expect(await main(['node', 'restore-drill', 'run', '--profile', 'z4j', '--no-history', '--notify', hook.url, archive])).toBe(ExitCode.error);
+    expect(hook.posts).toHaveLength(1);
+    const body = hook.posts[0]!.body;
+    expect(body.restoreDrill).toMatchObject({ status: 'error', drills: [], problem: expect.stringContaining('DOCKER_HOST=tcp://127.0.0.1:1 does not answer') });
+    expect(body.text).toContain('the run could not finish: ');
   });
 
   it('a bad URL is a usage error before anything runs, and is not repeated', async () => {
