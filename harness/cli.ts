@@ -27,6 +27,10 @@ const say = (line: string): void => void (interrupted || process.stderr.write(`r
 const baseOption = () =>
   new Option('--base <mode>', 'base image: auto (built here before, or debian:bookworm-slim if present, else debootstrap), debootstrap, registry').choices(['auto', 'debootstrap', 'registry']);
 
+const notifyOption = () =>
+  new Option('--notify <url>', 'when the run ends, POST a JSON summary with a Slack-compatible "text" to this URL (default: $RESTORE_DRILL_NOTIFY, which keeps a secret URL out of the process list); only its host is ever printed');
+const notifyOnOption = () => new Option('--notify-on <when>', 'failure: post only when the run did not pass (default); always: after every run').choices(['failure', 'always']);
+
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('restore-drill')
     .description('Proves backups can be restored: drills each archive in a fresh, disposable container and reports a verdict.')
@@ -71,6 +75,8 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
     .option('--accept-drop', 'accept counts that dropped sharply (below half) against the previous backup of the same folder')
     .option('--manifest-pubkey <file>', 'require every manifest to be signed by this Ed25519 public key (<manifest>.dsse.json, from "manifest capture --sign")')
     .option('--exec-timeout <seconds>', 'limit for each command run in a container (default: derived from the archive\'s size and rows, at least 300)', (v) => parsePositive(v, '--exec-timeout'))
+    .addOption(notifyOption())
+    .addOption(notifyOnOption())
     .action(
       async (
         archives: string[],
@@ -106,6 +112,8 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
     .option('--accept-drop', 'accept counts that dropped sharply (below half) against the previous backup of the same folder')
     .option('--manifest-pubkey <file>', 'require every manifest to be signed by this Ed25519 public key (<manifest>.dsse.json, from "manifest capture --sign")')
     .option('--exec-timeout <seconds>', 'limit for each command run in a container (default: derived from the archive\'s size and rows, at least 300)', (v) => parsePositive(v, '--exec-timeout'))
+    .addOption(notifyOption())
+    .addOption(notifyOnOption())
     .action(async (o: RunCliOptions & { archive: string; toVersion: string }) => {
       setExit(await gateCommand({ ...runOptions(o), profile: o.profile, archive: o.archive, toVersion: o.toVersion, out, say }));
     });
@@ -132,8 +140,9 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
     .option('--history <path>', 'history file (default: $RESTORE_DRILL_HISTORY or the state dir)')
     .option('--coverage', 'list archives with no passed drill within --max-age; exit 1 when there are any')
     .option('--max-age <duration>', 'for --coverage: how recent a passed drill must be', '7d')
+    .option('--html <page>', 'write the recoverability page: per backup family the last passed drill, coverage gaps (no pass within --max-age), pass rate and a plot of recovery times over --since, each drill linked to its report; one self-contained HTML file')
     .argument('[paths...]', 'for --coverage: archives or folders of archives (default: every archive in the history)')
-    .action(async (paths: string[], o: { profile?: string; since: string; history?: string; coverage?: boolean; maxAge: string }) =>
+    .action(async (paths: string[], o: { profile?: string; since: string; history?: string; coverage?: boolean; maxAge: string; html?: string }) =>
       setExit(await historyCommand({ ...o, paths, print: out })),
     );
 
@@ -257,6 +266,8 @@ interface RunCliOptions {
   acceptEmpty?: boolean;
   acceptDrop?: boolean;
   manifestPubkey?: string;
+  notify?: string;
+  notifyOn?: 'failure' | 'always';
 }
 
 /** Options shared by run and gate, as the commands take them. */
@@ -286,6 +297,8 @@ function runOptions(o: RunCliOptions) {
     ...(o.acceptDrop ? { acceptDrop: true } : {}),
     ...(o.manifestPubkey ? { manifestPubkey: o.manifestPubkey } : {}),
     ...(o.execTimeout !== undefined ? { execTimeoutMs: o.execTimeout * 1000 } : {}),
+    ...(o.notify !== undefined ? { notify: o.notify } : {}),
+    ...(o.notifyOn ? { notifyOn: o.notifyOn } : {}),
   };
 }
 

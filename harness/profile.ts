@@ -21,6 +21,13 @@ export interface Profile {
    * The harness never allows less than its floor; --exec-timeout overrides it.
    */
   commandTimeoutMs?(manifest: Manifest): number;
+  /**
+   * Reads one line the application printed while a drill runs and returns what
+   * the live progress line should say (say "12000 rows restored", a migration
+   * step), or nothing for a line that says no such thing. Shown on a terminal
+   * only; never part of a verdict.
+   */
+  progress?(line: string): string | undefined;
   /** The version images are built for when no manifest names one. */
   defaultVersion: string;
   /**

@@ -5,6 +5,8 @@ import { History, historyPath, parseDuration, type HistoryRow } from '../history
 import { manifestPathFor } from '../manifest/load.ts';
 import { sha256File } from '../archive/hash.ts';
 import { isArchiveCandidate } from '../select/expand.ts';
+import { checkOutputPath } from '../files/output-path.ts';
+import { writeRecoverabilityPage } from '../history/page.ts';
 
 export interface HistoryOptions {
   profile?: string;
@@ -12,6 +14,8 @@ export interface HistoryOptions {
   history?: string;
   coverage?: boolean;
   maxAge: string;
+  /** Write the recoverability page (one self-contained HTML file) here. */
+  html?: string;
   paths: string[];
   env?: NodeJS.ProcessEnv;
   now?: Date;
@@ -28,14 +32,21 @@ export async function historyCommand(opts: HistoryOptions): Promise<number> {
     }
   };
   const path = historyPath(opts.history, opts.env);
+  if (opts.html) checkOutputPath(opts.html, 'recoverability page');
   if (!existsSync(path)) {
-    if (!opts.coverage) {
+    if (!opts.coverage && !opts.html) {
       opts.print(`no drills recorded yet (${path})`);
       return ExitCode.passed;
     }
   }
   const history = History.open(path);
   try {
+    if (opts.html) {
+      const target = resolve(opts.html);
+      await writeRecoverabilityPage(history, target, { ...opts, now, sinceMs: duration(opts.since, '--since'), maxAgeMs: duration(opts.maxAge, '--max-age') });
+      opts.print(`recoverability page: ${target}`);
+      if (!opts.coverage) return ExitCode.passed;
+    }
     if (opts.coverage) return await coverage(history, opts, now.getTime() - duration(opts.maxAge, '--max-age'));
     const rows = history.drills({ ...(opts.profile ? { profile: opts.profile } : {}), since: new Date(now.getTime() - duration(opts.since, '--since')) });
     summary(rows, opts);

@@ -22,6 +22,7 @@ import { selectArchives, type Candidate, type Selection } from '../select/select
 import { onInterrupt } from '../interrupt.ts';
 import { getProfile } from '../profiles.ts';
 import { TOOL_VERSION } from '../version.ts';
+import { notifyRun, notifyTarget, type NotifyOn } from '../notify/notify.ts';
 
 export interface RunOptions {
   profile: string;
@@ -53,6 +54,10 @@ export interface RunOptions {
   /** Public key (PEM): every manifest must carry a valid signature by it (<manifest>.dsse.json). */
   manifestPubkey?: string;
   execTimeoutMs?: number;
+  /** Post a summary to this URL when the run ends (default: $RESTORE_DRILL_NOTIFY). */
+  notify?: string;
+  /** Post on a run that did not pass (default) or on every run. */
+  notifyOn?: NotifyOn;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
   out: (line: string) => void;
@@ -143,6 +148,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   if (opts.json && !specs.some((s) => s.name === 'json')) specs.push({ name: 'json', target: opts.json });
   if (opts.sign && !specs.some((s) => s.name === 'json')) specs.push({ name: 'json' });
   const signingKey = opts.sign ? loadPrivateKey(opts.sign) : undefined;
+  const notify = notifyTarget(opts.notify, opts.notifyOn, env);
   // Every place a result will be written is checked before anything starts.
   for (const s of specs) if (s.target) checkOutputPath(s.target, `${s.name} report`);
   if (signingKey) checkOutputPath(envelopePath(specs.find((s) => s.name === 'json')?.target), 'signed evidence');
@@ -151,6 +157,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const { candidates, unproven, secrets } = await planCandidates(opts);
   for (const w of secrets?.warnings ?? []) opts.say(`warning: ${w}`);
   const history = historyFile ? History.open(historyFile) : undefined;
+  const runStartedAt = now().toISOString();
 
   try {
     const lastPassed = history ? (p: string, sha256: string) => history.lastPassed(p, sha256) : undefined;
@@ -193,6 +200,13 @@ export async function runCommand(opts: RunOptions): Promise<number> {
             onStage: (archive, stage) => {
               for (const r of reporters) r.onStage?.(archive, stage);
             },
+            ...(reporters.some((r) => r.onProgress)
+              ? {
+                  onProgress: (archive: string, text: string) => {
+                    for (const r of reporters) r.onProgress?.(archive, text);
+                  },
+                }
+              : {}),
           });
           // The report stands whatever befalls its record (a full disk, a reporter bug).
           try {
@@ -235,17 +249,40 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     }
     // One reporter failing (a full disk, a path gone since the start) does not cost the others their report.
     let lost = false;
+    const written: Array<{ reporter: string; path: string }> = [];
     for (const r of reporters) {
       try {
         const wrote = await r.onRunEnd?.(run, ctx);
+        if (wrote) written.push({ reporter: r.name, path: wrote });
         if (wrote) opts.say(`${r.name} report: ${wrote}`);
       } catch (e) {
         lost = true;
         opts.say(`error: the ${r.name} report could not be written: ${errorMessage(e)}`);
       }
     }
+    // Each drill links to the report a reader would open first (history --html).
+    const linked = ['html', 'json', 'junit'].map((n) => written.find((w) => w.reporter === n)).find(Boolean);
+    if (history && linked) {
+      try {
+        history.recordReport(reports.map((r) => r.drillId), linked.path);
+      } catch (e) {
+        opts.say(`warning: the report of this run could not be recorded in the history: ${errorMessage(e)}`);
+      }
+    }
     // A run whose drills passed but whose report was lost has not proven anything to anyone: error.
-    return lost && status === 'passed' ? ExitCode.error : ExitCode[status];
+    const code = lost && status === 'passed' ? ExitCode.error : ExitCode[status];
+    if (notify) {
+      const unwritten = lost && status === 'passed';
+      await notifyRun(notify, unwritten ? { ...run, status: 'error' } : run, { say: opts.say, reports: written, ...(unwritten ? { problem: 'a report could not be written (see the console)' } : {}) });
+    }
+    return code;
+  } catch (e) {
+    // A run that could not go on (no container engine, say) is the failure a nightly notification exists for.
+    if (notify && !(e instanceof UsageError)) {
+      const run: RunReport = { tool: { name: 'restore-drill', version: TOOL_VERSION }, status: 'error', startedAt: runStartedAt, finishedAt: now().toISOString(), drills: [] };
+      await notifyRun(notify, run, { say: opts.say, problem: errorMessage(e) });
+    }
+    throw e;
   } finally {
     history?.close();
   }

@@ -13,6 +13,7 @@ import { HARNESS_REQUIRED_CHECKS, requiredCheckProblems, type Policy } from '../
 import type { Manifest } from '../manifest/schema.ts';
 import type { DrillContext, Profile } from '../profile.ts';
 import { TimeoutError, errorMessage } from '../errors.ts';
+import { progressWatcher } from './progress.ts';
 import { debug } from '../log.ts';
 import { redactCheck, redactText, type SecretBag } from './secrets.ts';
 import { COMMAND_LIMIT_FLOOR_MS, commandLimit } from './command-limit.ts';
@@ -50,6 +51,8 @@ export interface DrillOptions {
   upgradeTo?: string;
   /** Progress lines (stage starts) for the console. */
   onStage?: (archive: string, stage: StageName) => void;
+  /** What the drill's containers are doing now (command, parsed output, bytes copied), for a live line. */
+  onProgress?: (archive: string, text: string) => void;
 }
 
 /**
@@ -98,6 +101,16 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
   const recipe = plan.profile.image(plan.manifest.app.version, plan.manifest);
   const limit = commandLimit(plan.profile, plan.manifest, opts.execTimeoutMs);
   let imageTag = '';
+  const onProgress = opts.onProgress;
+  const watch = onProgress
+    ? progressWatcher({
+        ...(plan.profile.progress ? { parse: (line: string) => plan.profile.progress!(line) } : {}),
+        secrets: plan.secrets?.valuesToRedact() ?? [],
+        emit: (text) => {
+          if (!abort.signal.aborted) onProgress(plan.archive, text);
+        },
+      })
+    : undefined;
 
   const ctx: DrillContext = {
     drillId,
@@ -121,6 +134,7 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
       if (abort.signal.aborted) throw new Error(`drill ended (${ended}) before a container could start`);
       const c = await startContainer({ ...o, image: o.image ?? imageTag, drillId });
       containers.push(c);
+      if (watch) c.activity = watch;
       if (abort.signal.aborted) await c.stop();
       return c;
     },

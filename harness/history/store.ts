@@ -43,6 +43,10 @@ CREATE TABLE IF NOT EXISTS drills (
 CREATE INDEX IF NOT EXISTS drills_archive ON drills (archive_path, finished_at);
 CREATE INDEX IF NOT EXISTS drills_finished ON drills (finished_at);
 CREATE INDEX IF NOT EXISTS drills_sha256 ON drills (archive_sha256, finished_at);
+CREATE TABLE IF NOT EXISTS drill_reports (
+  drill_id TEXT PRIMARY KEY,
+  report_path TEXT NOT NULL
+);
 `;
 
 /**
@@ -116,6 +120,24 @@ export class History {
       .prepare(`SELECT archive_path p, max(CASE WHEN verdict = 'passed' THEN finished_at END) t FROM drills WHERE (? IS NULL OR profile = ?) GROUP BY archive_path ORDER BY archive_path`)
       .all(profile ?? null, profile ?? null) as Array<{ p: string; t: string | null }>;
     return rows.map((r) => ({ archivePath: r.p, lastPassed: r.t ? new Date(r.t) : undefined }));
+  }
+
+  /**
+   * Where a drill's report was written (recorded after the run's reports are
+   * written, so a report a reporter failed to write is never linked). Kept in
+   * its own table: history files from before it need no migration.
+   */
+  recordReport(drillIds: string[], reportPath: string): void {
+    const put = this.#db.prepare(`INSERT OR REPLACE INTO drill_reports (drill_id, report_path) VALUES (?, ?)`);
+    this.#db.transaction(() => {
+      for (const id of drillIds) put.run(id, reportPath);
+    })();
+  }
+
+  /** The report of each drill that has one recorded, by drill id. */
+  reportPaths(): Map<string, string> {
+    const rows = this.#db.prepare(`SELECT drill_id id, report_path p FROM drill_reports`).all() as Array<{ id: string; p: string }>;
+    return new Map(rows.map((r) => [r.id, r.p]));
   }
 
   /** Opens (or creates) a history file; one that is not a drill history is a usage error naming it. */

@@ -19,12 +19,14 @@ export function consoleFindings(r: DrillReport): string[] {
 
 /**
  * The default reporter. Results go to stdout. Progress goes to stderr: on a
- * TTY one live line per running drill (stage and elapsed time, redrawn);
- * otherwise plain timestamped lines, fit for logs.
+ * TTY one live line per running drill (stage, elapsed time and what the
+ * application is doing: its command, what the profile read from its output,
+ * bytes copied; redrawn); otherwise, or with CI=true, plain timestamped stage
+ * lines, fit for logs.
  */
 export function consoleReporter(opts: ReporterOptions): Reporter {
   const tty = Boolean(opts.err.isTTY) && opts.env.CI !== 'true';
-  const running = new Map<string, { stage: StageName; since: number }>();
+  const running = new Map<string, { stage: StageName; since: number; doing?: string }>();
   let total = 0;
   let done = 0;
   const startedAt = Date.now();
@@ -32,6 +34,11 @@ export function consoleReporter(opts: ReporterOptions): Reporter {
   let drawn = 0;
   const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
   let frame = 0;
+  // A line wider than the terminal wraps, and the redraw would then move up too few lines.
+  const fit = (line: string) => {
+    const width = opts.err.columns;
+    return width && line.length >= width ? `${line.slice(0, Math.max(10, width - 2))}…` : line;
+  };
   const clear = () => {
     if (drawn > 0) opts.err.write(`\x1b[${drawn}A\x1b[0J`);
     drawn = 0;
@@ -40,11 +47,12 @@ export function consoleReporter(opts: ReporterOptions): Reporter {
     clear();
     frame = (frame + 1) % frames.length;
     for (const [archive, s] of running) {
-      opts.err.write(`${frames[frame]} ${printable(archive.split('/').pop() ?? '')}: ${s.stage} ${((Date.now() - s.since) / 1000).toFixed(0)}s\n`);
+      const doing = s.doing ? ` · ${s.doing}` : '';
+      opts.err.write(`${fit(`${frames[frame]} ${printable(archive.split('/').pop() ?? '')}: ${s.stage} ${((Date.now() - s.since) / 1000).toFixed(0)}s${doing}`)}\n`);
       drawn++;
     }
     if (total > 0) {
-      opts.err.write(`  ${done} of ${total} drills done, ${running.size} running, ${((Date.now() - startedAt) / 1000).toFixed(0)}s\n`);
+      opts.err.write(`${fit(`  ${done} of ${total} drills done, ${running.size} running, ${((Date.now() - startedAt) / 1000).toFixed(0)}s`)}\n`);
       drawn++;
     }
   };
@@ -54,6 +62,7 @@ export function consoleReporter(opts: ReporterOptions): Reporter {
       total = archives.length;
     },
     onStage(archive, stage) {
+      // A new stage drops what the last one was doing.
       running.set(archive, { stage, since: running.get(archive)?.since ?? Date.now() });
       if (tty) {
         timer ??= setInterval(draw, 120);
@@ -61,6 +70,11 @@ export function consoleReporter(opts: ReporterOptions): Reporter {
       } else {
         opts.err.write(`${new Date().toISOString()} ${printable(archive.split('/').pop() ?? '')}: ${stage}\n`);
       }
+    },
+    onProgress(archive, text) {
+      // On a TTY only: logs get the plain stage lines, never a stream of redraws.
+      const s = running.get(archive);
+      if (tty && s) s.doing = text;
     },
     onDrillEnd(report) {
       running.delete(report.archive.path);

@@ -11,6 +11,8 @@ export interface Reporter {
   onRunStart?(archives: string[]): void | Promise<void>;
   onDrillStart?(archive: string): void;
   onStage?(archive: string, stage: StageName): void;
+  /** What a running drill is doing now, in a few words (for a live line; may come often). */
+  onProgress?(archive: string, text: string): void;
   onDrillEnd?(report: DrillReport): void;
   /** Writes the final form; returns what it wrote (a path), if anything. */
   onRunEnd?(run: RunReport, ctx: RunEndContext): Promise<string | undefined>;

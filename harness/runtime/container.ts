@@ -42,6 +42,16 @@ export interface StartOptions {
   startupTimeoutMs?: number;
 }
 
+/**
+ * What a container is doing, for a live progress line: a command starting, its
+ * output as it arrives, bytes copied in or out. Only the console shows it; the
+ * verdict never rests on it.
+ */
+export type ContainerActivity =
+  | { kind: 'exec'; command: string[] }
+  | { kind: 'output'; text: string }
+  | { kind: 'bytes'; direction: 'in' | 'out'; done: number; total?: number };
+
 /** A file for `putFiles`: bytes, or a host file streamed in; `target` is a path in the container. */
 export type PutFile = { target: string; mode: number } & ({ content: string | Buffer } | { source: string });
 
@@ -70,6 +80,8 @@ export class DrillContainer implements AsyncDisposable {
   readonly #c: Docker.Container;
   readonly #info: Docker.ContainerInspectInfo;
   #stopping: Promise<void> | undefined;
+  /** Told what the container is doing (set by the drill for its progress line). */
+  activity: ((a: ContainerActivity) => void) | undefined;
 
   constructor(docker: Docker, container: Docker.Container, info: Docker.ContainerInspectInfo) {
     this.#docker = docker;
@@ -116,8 +128,10 @@ export class DrillContainer implements AsyncDisposable {
     const stream = await exec.start({ hijack: true, stdin: false });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    const o = new PassThrough().on('data', (b: Buffer) => out.push(b));
-    const e = new PassThrough().on('data', (b: Buffer) => err.push(b));
+    const watch = this.activity;
+    watch?.({ kind: 'exec', command });
+    const o = new PassThrough().on('data', (b: Buffer) => (out.push(b), watch?.({ kind: 'output', text: b.toString('utf8') })));
+    const e = new PassThrough().on('data', (b: Buffer) => (err.push(b), watch?.({ kind: 'output', text: b.toString('utf8') })));
     this.#docker.modem.demuxStream(stream, o, e);
     await new Promise<void>((resolve, reject) => {
       stream.once('end', resolve);
@@ -185,13 +199,18 @@ export class DrillContainer implements AsyncDisposable {
       }
       const pack = tar.pack();
       const sent = this.#c.putArchive(Readable.from(pack), { path: '/' });
+      const watch = this.activity;
+      const total = opened.reduce((n, o) => n + o.size, 0);
+      let done = 0;
       try {
         for (const { file, fh, size, mtime } of opened) {
           const header = { name: file.target.replace(/^\/+/, ''), size, mode: file.mode, mtime };
           if ('content' in file) {
             await new Promise<void>((resolve, reject) => pack.entry(header, Buffer.from(file.content), (e) => (e ? reject(e) : resolve())));
           } else {
-            await pipeline(fh!.createReadStream({ autoClose: false }), pack.entry(header));
+            const read = fh!.createReadStream({ autoClose: false });
+            if (watch) read.on('data', (b) => watch({ kind: 'bytes', direction: 'in', done: (done += b.length), total }));
+            await pipeline(read, pack.entry(header));
           }
         }
         pack.finalize();
@@ -211,9 +230,12 @@ export class DrillContainer implements AsyncDisposable {
     const archive = await this.#c.getArchive({ path: source });
     const extract = tar.extract();
     let found = false;
+    const watch = this.activity;
     extract.on('entry', (header, stream, next) => {
       if (!found && header.type === 'file' && basename(header.name) === basename(source)) {
         found = true;
+        let done = 0;
+        if (watch) stream.on('data', (b: unknown) => watch({ kind: 'bytes', direction: 'out', done: (done += (b as Buffer).length), ...(header.size !== undefined ? { total: header.size } : {}) }));
         pipeline(stream, createWriteStream(target)).then(() => next(), next);
       } else {
         stream.on('end', () => next());

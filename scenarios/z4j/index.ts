@@ -9,6 +9,7 @@ import { backupZ4jPg } from './pg/backup.ts';
 import { PG_ARCHIVE_FORMAT } from './pg/capture.ts';
 import { z4jPgImageFor } from './pg/image.ts';
 import { Z4jPgSession } from './pg/session.ts';
+import { z4jProgress } from './progress.ts';
 
 export const z4jProfile: Profile = {
   name: 'z4j',
@@ -24,4 +25,5 @@ export const z4jProfile: Profile = {
   session: (ctx) => (ctx.manifest.archive.format === PG_ARCHIVE_FORMAT ? new Z4jPgSession(ctx) : new Z4jSqliteSession(ctx)),
   demo: z4jDemo,
   backup: backupZ4jPg,
+  progress: z4jProgress,
 };
