@@ -210,7 +210,7 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
 
   program
     .command('sweep')
-    .description('remove labelled containers, networks and volumes left by harness processes that are gone')
+    .description('remove labelled containers, networks, volumes and work folders left by harness processes that are gone')
     .option('--all', 'also remove those of harness processes still running')
     .action(async (o: { all?: boolean }) => setExit(await sweepCommand({ ...o, out })));
 
