@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
-import { makeWorkDir } from '../runtime/work-dir.ts';
+import { stat } from 'node:fs/promises';
+import { makeWorkDir, removeWorkDir } from '../runtime/work-dir.ts';
 import { archiveNameNote } from './archive-name.ts';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -241,7 +241,7 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
       }
     }
     await session.dispose?.().catch((e: unknown) => debug.drill('session dispose failed: %O', e));
-    await rm(workDir, { recursive: true, force: true });
+    await removeWorkDir(workDir);
   }
 
   const finished = new Date();

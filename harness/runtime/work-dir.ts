@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { basename, isAbsolute, join, normalize, resolve } from 'node:path';
 import { debug } from '../log.ts';
@@ -55,7 +56,19 @@ export async function makeWorkDir(kind: string, opts: WorkDirOptions = {}): Prom
     if (record) rmSync(record, { force: true });
     throw e;
   }
+  if (record) recordOf.set(dir, record);
   return dir;
+}
+
+/** This process's records, by folder. */
+const recordOf = new Map<string, string>();
+
+/** Removes a work folder and its record (a folder removed otherwise has its record dropped later). */
+export async function removeWorkDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  const record = recordOf.get(dir);
+  recordOf.delete(dir);
+  if (record) await rm(record, { force: true });
 }
 
 /**
@@ -80,7 +93,10 @@ function forgetGoneFolders(records: string): void {
   for (const name of list(records)) {
     if (RECORD.exec(name)?.[1] !== String(process.pid)) continue;
     const entry = readJson(join(records, name));
-    if (typeof entry?.path === 'string' && !exists(entry.path)) rmSync(join(records, name), { force: true });
+    if (typeof entry?.path === 'string' && !exists(entry.path)) {
+      rmSync(join(records, name), { force: true });
+      recordOf.delete(entry.path);
+    }
   }
 }
 

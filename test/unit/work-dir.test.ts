@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeWorkDir, sweepWorkDirs } from '../../harness/runtime/work-dir.ts';
+import { makeWorkDir, removeWorkDir, sweepWorkDirs } from '../../harness/runtime/work-dir.ts';
 
 /** The pid of a process that has ended. */
 function deadPid(): number {
@@ -120,9 +120,13 @@ describe('work folders', () => {
 
   it('a process forgets the records of folders it has removed', async () => {
     const { base, records } = place('forget');
+    const recorded = () => readdirSync(records).map((f) => JSON.parse(readFileSync(join(records, f), 'utf8')).path as string);
     const first = await makeWorkDir('drill', { base, records });
-    rmSync(first, { recursive: true });
+    rmSync(first, { recursive: true }); // removed by other means: the record goes at its next folder
     const second = await makeWorkDir('drill', { base, records });
-    expect(readdirSync(records).map((f) => JSON.parse(readFileSync(join(records, f), 'utf8')).path)).toEqual([second]);
+    expect(recorded()).toEqual([second]);
+    await removeWorkDir(second); // the drills' way: folder and record at once
+    expect(existsSync(second)).toBe(false);
+    expect(recorded()).toEqual([]);
   });
 });
