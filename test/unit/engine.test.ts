@@ -70,7 +70,7 @@ describe('finding a container engine', () => {
  */
 describe('an engine that accepts and never answers', () => {
   /** A server on loopback that accepts and never writes a byte or closes a connection itself. */
-  async function silentPeer(): Promise<{ host: string; accepted: Promise<void>; hungUp: Promise<void>; close: () => void }> {
+  async function silentPeer(opening = ''): Promise<{ host: string; accepted: Promise<void>; hungUp: Promise<void>; close: () => void }> {
     const sockets: Socket[] = [];
     let accept!: () => void;
     let hangUp!: () => void;
@@ -79,6 +79,7 @@ describe('an engine that accepts and never answers', () => {
     const server = createServer((s) => {
       sockets.push(s);
       s.resume(); // reads (and drops) the request, so that the client's hang-up is seen
+      if (opening) s.once('data', () => s.write(opening));
       s.on('error', () => {});
       s.on('close', () => hangUp()); // this side never ends it: a close is the client's doing
       accept();
@@ -96,8 +97,11 @@ describe('an engine that accepts and never answers', () => {
     };
   }
 
-  it('is named after 5 s, and its connection is closed then, not left to the peer', async () => {
-    const peer = await silentPeer();
+  it.each([
+    ['never answers', ''],
+    ['answers the headers, then stalls in the body', 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"Vers'],
+  ])('one that %s is named after 5 s, and its connection is closed then, not left to the peer', async (_what, opening) => {
+    const peer = await silentPeer(opening);
     try {
       const found = await findEngine({ DOCKER_HOST: peer.host });
       expect(found.notes).toEqual([`DOCKER_HOST=${peer.host} does not answer (no reply within 5 s)`]);
