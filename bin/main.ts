@@ -7,4 +7,8 @@ import { installSignalHandlers, main } from '../harness/cli.ts';
 
 registerProfiles(profiles);
 installSignalHandlers();
-process.exitCode = await main(process.argv);
+const code = await main(process.argv);
+process.exitCode = code;
+// The outcome is decided: whatever might still hold the event loop (a socket
+// to an engine that never answers) must not keep the process or change its code.
+setTimeout(() => process.exit(code), 1_000).unref();

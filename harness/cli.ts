@@ -219,7 +219,7 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
 
   program
     .command('sweep')
-    .description('remove labelled containers, networks and volumes left by harness processes that are gone')
+    .description('remove labelled containers, networks, volumes and work folders left by harness processes that are gone')
     .option('--all', 'also remove those of harness processes still running')
     .action(async (o: { all?: boolean }) => setExit(await sweepCommand({ ...o, out })));
 
@@ -354,6 +354,8 @@ function exitAfterCleanup(): void {
 export function installSignalHandlers(): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
+    // The command has ended and its code is decided (say 3, no engine): a signal now changes nothing.
+    if (decided !== undefined) process.exit(decided);
     if (stopping) {
       // Second signal: remove what this process still has, then go, however long removal would take.
       interrupted = true;
@@ -386,7 +388,16 @@ export async function checkCommandLine(args: string[]): Promise<void> {
   await program.parseAsync(['node', 'restore-drill', ...args]);
 }
 
+/** The exit code once the command has ended; a signal after that exits with it. */
+let decided: number | undefined;
+
 export async function main(argv: string[]): Promise<number> {
+  const code = await outcome(argv);
+  decided = code;
+  return code;
+}
+
+async function outcome(argv: string[]): Promise<number> {
   let code: number = ExitCode.passed;
   const program = buildProgram((c) => (code = c));
   try {

@@ -31,24 +31,27 @@ export async function historyCommand(opts: HistoryOptions): Promise<number> {
       throw new UsageError(`${flag}: ${(e as Error).message}`, 'RD_USAGE');
     }
   };
+  // Every option is checked before any file is opened (or, by opening, made).
+  const since = duration(opts.since, '--since');
+  const maxAge = duration(opts.maxAge, '--max-age');
   const path = historyPath(opts.history, opts.env);
   if (opts.html) checkOutputPath(opts.html, 'recoverability page');
-  if (!existsSync(path)) {
-    if (!opts.coverage && !opts.html) {
-      opts.print(`no drills recorded yet (${path})`);
-      return ExitCode.passed;
-    }
+  const recorded = existsSync(path);
+  if (!recorded && !opts.coverage && !opts.html) {
+    opts.print(`no drills recorded yet (${path})`);
+    return ExitCode.passed;
   }
-  const history = History.open(path);
+  // Reading never creates a history: with none yet, no archive has a passed drill.
+  const history = recorded ? History.open(path) : History.empty();
   try {
     if (opts.html) {
       const target = resolve(opts.html);
-      await writeRecoverabilityPage(history, target, { ...opts, now, sinceMs: duration(opts.since, '--since'), maxAgeMs: duration(opts.maxAge, '--max-age') });
+      await writeRecoverabilityPage(history, target, { ...opts, now, sinceMs: since, maxAgeMs: maxAge });
       opts.print(`recoverability page: ${target}`);
       if (!opts.coverage) return ExitCode.passed;
     }
-    if (opts.coverage) return await coverage(history, opts, now.getTime() - duration(opts.maxAge, '--max-age'));
-    const rows = history.drills({ ...(opts.profile ? { profile: opts.profile } : {}), since: new Date(now.getTime() - duration(opts.since, '--since')) });
+    if (opts.coverage) return await coverage(history, opts, now.getTime() - maxAge);
+    const rows = history.drills({ ...(opts.profile ? { profile: opts.profile } : {}), since: new Date(now.getTime() - since) });
     summary(rows, opts);
     return ExitCode.passed;
   } finally {

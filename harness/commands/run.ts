@@ -1,6 +1,6 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError, ExitCode, errorMessage } from '../errors.ts';
 import { ensureEngine } from '../runtime/engine.ts';
 import { sweep } from '../runtime/sweep.ts';
@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../report/write.ts';
 import { checkOutputPath } from '../files/output-path.ts';
 import { REPORT_PAYLOAD_TYPE, envelopeText, signEnvelope } from '../evidence/dsse.ts';
 import { loadPrivateKey, loadPublicKey } from '../evidence/keys.ts';
-import { History, historyPath } from '../history/store.ts';
+import { History, historyLocation } from '../history/store.ts';
 import { expandArchives } from '../select/expand.ts';
 import { selectArchives, type Candidate, type Selection } from '../select/select.ts';
 import { onInterrupt } from '../interrupt.ts';
@@ -120,6 +120,22 @@ async function planCandidates(opts: PlanOptions): Promise<Planned> {
   return planned;
 }
 
+/**
+ * A history file the user named (--history, RESTORE_DRILL_HISTORY) must go in
+ * a folder that exists: a mistyped path is refused, nothing is made where it
+ * points. The default one's folder, in the state dir, is made here.
+ */
+function prepareHistoryFolder({ path, named }: { path: string; named: boolean }): void {
+  if (!named) {
+    try {
+      mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new UsageError(`history file ${path}: its folder cannot be made (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}); name one with --history or RESTORE_DRILL_HISTORY, or give --no-history`, 'RD_OUTPUT_PATH');
+    }
+  }
+  checkOutputPath(path, 'history file', { createParents: false });
+}
+
 /** The manifest of the backup taken before this one in the same folder (same application), if any. */
 function previousManifest(folder: string, self: string, m: Manifest): { manifest: Manifest; path: string } | undefined {
   let best: { manifest: Manifest; path: string } | undefined;
@@ -152,11 +168,11 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   // Every place a result will be written is checked before anything starts.
   for (const s of specs) if (s.target) checkOutputPath(s.target, `${s.name} report`);
   if (signingKey) checkOutputPath(envelopePath(specs.find((s) => s.name === 'json')?.target), 'signed evidence');
-  const historyFile = opts.history === false ? undefined : historyPath(opts.history, env);
-  if (historyFile) checkOutputPath(historyFile, 'history file');
+  const historyFile = opts.history === false ? undefined : historyLocation(opts.history, env);
+  if (historyFile) prepareHistoryFolder(historyFile);
   const { candidates, unproven, secrets } = await planCandidates(opts);
   for (const w of secrets?.warnings ?? []) opts.say(`warning: ${w}`);
-  const history = historyFile ? History.open(historyFile) : undefined;
+  const history = historyFile ? History.open(historyFile.path) : undefined;
   const runStartedAt = now().toISOString();
 
   try {

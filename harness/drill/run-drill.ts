@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
-import { makeWorkDir } from '../runtime/work-dir.ts';
+import { stat } from 'node:fs/promises';
+import { makeWorkDir, removeWorkDir } from '../runtime/work-dir.ts';
+import { archiveNameNote } from './archive-name.ts';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { sha256File } from '../archive/hash.ts';
@@ -81,6 +82,8 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
     finishedAt: '',
     durationMs: 0,
   };
+  const renamed = archiveNameNote(plan.archive, plan.manifest.archive.file);
+  if (renamed) report.notes = [renamed];
   const workDir = await makeWorkDir(drillId);
   let current: StageName = 'plan';
   // Timeout and interrupt end the drill where it stands; later checks from the
@@ -252,7 +255,7 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
       }
     }
     await session.dispose?.().catch((e: unknown) => debug.drill('session dispose failed: %O', e));
-    await rm(workDir, { recursive: true, force: true });
+    await removeWorkDir(workDir);
   }
 
   const finished = new Date();

@@ -1,5 +1,5 @@
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { DrillReport } from '../drill/types.ts';
 import { stateDir } from '../paths.ts';
@@ -7,7 +7,17 @@ import { UsageError } from '../errors.ts';
 
 /** Where history lives: --history, else $RESTORE_DRILL_HISTORY, else the state dir. */
 export function historyPath(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return explicit ?? env.RESTORE_DRILL_HISTORY ?? join(stateDir(env), 'history.sqlite');
+  return historyLocation(explicit, env).path;
+}
+
+/**
+ * Where history lives, and whether the user named it. Only the default (in
+ * the state dir) has its folders made: a named file's folder must exist, so a
+ * mistyped path is refused instead of growing folders where it points.
+ */
+export function historyLocation(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): { path: string; named: boolean } {
+  const named = explicit ?? env.RESTORE_DRILL_HISTORY;
+  return named !== undefined ? { path: named, named: true } : { path: join(stateDir(env), 'history.sqlite'), named: false };
 }
 
 export interface HistoryRow {
@@ -58,9 +68,9 @@ export class History {
   readonly path: string;
   readonly #db: Database.Database;
 
+  /** Opens or creates the file; its folder must exist (see historyLocation). */
   constructor(path: string) {
     this.path = path;
-    mkdirSync(dirname(path), { recursive: true });
     this.#db = new Database(path);
     this.#db.pragma('busy_timeout = 10000');
     this.#db.pragma('journal_mode = WAL');
@@ -143,6 +153,7 @@ export class History {
   /** Opens (or creates) a history file; one that is not a drill history is a usage error naming it. */
   static open(path: string): History {
     // SQLite takes a short file without a header for an empty database and would write over it.
+    if (existsSync(path) && !statSync(path).isFile()) throw new UsageError(`history file ${path} is not a regular file`, 'RD_HISTORY_INVALID');
     if (existsSync(path) && statSync(path).size > 0) {
       const head = Buffer.alloc(16);
       const fd = openSync(path, 'r');
@@ -158,6 +169,11 @@ export class History {
     } catch (e) {
       throw new UsageError(`history file ${path} is not a restore-drill history (an SQLite file): ${(e as Error).message}`, 'RD_HISTORY_INVALID');
     }
+  }
+
+  /** A history with no drills that writes nothing anywhere: for reading where no history file exists yet. */
+  static empty(): History {
+    return new History(':memory:');
   }
 
   close(): void {

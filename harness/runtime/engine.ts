@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 // dockerode loads when an engine is first needed, not with the CLI.
 import type Docker from 'dockerode';
-import { EnvironmentError } from '../errors.ts';
+import { EnvironmentError, errorMessage } from '../errors.ts';
 import { debug } from '../log.ts';
 import { stateDir } from '../paths.ts';
 import { deferModules } from './lazy-modules.ts';
@@ -101,26 +101,28 @@ const resolved: Strategy = async (env) => {
   return { engine: { docker, endpoint: named, serverVersion: version }, note: '' };
 };
 
-/** The engine's version, or why it did not answer ("no reply within 5 s", "connection refused"). */
+/**
+ * The engine's version, or why it did not answer ("no reply within 5 s",
+ * "connection refused"). A request that gets no reply is aborted, which
+ * destroys its socket: a peer that accepts and never answers must not hold
+ * this process open once the answer "not an engine" is decided.
+ */
 async function ping(docker: Docker): Promise<{ version: string } | { why: string }> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), PING_TIMEOUT_MS);
   try {
-    const v = await withTimeout(docker.version(), PING_TIMEOUT_MS);
+    // dockerode takes the signal (its typings omit the options argument).
+    const version = docker.version as unknown as (opts: { abortSignal: AbortSignal }) => Promise<Docker.DockerVersion>;
+    const v = await version.call(docker, { abortSignal: abort.signal });
     return { version: v.Version };
   } catch (e) {
     debug.engine('ping failed: %s', e);
+    if (abort.signal.aborted) return { why: `no reply within ${PING_TIMEOUT_MS / 1000} s` };
     const code = (e as NodeJS.ErrnoException).code;
-    return { why: code === 'ECONNREFUSED' ? 'connection refused' : code ? `${code}` : `no reply within ${PING_TIMEOUT_MS / 1000} s` };
+    return { why: code === 'ECONNREFUSED' ? 'connection refused' : code ? `${code}` : errorMessage(e) };
+  } finally {
+    clearTimeout(timer);
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
-    }),
-  ]);
 }
 
 /** Finds an engine that answers, without changing anything on the host. */

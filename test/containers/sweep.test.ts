@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import { ensureImage } from '../../harness/images/index.ts';
 import { DRILL_ID_LABEL, newDrillId, startContainer, sweep } from '../../harness/runtime/index.ts';
 import { z4jImage } from '../../scenarios/z4j/image.ts';
@@ -9,13 +11,21 @@ import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { engine, skipReason } from './engine.ts';
 
 describe.skipIf(skipReason)('sweep of labelled leftovers', () => {
-  it('removes what a killed harness process left (containers, network, work folder), and leaves a live owner alone', async () => {
+  it('removes what a killed harness process left (containers, network, work folder made under another TMPDIR), and leaves a live owner alone', async () => {
     const { docker } = await engine();
+    // The killed process made its work folder under its own TMPDIR; the sweep runs with another (this process's).
+    const theirs = mkdtempSync(join(tmpdir(), 'rd-sweep-'));
+    const state = join(theirs, 'state');
+    const theirTmp = join(theirs, 'tmp');
+    mkdirSync(theirTmp);
     const img = await ensureImage(docker, z4jImage(Z4J_PINNED_VERSION));
     const drillId = newDrillId();
     const filters = JSON.stringify({ label: [`${DRILL_ID_LABEL}=${drillId}`] });
 
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/containers/fixtures/start-and-hang.ts', img.tag, drillId], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/containers/fixtures/start-and-hang.ts', img.tag, drillId], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, TMPDIR: theirTmp, RESTORE_DRILL_STATE_DIR: state },
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     await new Promise<void>((resolve, reject) => {
@@ -31,14 +41,17 @@ describe.skipIf(skipReason)('sweep of labelled leftovers', () => {
 
     child.kill('SIGKILL');
     await once(child, 'exit');
-    const removed = await sweep(docker);
+    vi.stubEnv('RESTORE_DRILL_STATE_DIR', state); // the same user's state dir, as on one host
+    const removed = await sweep(docker).finally(() => vi.unstubAllEnvs());
     expect(removed.containers).toBeGreaterThanOrEqual(2);
     expect(await docker.listContainers({ all: true, filters })).toEqual([]);
     expect(await docker.listNetworks({ filters })).toEqual([]);
     expect((await docker.getContainer(mine.id).inspect()).State.Running).toBe(true);
     // Its work folder (a copy of the backup, keys) goes with it.
     const work = /ready (\S+)/.exec(out)![1]!;
+    expect(work.startsWith(`${theirTmp}/`)).toBe(true);
     expect(removed.workDirs).toBeGreaterThanOrEqual(1);
     expect(existsSync(work)).toBe(false);
+    rmSync(theirs, { recursive: true, force: true });
   });
 });

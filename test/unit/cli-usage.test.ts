@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../harness/cli.ts';
 import { ExitCode } from '../../harness/errors.ts';
+import { History } from '../../harness/history/store.ts';
 import { manifestJsonSchema } from '../../harness/manifest/schema.ts';
 import { sample } from './manifest.test.ts';
 
@@ -109,6 +110,88 @@ describe('bad input', () => {
       expect([args.join(' '), await run(...args)]).toEqual([args.join(' '), ExitCode.usage]);
       expect(oneLine()).toMatch(message);
     }
+  });
+
+  /**
+   * Runs the command while watching `folder`: the names created in it (a
+   * writability probe, a folder). Events arrive in order, so once a marker
+   * written afterwards is seen, every earlier creation has been too.
+   */
+  async function created(folder: string, command: () => Promise<number>): Promise<{ code: number; names: string[] }> {
+    const names: string[] = [];
+    const marker = `.marker-${process.pid}`;
+    let seen!: () => void;
+    const done = new Promise<void>((r) => (seen = r));
+    const watcher = watch(folder, (_event, name) => {
+      if (name === marker) seen();
+      else if (name && !names.includes(name)) names.push(name);
+    });
+    try {
+      const code = await command();
+      writeFileSync(join(folder, marker), '');
+      await done;
+      rmSync(join(folder, marker));
+      return { code, names };
+    } finally {
+      watcher.close();
+    }
+  }
+
+  it.each([
+    ['--history', (h: string) => ['--history', h], {}],
+    ['RESTORE_DRILL_HISTORY', () => [], { env: true }],
+  ])('refuses a history file (%s) whose folder does not exist, making nothing and probing nowhere', async (_how, flag, how) => {
+    copyFileSync(new URL('./fixtures/manifests/z4j-sqlite-1.13.0.manifest.json', import.meta.url), `${archive}.manifest.json`);
+    const outside = mkdtempSync(join(dir, 'hist-'));
+    const history = join(outside, 'missing', 'deeper', 'h.sqlite');
+    if ('env' in how) vi.stubEnv('RESTORE_DRILL_HISTORY', history);
+    const r = await created(outside, () => run('run', '--profile', 'z4j', ...flag(history), archive));
+    expect(r.code).toBe(ExitCode.usage);
+    expect(oneLine()).toContain(`history file ${history}: folder ${join(outside, 'missing', 'deeper')} does not exist`);
+    expect(r.names).toEqual([]); // no folder made, no probe file written and removed where the path first exists
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it('makes the default history\'s folder in the state dir, and only that', async () => {
+    copyFileSync(new URL('./fixtures/manifests/z4j-sqlite-1.13.0.manifest.json', import.meta.url), `${archive}.manifest.json`);
+    const state = join(mkdtempSync(join(dir, 'state-')), 'a', 'restore-drill');
+    vi.stubEnv('RESTORE_DRILL_STATE_DIR', state);
+    // The engine is unreachable, so the run ends 3 after the checks; the history's folder is there for it.
+    expect(await run('run', '--profile', 'z4j', archive)).toBe(ExitCode.error);
+    expect(statSync(state).isDirectory()).toBe(true);
+  });
+
+  it.each([
+    [['history', '--since', 'abc'], /--since: "abc" is not a duration/],
+    [['history', '--coverage', '--max-age', 'abc'], /--max-age: "abc" is not a duration/],
+  ])('%j refuses the option before opening (or making) any history', async (args, message) => {
+    const state = mkdtempSync(join(dir, 'state-'));
+    vi.stubEnv('RESTORE_DRILL_STATE_DIR', state);
+    // With none yet, and with one there: neither is touched.
+    expect(await run(...args)).toBe(ExitCode.usage);
+    expect(oneLine()).toMatch(message);
+    expect(readdirSync(state)).toEqual([]);
+    new History(join(state, 'history.sqlite')).close();
+    const before = readdirSync(state);
+    stderr.length = 0;
+    const r = await created(state, () => run(...args));
+    expect(r.code).toBe(ExitCode.usage);
+    expect(oneLine()).toMatch(message);
+    expect(r.names).toEqual([]); // opening it would have made its -wal and -shm files
+    expect(readdirSync(state)).toEqual(before);
+  });
+
+  it('history --coverage with no history yet makes none, and lists the archive as never passed', async () => {
+    copyFileSync(new URL('./fixtures/manifests/z4j-sqlite-1.13.0.manifest.json', import.meta.url), `${archive}.manifest.json`);
+    const state = mkdtempSync(join(dir, 'state-'));
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (lines.push(String(s)), true));
+    for (const env of [{ RESTORE_DRILL_STATE_DIR: state }, { RESTORE_DRILL_HISTORY: join(state, 'nope', 'h.sqlite') }]) {
+      for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
+      expect(await run('history', '--coverage', archive)).toBe(ExitCode.failed);
+      expect(readdirSync(state)).toEqual([]);
+    }
+    expect(lines.join('')).toContain(`${archive}\tnever passed a drill`);
   });
 
   it('refuses a missing archive', async () => {
