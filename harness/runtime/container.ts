@@ -45,6 +45,14 @@ export interface StartOptions {
 /** A file for `putFiles`: bytes, or a host file streamed in; `target` is a path in the container. */
 export type PutFile = { target: string; mode: number } & ({ content: string | Buffer } | { source: string });
 
+/** One entry of a folder tree read by `copyTreeOut`: its path below the folder, tar type, permission bits, size. */
+export interface TreeEntry {
+  path: string;
+  type: string;
+  mode: number;
+  size: number;
+}
+
 /** How long the engine has to answer whether a container still runs. */
 const ENGINE_ANSWER_MS = 10_000;
 /** How long the engine has to remove a container. */
@@ -242,6 +250,38 @@ export class DrillContainer implements AsyncDisposable {
       const target = name !== undefined && Object.hasOwn(wanted, name) ? wanted[name] : undefined;
       if (target !== undefined && header.type === 'file') {
         copied.push(name!);
+        pipeline(stream, createWriteStream(target)).then(() => next(), next);
+      } else {
+        stream.on('end', () => next());
+        stream.resume();
+      }
+    });
+    await pipeline(archive as NodeJS.ReadableStream & AsyncIterable<Buffer>, extract);
+    return { entries, copied };
+  }
+
+  /**
+   * A whole folder tree in one engine call: every entry below `dir` (path
+   * relative to it, type, mode, size) and, in the same read, the regular files
+   * `want` maps to a host path. One consistent read of data at rest instead of
+   * a listing and one copy per file, which races with anything that still
+   * creates or deletes files between the calls. Names that are absolute or
+   * climb out (`..`) are listed but never copied.
+   */
+  async copyTreeOut(dir: string, want: (path: string) => string | undefined): Promise<{ entries: TreeEntry[]; copied: string[] }> {
+    const archive = await this.#c.getArchive({ path: dir });
+    const extract = tar.extract();
+    const entries: TreeEntry[] = [];
+    const copied: string[] = [];
+    extract.on('entry', (header, stream, next) => {
+      // Names come as "<folder>/<path>": the folder's own entry is not listed.
+      const parts = header.name.replace(/\/+$/, '').split('/').slice(1);
+      const path = parts.join('/');
+      const safe = parts.length > 0 && !parts.some((p) => p === '' || p === '.' || p === '..');
+      if (path !== '') entries.push({ path, type: header.type ?? 'file', mode: header.mode ?? 0, size: header.size ?? 0 });
+      const target = safe && header.type === 'file' ? want(path) : undefined;
+      if (target !== undefined) {
+        copied.push(path);
         pipeline(stream, createWriteStream(target)).then(() => next(), next);
       } else {
         stream.on('end', () => next());

@@ -35,6 +35,12 @@ export const key = {
   tenants: 'tenants',
   agents: (slug: string) => `agents[${slug}]`,
   credentials: (slug: string) => `credentials[${slug}]`,
+  /**
+   * Recorded only for a tenant without a store file (never used), always 0:
+   * the restore must give that tenant no store either. A tenant with a store
+   * has its tables' keys instead (so manifests captured before this key stay valid).
+   */
+  noStore: (slug: string) => `store.db[${slug}]`,
   /** Any other table of a tenant's store (schedules, capabilities, conversations, memory...). */
   storeTable: (table: string, slug: string) => `${table}[${slug}]`,
   /** Any other table of platform.db. */
