@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Manifest } from '../../harness/manifest/schema.ts';
 
 /** Hiveloom's data dir in its image (its default on a server); set explicitly on every command. */
 export const DATA_DIR = '/var/lib/hiveloom';
@@ -72,4 +73,11 @@ export function defaultTenantScopeReason(slug: string): string {
     `restoring it on a fresh host collides with that tenant (same slug, another id) and Hiveloom refuses. ` +
     'Take an instance-scope backup (hiveloom backup create without --tenant) to be able to rebuild this host'
   );
+}
+
+/** Tenant slugs the manifest records per-tenant expectations for (from its agents[slug] keys). */
+export function manifestTenants(m: Manifest): string[] {
+  return Object.keys(m.expectations.counts)
+    .map((k) => /^agents\[(.+)\]$/.exec(k)?.[1])
+    .filter((s): s is string => s !== undefined);
 }

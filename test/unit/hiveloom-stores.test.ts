@@ -9,7 +9,7 @@ import type { ExecOutcome } from '../../harness/runtime/index.ts';
 import { captureHiveloom } from '../../scenarios/hiveloom/capture.ts';
 import { hiveloomContract } from '../../scenarios/hiveloom/contract.ts';
 import { readFacts, storeDisagreements, type HiveloomFacts } from '../../scenarios/hiveloom/facts.ts';
-import type { HiveloomObservations } from '../../scenarios/hiveloom/app-checks.ts';
+import { judgeApp, type HiveloomObservations } from '../../scenarios/hiveloom/app-checks.ts';
 import { openArchive } from '../../scenarios/hiveloom/archive.ts';
 import { createBackup } from '../fixtures/hiveloom-standin/src/backup.ts';
 import { now, openPlatform, openTenantStore, openVault, seal } from '../fixtures/hiveloom-standin/src/store.ts';
@@ -144,5 +144,29 @@ describe('Hiveloom tenants without a store (never used)', () => {
       }
     }
     expect(tried).toBeGreaterThan(100);
+  });
+
+  it("expects doctor's \"Tenants directory: Not found\" only when no tenant of an instance has a store, as the manifest records", () => {
+    const fresh = { expectations: { counts: { tenants: 1, 'store.db[default]': 0, 'agents[default]': 0, 'credentials[default]': 0 }, fingerprints: {} } } as unknown as Manifest;
+    const doctor = (extra: object[] = []) =>
+      outcome(JSON.stringify([{ check: 'platform.db exists', pass: true, detail: 'Found' }, { check: 'Tenants directory', pass: false, detail: 'Not found' }, ...extra]));
+    const judged = (m: Manifest, d: ExecOutcome, scope: 'instance' | 'tenant' = 'instance') =>
+      judgeApp(m, {
+        profile: {
+          backup: { id: 'b', created_at: now(), scope, tenant: scope === 'tenant' ? { id: 'x', name: 'd', slug: 'default' } : null },
+          doctor: d,
+          agentLists: {},
+        } satisfies HiveloomObservations,
+      }).filter((f) => f.id === 'app.doctor');
+    expect(judged(fresh, doctor())).toEqual([
+      { id: 'app.doctor', status: 'pass', reason: expect.stringMatching(/^hiveloom doctor: 1 of 2 checks pass; "Tenants directory: Not found" is how 0\.2\.0's doctor sees an instance none of whose tenants has been used/) },
+    ]);
+    // Anything else the doctor fails still fails.
+    expect(judged(fresh, doctor([{ check: 'platform.db integrity', pass: false, detail: 'Integrity issue' }])).map((f) => [f.status, f.reason])).toEqual([['fail', 'hiveloom doctor: platform.db integrity: Integrity issue']]);
+    // A tenant whose store the manifest records, or a tenant-scope archive: the folder must be there.
+    const withStore = structuredClone(fresh);
+    delete withStore.expectations.counts['store.db[default]'];
+    expect(judged(withStore, doctor()).map((f) => f.status)).toEqual(['fail']);
+    expect(judged(fresh, doctor(), 'tenant').map((f) => f.status)).toEqual(['fail']);
   });
 });
