@@ -238,26 +238,9 @@ export class DrillContainer implements AsyncDisposable {
    * one copy per file would tell, for one call instead of several.
    */
   async copyDirOut(dir: string, wanted: Record<string, string>): Promise<{ entries: string[]; copied: string[] }> {
-    const archive = await this.#c.getArchive({ path: dir });
-    const extract = tar.extract();
-    const entries: string[] = [];
-    const copied: string[] = [];
-    extract.on('entry', (header, stream, next) => {
-      // Names come as "<folder>/<entry>[/...]": the folder's own entry and deeper ones are not listed.
-      const parts = header.name.replace(/\/+$/, '').split('/');
-      const name = parts.length === 2 ? parts[1]! : undefined;
-      if (name !== undefined) entries.push(name);
-      const target = name !== undefined && Object.hasOwn(wanted, name) ? wanted[name] : undefined;
-      if (target !== undefined && header.type === 'file') {
-        copied.push(name!);
-        pipeline(stream, createWriteStream(target)).then(() => next(), next);
-      } else {
-        stream.on('end', () => next());
-        stream.resume();
-      }
-    });
-    await pipeline(archive as NodeJS.ReadableStream & AsyncIterable<Buffer>, extract);
-    return { entries, copied };
+    const top = (path: string) => !path.includes('/');
+    const { entries, copied } = await this.copyTreeOut(dir, (path) => (top(path) && Object.hasOwn(wanted, path) ? wanted[path] : undefined));
+    return { entries: entries.filter((e) => top(e.path)).map((e) => e.path), copied };
   }
 
   /**

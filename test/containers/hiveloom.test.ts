@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureEngine } from '../../harness/runtime/index.ts';
 import { ensureImage, type ImageRecipe } from '../../harness/images/index.ts';
 import { loadManifestFile } from '../../harness/manifest/load.ts';
@@ -47,6 +47,9 @@ describe.skipIf(skipReason)('Hiveloom drills (against the stand-in test fixture)
     const backup = JSON.parse((await readEntries(d.tenantArchive))[0]!.body.toString()) as { tenant: { id: string } };
     acmeId = backup.tenant.id;
   });
+
+  // The archives and manifests this file made (the deployment's container and each drill's remove themselves).
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('passes a good instance archive: doctor, key, every credential, tenant and agent counts, fingerprints', async () => {
     const r = await drill(d.profile, d.instanceArchive);
