@@ -216,7 +216,7 @@ export class DrillContainer implements AsyncDisposable {
 
   /** Copies one regular file out of the container to a host path. */
   async copyOut(source: string, target: string): Promise<void> {
-    const archive = await this.#c.getArchive({ path: source });
+    const archive = await this.#read(source);
     const extract = tar.extract();
     let found = false;
     extract.on('entry', (header, stream, next) => {
@@ -252,7 +252,7 @@ export class DrillContainer implements AsyncDisposable {
    * climb out (`..`) are listed but never copied.
    */
   async copyTreeOut(dir: string, want: (path: string) => string | undefined): Promise<{ entries: TreeEntry[]; copied: string[] }> {
-    const archive = await this.#c.getArchive({ path: dir });
+    const archive = await this.#read(dir);
     const extract = tar.extract();
     const entries: TreeEntry[] = [];
     const copied: string[] = [];
@@ -261,7 +261,8 @@ export class DrillContainer implements AsyncDisposable {
       const parts = header.name.replace(/\/+$/, '').split('/').slice(1);
       const path = parts.join('/');
       const safe = parts.length > 0 && !parts.some((p) => p === '' || p === '.' || p === '..');
-      if (path !== '') entries.push({ path, type: header.type ?? 'file', mode: header.mode ?? 0, size: header.size ?? 0 });
+      // Permission bits only: the engine's headers also carry the file type's bits.
+      if (path !== '') entries.push({ path, type: header.type ?? 'file', mode: (header.mode ?? 0) & 0o7777, size: header.size ?? 0 });
       const target = safe && header.type === 'file' ? want(path) : undefined;
       if (target !== undefined) {
         copied.push(path);
@@ -273,6 +274,20 @@ export class DrillContainer implements AsyncDisposable {
     });
     await pipeline(archive as NodeJS.ReadableStream & AsyncIterable<Buffer>, extract);
     return { entries, copied };
+  }
+
+  /**
+   * A path's tar stream from the engine. Docker 20.10 answers a missing path
+   * with 404, which dockerode words "no such container": the error names the
+   * path instead, so a missing file is reported as a file.
+   */
+  async #read(path: string): Promise<NodeJS.ReadableStream> {
+    try {
+      return await this.#c.getArchive({ path });
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 404 && (await this.#running())) throw new Error(`${path} does not exist in the container ${this.name}`);
+      throw e;
+    }
   }
 
   /** Removes the container; every caller waits for the same removal (a second call does not return early). */

@@ -90,6 +90,8 @@ describe.skipIf(skipReason)('files in and out of a container', () => {
     expect(got.copied.sort()).toEqual(['master.key', 'tenants/t1/store.db']);
     expect(readFileSync(join(out, 'tenants_t1_store.db'), 'utf8')).toBe('s1');
     expect(readFileSync(join(out, 'master.key'), 'utf8')).toBe('key');
-    await expect(c.copyTreeOut('/no-such-tree', () => undefined)).rejects.toThrow();
+    // A missing path is named as a path (the engine's 404 reads "no such container").
+    await expect(c.copyTreeOut('/no-such-tree', () => undefined)).rejects.toThrow(/^\/no-such-tree does not exist in the container /);
+    await expect(c.copyOut('/tree/no-such-file', join(out, 'x'))).rejects.toThrow(/^\/tree\/no-such-file does not exist in the container /);
   });
 });
