@@ -55,6 +55,14 @@ export type ContainerActivity =
 /** A file for `putFiles`: bytes, or a host file streamed in; `target` is a path in the container. */
 export type PutFile = { target: string; mode: number } & ({ content: string | Buffer } | { source: string });
 
+/** One entry of a folder tree read by `copyTreeOut`: its path below the folder, tar type, permission bits, size. */
+export interface TreeEntry {
+  path: string;
+  type: string;
+  mode: number;
+  size: number;
+}
+
 /** How long the engine has to answer whether a container still runs. */
 const ENGINE_ANSWER_MS = 10_000;
 /** How long the engine has to remove a container. */
@@ -227,7 +235,7 @@ export class DrillContainer implements AsyncDisposable {
 
   /** Copies one regular file out of the container to a host path. */
   async copyOut(source: string, target: string): Promise<void> {
-    const archive = await this.#c.getArchive({ path: source });
+    const archive = await this.#read(source);
     const extract = tar.extract();
     let found = false;
     const watch = this.activity;
@@ -252,18 +260,34 @@ export class DrillContainer implements AsyncDisposable {
    * one copy per file would tell, for one call instead of several.
    */
   async copyDirOut(dir: string, wanted: Record<string, string>): Promise<{ entries: string[]; copied: string[] }> {
-    const archive = await this.#c.getArchive({ path: dir });
+    const top = (path: string) => !path.includes('/');
+    const { entries, copied } = await this.copyTreeOut(dir, (path) => (top(path) && Object.hasOwn(wanted, path) ? wanted[path] : undefined));
+    return { entries: entries.filter((e) => top(e.path)).map((e) => e.path), copied };
+  }
+
+  /**
+   * A whole folder tree in one engine call: every entry below `dir` (path
+   * relative to it, type, mode, size) and, in the same read, the regular files
+   * `want` maps to a host path. One consistent read of data at rest instead of
+   * a listing and one copy per file, which races with anything that still
+   * creates or deletes files between the calls. Names that are absolute or
+   * climb out (`..`) are listed but never copied.
+   */
+  async copyTreeOut(dir: string, want: (path: string) => string | undefined): Promise<{ entries: TreeEntry[]; copied: string[] }> {
+    const archive = await this.#read(dir);
     const extract = tar.extract();
-    const entries: string[] = [];
+    const entries: TreeEntry[] = [];
     const copied: string[] = [];
     extract.on('entry', (header, stream, next) => {
-      // Names come as "<folder>/<entry>[/...]": the folder's own entry and deeper ones are not listed.
-      const parts = header.name.replace(/\/+$/, '').split('/');
-      const name = parts.length === 2 ? parts[1]! : undefined;
-      if (name !== undefined) entries.push(name);
-      const target = name !== undefined && Object.hasOwn(wanted, name) ? wanted[name] : undefined;
-      if (target !== undefined && header.type === 'file') {
-        copied.push(name!);
+      // Names come as "<folder>/<path>": the folder's own entry is not listed.
+      const parts = header.name.replace(/\/+$/, '').split('/').slice(1);
+      const path = parts.join('/');
+      const safe = parts.length > 0 && !parts.some((p) => p === '' || p === '.' || p === '..');
+      // Permission bits only: the engine's headers also carry the file type's bits.
+      if (path !== '') entries.push({ path, type: header.type ?? 'file', mode: (header.mode ?? 0) & 0o7777, size: header.size ?? 0 });
+      const target = safe && header.type === 'file' ? want(path) : undefined;
+      if (target !== undefined) {
+        copied.push(path);
         pipeline(stream, createWriteStream(target)).then(() => next(), next);
       } else {
         stream.on('end', () => next());
@@ -272,6 +296,20 @@ export class DrillContainer implements AsyncDisposable {
     });
     await pipeline(archive as NodeJS.ReadableStream & AsyncIterable<Buffer>, extract);
     return { entries, copied };
+  }
+
+  /**
+   * A path's tar stream from the engine. Docker 20.10 answers a missing path
+   * with 404, which dockerode words "no such container": the error names the
+   * path instead, so a missing file is reported as a file.
+   */
+  async #read(path: string): Promise<NodeJS.ReadableStream> {
+    try {
+      return await this.#c.getArchive({ path });
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 404 && (await this.#running())) throw new Error(`${path} does not exist in the container ${this.name}`);
+      throw e;
+    }
   }
 
   /** Removes the container; every caller waits for the same removal (a second call does not return early). */

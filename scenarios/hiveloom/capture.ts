@@ -8,7 +8,7 @@ import type { Manifest } from '../../harness/manifest/schema.ts';
 import type { CaptureInput } from '../../harness/profile.ts';
 import { TOOL_VERSION } from '../../harness/version.ts';
 import { openArchive, refusal, type OpenedArchive } from './archive.ts';
-import { decryptFailure, readFacts } from './facts.ts';
+import { decryptFailure, ignoredNote, readFacts } from './facts.ts';
 import { envBinarySource, type HiveloomBinarySource } from './image.ts';
 import { ARCHIVE_FORMAT, defaultTenantScopeReason, FRESH_SERVER_TENANT } from './layout.ts';
 import { parseVersion } from './parse.ts';
@@ -32,6 +32,7 @@ export async function captureHiveloom(input: CaptureInput, source: HiveloomBinar
     if (backup.scope === 'tenant' && backup.tenant?.slug === FRESH_SERVER_TENANT) input.warn?.(`${input.archive}: ${defaultTenantScopeReason(backup.tenant.slug)}; its drills will fail`);
     const facts = readFacts(a.dataRoot, backup, a.masterKey, { strayStores: true });
     if (facts.problems.length > 0) throw new UsageError(`${input.archive}: ${facts.problems.join('; ')}`, 'RD_ARCHIVE_FORMAT');
+    if (facts.ignored.length > 0) input.warn?.(`${input.archive}: ${ignoredNote(facts.ignored)}`);
     const undecryptable = facts.decrypt && decryptFailure(facts.decrypt);
     if (undecryptable) throw new UsageError(`${input.archive}: ${undecryptable}`, 'RD_ARCHIVE_KEY');
     const version = input.appVersion ?? askBinary(source);

@@ -1,14 +1,7 @@
 import type { Contract } from '../../harness/contract/index.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import { judgeApp } from './app-checks.ts';
-import { key } from './layout.ts';
-
-/** Tenant slugs the manifest records per-tenant expectations for (from its agents[slug] keys). */
-export function manifestTenants(m: Manifest): string[] {
-  return Object.keys(m.expectations.counts)
-    .map((k) => /^agents\[(.+)\]$/.exec(k)?.[1])
-    .filter((s): s is string => s !== undefined);
-}
+import { key, manifestTenants } from './layout.ts';
 
 /**
  * What a Hiveloom `passed` rests on: exact counts with content fingerprints

@@ -17,8 +17,14 @@ export interface HiveloomFacts {
   tenants: TenantRow[];
   counts: Record<string, number>;
   fingerprints: Record<string, string>;
-  /** Tenant slugs whose store file is missing. */
+  /** Tenant slugs without a store file: tenants nobody has used yet (Hiveloom creates a store at first use). */
   missingStores: string[];
+  /**
+   * Entries under `tenants/` that are no tenant's folder and hold no store.db
+   * (an instance archive): Hiveloom ignores them and its restore copies them
+   * over unchanged. Never a problem; worth a note to the operator.
+   */
+  ignored: string[];
   /** Every credential_vault_entries value opened with the key, when a key was given. */
   decrypt?: DecryptProbeResult;
   /** Problems reading (a missing table, an unreadable store). */
@@ -32,7 +38,7 @@ export interface HiveloomFacts {
  * credential_vault_entries. Capture and probe both read through here.
  */
 export function readFacts(dataRoot: string, backup: BackupJson, masterKey?: Buffer, opts: { strayStores?: boolean } = {}): HiveloomFacts {
-  const facts: HiveloomFacts = { tenants: [], counts: {}, fingerprints: {}, missingStores: [], problems: [] };
+  const facts: HiveloomFacts = { tenants: [], counts: {}, fingerprints: {}, missingStores: [], ignored: [], problems: [] };
   if (backup.scope === 'instance') {
     const path = join(dataRoot, 'platform.db');
     if (!existsSync(path)) {
@@ -66,13 +72,14 @@ export function readFacts(dataRoot: string, backup: BackupJson, masterKey?: Buff
   for (const t of facts.tenants) {
     const path = join(dataRoot, storePath(t.id));
     if (!existsSync(path)) {
-      // The server's scheduler opens (and so creates) every tenant's store within a
-      // minute of the tenant's creation: a tenant without one lost its data, or was
-      // created just before the backup. Either way the backup cannot show it whole.
+      // Hiveloom 0.2.0 creates a tenant's store at its first use (an agent, a credential,
+      // an `agent list`), never at the tenant's creation, and its scheduler opens only the
+      // folders that exist: a tenant nobody has used has no store, and its restore gives
+      // that tenant zero rows everywhere. Recorded as exactly that: no store file.
       facts.missingStores.push(t.slug);
-      facts.problems.push(
-        `tenant ${t.slug} is listed in platform.db but the archive holds no ${storePath(t.id)}: its store was lost, or the tenant was created moments before the backup (Hiveloom creates a store within a minute); take the backup again`,
-      );
+      facts.counts[key.noStore(t.slug)] = 0;
+      facts.counts[key.agents(t.slug)] = 0;
+      facts.counts[key.credentials(t.slug)] = 0;
       continue;
     }
     let db: Database.Database | undefined;
@@ -105,13 +112,43 @@ export function readFacts(dataRoot: string, backup: BackupJson, masterKey?: Buff
   if (masterKey) facts.decrypt = decryptProbe(masterKey, sealed);
   if (backup.scope === 'instance' && opts.strayStores) {
     // A store no tenant row names: data the restored instance would not know it has.
+    // Anything else under tenants/ that is no tenant's folder is ignored by Hiveloom.
     const known = new Set(facts.tenants.map((t) => t.id));
     const dir = join(dataRoot, 'tenants');
-    for (const id of existsSync(dir) ? readdirSync(dir) : []) {
-      if (!known.has(id) && existsSync(join(dataRoot, storePath(id)))) facts.problems.push(`${storePath(id)} has no tenant row in platform.db`);
+    for (const id of existsSync(dir) ? readdirSync(dir).sort() : []) {
+      if (known.has(id)) continue;
+      if (existsSync(join(dataRoot, storePath(id)))) facts.problems.push(`${storePath(id)} has no tenant row in platform.db`);
+      else facts.ignored.push(`tenants/${id}`);
     }
   }
   return facts;
+}
+
+/**
+ * The manifest's word on each tenant's store against the data read (the
+ * archive, or the restored data dir), one sentence per disagreement naming the
+ * tenant: a store the manifest recorded that the data lacks (lost), and a
+ * store the data holds where the manifest recorded none. Tenants the manifest
+ * does not name at all are left to the compare stage (their keys are not covered).
+ */
+export function storeDisagreements(counts: Readonly<Record<string, unknown>>, facts: HiveloomFacts, where: string): string[] {
+  const out: string[] = [];
+  const storeless = new Set(facts.missingStores);
+  for (const t of facts.tenants) {
+    if (counts[key.agents(t.slug)] === undefined) continue;
+    const recordedNone = counts[key.noStore(t.slug)] === 0;
+    const has = !storeless.has(t.slug);
+    if (!recordedNone && !has) out.push(`tenant ${t.slug}: the manifest records its store, ${where} holds no ${storePath(t.id)}: the tenant's data was lost`);
+    if (recordedNone && has) out.push(`tenant ${t.slug}: the manifest records no store for it (a tenant nobody had used), ${where} holds ${storePath(t.id)}`);
+  }
+  return out;
+}
+
+/** What an operator should know about entries Hiveloom ignores: the archive carries them, the drill does not judge them. */
+export function ignoredNote(ignored: string[]): string {
+  const named = ignored.slice(0, 5).map((p) => `data/${p}`).join(', ');
+  const more = ignored.length > 5 ? ` and ${ignored.length - 5} more` : '';
+  return `the archive carries ${named}${more} under data/tenants/ that is no tenant's folder: Hiveloom ignores it and its restore copies it over unchanged; the drill does not judge it`;
 }
 
 /** Why credentials do not open with the key, in one sentence, or undefined when they all do. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Manifest } from '../../harness/manifest/schema.ts';
 
 /** Hiveloom's data dir in its image (its default on a server); set explicitly on every command. */
 export const DATA_DIR = '/var/lib/hiveloom';
@@ -35,6 +36,12 @@ export const key = {
   tenants: 'tenants',
   agents: (slug: string) => `agents[${slug}]`,
   credentials: (slug: string) => `credentials[${slug}]`,
+  /**
+   * Recorded only for a tenant without a store file (never used), always 0:
+   * the restore must give that tenant no store either. A tenant with a store
+   * has its tables' keys instead (so manifests captured before this key stay valid).
+   */
+  noStore: (slug: string) => `store.db[${slug}]`,
   /** Any other table of a tenant's store (schedules, capabilities, conversations, memory...). */
   storeTable: (table: string, slug: string) => `${table}[${slug}]`,
   /** Any other table of platform.db. */
@@ -66,4 +73,11 @@ export function defaultTenantScopeReason(slug: string): string {
     `restoring it on a fresh host collides with that tenant (same slug, another id) and Hiveloom refuses. ` +
     'Take an instance-scope backup (hiveloom backup create without --tenant) to be able to rebuild this host'
   );
+}
+
+/** Tenant slugs the manifest records per-tenant expectations for (from its agents[slug] keys). */
+export function manifestTenants(m: Manifest): string[] {
+  return Object.keys(m.expectations.counts)
+    .map((k) => /^agents\[(.+)\]$/.exec(k)?.[1])
+    .filter((s): s is string => s !== undefined);
 }

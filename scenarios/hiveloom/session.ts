@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
 import type { DrillContext, DrillSession } from '../../harness/profile.ts';
 import type { DataFacts, Observations } from '../../harness/drill/types.ts';
@@ -8,11 +9,18 @@ import { fileIntegrityProblems } from '../../harness/checks/sqlite-db.ts';
 import { errorMessage } from '../../harness/errors.ts';
 import { requireEmptyDataDir } from '../../harness/drill/data-dir.ts';
 import { openArchive, refusal, type OpenedArchive } from './archive.ts';
-import { decryptFailure, readFacts, type HiveloomFacts } from './facts.ts';
+import { decryptFailure, ignoredNote, readFacts, storeDisagreements, type HiveloomFacts } from './facts.ts';
 import { DATA_DIR, DRILL_DIR, PORT, key, storePath, type BackupJson, defaultTenantScopeReason, FRESH_SERVER_TENANT } from './layout.ts';
+import { agentListsScript, splitAgentLists } from './agent-lists.ts';
 import { parseRestore, parseTenantList, parseVersion, quote } from './parse.ts';
 
 const ARCHIVE_IN = `${DRILL_DIR}/archive.tar.gz`;
+
+/** The restored data dir as read at rest: every regular file's mode by path, and which of them were copied out. */
+interface RestoredTree {
+  files: Map<string, number>;
+  copied: Set<string>;
+}
 const ENV = { HIVELOOM_DATA_DIR: DATA_DIR, HIVELOOM_ENDPOINT: `http://127.0.0.1:${PORT}`, TZ: 'UTC' };
 
 /**
@@ -72,6 +80,8 @@ export class HiveloomSession implements DrillSession {
       try {
         const facts = readFacts(a.dataRoot, a.backup, a.masterKey, { strayStores: true });
         for (const p of facts.problems) ctx.check({ id: 'inspect.tenants', status: 'fail', reason: `archive: ${p}` });
+        for (const p of storeDisagreements(ctx.manifest.expectations.counts, facts, 'the archive')) ctx.check({ id: 'inspect.tenant-store', status: 'fail', reason: p });
+        if (facts.ignored.length > 0) ctx.note(ignoredNote(facts.ignored));
         const bad = facts.decrypt && decryptFailure(facts.decrypt);
         if (bad) ctx.check({ id: 'inspect.decrypt', status: 'fail', reason: `archive: ${bad}`, observed: { failed: facts.decrypt!.failures.length, total: facts.decrypt!.total } });
       } catch (e) {
@@ -158,34 +168,63 @@ export class HiveloomSession implements DrillSession {
 
   #freshKeyDigest: string | undefined;
 
+  /**
+   * The restored data read at rest: the server is stopped (its scheduler opens
+   * and closes stores, and SQLite deletes a store's -wal when its last
+   * connection closes, so files read one by one from a running server race with
+   * it) and the whole data dir is read in one engine call. Then the server is
+   * started again for Hiveloom's own listings, which come after the files were
+   * read because `agent list` creates a missing store.
+   */
   async probe(): Promise<Pick<Observations, 'restored' | 'profile'>> {
     const said: HiveloomObservations = { backup: this.#backup, agentLists: {} };
     said.doctor = await this.#exec(['hiveloom', 'doctor', '--data-dir', DATA_DIR, '--json']);
-    const key = await this.#probeMasterKey();
-    const facts = await this.#probeFiles(key);
-    await this.#probeAppCounts(said);
+    if (!(await this.#stopServer())) {
+      this.#ctx.check({ id: 'probe.at-rest', status: 'error', reason: `hiveloom serve (pid ${this.#serverPid}) did not end on SIGTERM or SIGKILL: the restored files cannot be read at rest` });
+      return { profile: said };
+    }
+    const local = this.#ctx.workSubdir('restored');
+    const read = await this.#readDataDir(local);
+    const key = this.#probeMasterKey(read, local);
+    const facts = this.#probeFiles(read, local, key);
+    if (await this.#startServer('probe.serve', 'error', 'again after the files were read')) await this.#probeAppCounts(said);
     return { ...(facts ? { restored: { counts: facts.counts, fingerprints: facts.fingerprints } } : {}), profile: said };
   }
 
+  /**
+   * The data dir at rest in one engine call: every file's path and mode, and
+   * copies of master.key (into a 0700 folder of its own), platform.db and each
+   * tenant store with its -wal. The -shm is not copied: it is rebuilt from the WAL.
+   */
+  async #readDataDir(local: string): Promise<RestoredTree> {
+    const secret = join(local, 'secret');
+    mkdirSync(secret, { recursive: true, mode: 0o700 });
+    const { entries, copied } = await this.#app!.copyTreeOut(DATA_DIR, (path) => {
+      if (path === 'master.key') return join(secret, 'master.key');
+      if (!/^(platform\.db|tenants\/[^/]+\/store\.db)(-wal)?$/.test(path)) return undefined;
+      mkdirSync(dirname(join(local, path)), { recursive: true });
+      return join(local, path);
+    });
+    return { files: new Map(entries.filter((e) => e.type === 'file').map((e) => [e.path, e.mode])), copied: new Set(copied) };
+  }
+
   /** The key the restored server runs with, against the archive's. Returns it (in memory only) for the decrypt probe. */
-  async #probeMasterKey(): Promise<Buffer | undefined> {
+  #probeMasterKey(read: RestoredTree, local: string): Buffer | undefined {
     const ctx = this.#ctx;
     const archiveKey = this.#archive!.masterKey;
-    const st = await this.#exec(['stat', '-c', '%a', `${DATA_DIR}/master.key`]);
-    if (st.exitCode !== 0) {
+    const mode = read.files.get('master.key');
+    if (mode === undefined || !read.copied.has('master.key')) {
       ctx.check({ id: 'probe.master-key', status: 'fail', reason: `master key missing after restore: ${DATA_DIR}/master.key does not exist` });
       return undefined;
     }
-    const local = this.#ctx.workSubdir('secret');
+    const secret = join(local, 'secret');
     let restored: Buffer;
     try {
-      await this.#app!.copyOut(`${DATA_DIR}/master.key`, join(local, 'master.key'));
-      restored = readFileSync(join(local, 'master.key'));
+      restored = readFileSync(join(secret, 'master.key'));
     } finally {
-      rmSync(local, { recursive: true, force: true });
+      rmSync(secret, { recursive: true, force: true });
     }
-    const now = await this.#exec(['sha256sum', `${DATA_DIR}/master.key`]);
-    const minted = this.#freshKeyDigest !== undefined && now.stdout.split(' ')[0] === this.#freshKeyDigest;
+    const minted = this.#freshKeyDigest !== undefined && createHash('sha256').update(restored).digest('hex') === this.#freshKeyDigest;
     // Whatever key the server runs with is the one every credential is opened with below.
     const usable = restored.length === 32 ? restored : undefined;
     if (!archiveKey) {
@@ -200,52 +239,43 @@ export class HiveloomSession implements DrillSession {
       ctx.check({ id: 'probe.master-key', status: 'fail', reason: `the data dir's master.key after the restore is not the archive's${minted ? ' (it is the one the first start created: the restore did not replace it)' : ''}` });
       return usable;
     }
-    const mode = st.stdout.trim();
-    if (!/^[0-7]?[0-7]00$/.test(mode)) {
-      ctx.check({ id: 'probe.master-key', status: 'fail', reason: `master.key is restored with mode ${mode}: other users can read the key to every credential` });
+    const bits = (mode & 0o777).toString(8).padStart(3, '0');
+    if ((mode & 0o077) !== 0) {
+      ctx.check({ id: 'probe.master-key', status: 'fail', reason: `master.key is restored with mode ${bits}: other users can read the key to every credential` });
       return usable;
     }
-    ctx.check({ id: 'probe.master-key', status: 'pass', reason: `master.key restored: the archive's 32-byte key, mode ${mode}` });
+    ctx.check({ id: 'probe.master-key', status: 'pass', reason: `master.key restored: the archive's 32-byte key, mode ${bits}` });
     return restored;
   }
 
-  /** The harness's own reading of the restored files, copied out: integrity, counts, fingerprints, decryption. */
-  async #probeFiles(masterKey: Buffer | undefined): Promise<HiveloomFacts | undefined> {
+  /** The harness's own reading of the restored files: integrity, counts, fingerprints, decryption, each tenant's store as the manifest records it. */
+  #probeFiles(read: RestoredTree, local: string, masterKey: Buffer | undefined): HiveloomFacts | undefined {
     const ctx = this.#ctx;
     const backup = this.#backup;
-    const local = ctx.workSubdir('restored');
-    const present = new Set((await this.#exec(['find', DATA_DIR, '-type', 'f'])).stdout.split('\n').filter(Boolean).map((p) => p.slice(DATA_DIR.length + 1)));
-    const copy = async (rel: string) => {
-      mkdirSync(join(local, rel, '..'), { recursive: true });
-      await this.#app!.copyOut(`${DATA_DIR}/${rel}`, join(local, rel));
-      if (present.has(`${rel}-wal`)) await this.#app!.copyOut(`${DATA_DIR}/${rel}-wal`, join(local, `${rel}-wal`));
-    };
     if (backup.scope === 'instance') {
-      if (!present.has('platform.db')) {
-        ctx.check({ id: 'probe.platform-db', status: 'fail', reason: 'platform.db is missing after the restore' });
+      if (!read.copied.has('platform.db')) {
+        ctx.check({ id: 'probe.platform-db', status: 'fail', reason: `platform.db is missing after the restore: ${DATA_DIR}/platform.db is not a file` });
         return undefined;
       }
-      await copy('platform.db');
       if (!this.#integrity(join(local, 'platform.db'), 'platform.db')) return undefined;
     }
-    // The stores of the archive's tenants, read before `agent list` runs (it creates a missing store, empty).
     const tenants = backup.scope === 'instance' ? readFacts(local, backup).tenants : [{ id: backup.tenant!.id, slug: backup.tenant!.slug }];
     let intact = true;
     for (const t of tenants) {
       const rel = storePath(t.id);
-      if (!present.has(rel)) {
+      if (!read.copied.has(rel)) {
         if (this.#archive!.files.includes(rel)) {
-          ctx.check({ id: 'probe.tenant-store', status: 'fail', reason: `tenant ${t.slug}: ${rel} is in the archive but missing after the restore` });
+          ctx.check({ id: 'probe.tenant-store', status: 'fail', reason: `tenant ${t.slug}: the file ${rel} is in the archive but missing after the restore` });
           intact = false;
         }
         continue;
       }
-      await copy(rel);
       intact = this.#integrity(join(local, rel), `${rel} (tenant ${t.slug})`) && intact;
     }
     if (!intact) return undefined;
     const facts = readFacts(local, backup, masterKey);
     for (const p of facts.problems) ctx.check({ id: 'probe.read', status: 'fail', reason: `restored data: ${p}` });
+    for (const p of storeDisagreements(ctx.manifest.expectations.counts, facts, 'the restored data')) ctx.check({ id: 'probe.tenant-store', status: 'fail', reason: p });
     if (facts.decrypt) {
       const d = facts.decrypt;
       const bad = decryptFailure(d);
@@ -272,7 +302,8 @@ export class HiveloomSession implements DrillSession {
 
   /**
    * Hiveloom's own listings (its CLI through the server), recorded for the
-   * compare stage: the tenant list, and each tenant's agent list.
+   * compare stage: the tenant list, then every tenant's agent list in one exec
+   * (`agentListsScript`), since one exec per tenant costs more than the listing.
    */
   async #probeAppCounts(said: HiveloomObservations): Promise<void> {
     const backup = this.#backup;
@@ -281,11 +312,13 @@ export class HiveloomSession implements DrillSession {
     if (!tenants) return;
     // Every tenant the restored server shows (an instance archive), or the archive's own tenant beside the fresh default one.
     const slugs = backup.scope === 'instance' ? tenants.map((t) => t.slug) : [backup.tenant!.slug];
-    for (const slug of slugs) said.agentLists[slug] = await this.#exec(['hiveloom', 'agent', 'list', '--tenant', slug, '--json']);
+    if (slugs.length === 0) return;
+    const batch = await this.#exec(['sh', '-c', agentListsScript(DRILL_DIR), 'agent-lists', ...slugs]);
+    said.agentLists = splitAgentLists(batch, slugs);
   }
 
   /** Starts `hiveloom serve` in the background and waits for /healthz (`hiveloom health`). */
-  async #startServer(id: string, onFailure: 'fail' | 'error'): Promise<boolean> {
+  async #startServer(id: string, onFailure: 'fail' | 'error', when?: string): Promise<boolean> {
     const ctx = this.#ctx;
     const log = `${DRILL_DIR}/serve-${++this.#serves}.log`;
     const r = await this.#exec(['sh', '-c', `hiveloom serve --host 127.0.0.1 --port ${PORT} --data-dir ${DATA_DIR} >${log} 2>&1 & echo $!`]);
@@ -301,20 +334,27 @@ export class HiveloomSession implements DrillSession {
     ctx.check({
       id,
       status: onFailure,
-      reason: `hiveloom serve did not come up${onFailure === 'fail' ? ' on the restored data' : ' on an empty data dir'}: ${quote(tail.stdout, '', 3)}`,
+      reason: `hiveloom serve did not come up${when ? ` ${when}` : onFailure === 'fail' ? ' on the restored data' : ' on an empty data dir'}: ${quote(tail.stdout, '', 3)}`,
     });
     return false;
   }
 
-  async #stopServer(): Promise<void> {
+  /**
+   * Ends the server and waits until it has. 0.2.0 installs no signal handler,
+   * so SIGTERM (what `systemctl stop` sends) ends it on the spot, as a crash
+   * would: SQLite's files are then at rest and consistent, WALs included.
+   */
+  async #stopServer(): Promise<boolean> {
     const pid = this.#serverPid;
-    if (!pid) return;
-    await this.#exec(['sh', '-c', `kill ${pid}`]);
-    for (let i = 0; i < 50; i++) {
-      if (!(await this.#alive(pid))) return;
-      await new Promise((res) => setTimeout(res, 100));
+    if (!pid) return true;
+    for (const signal of ['TERM', 'KILL']) {
+      await this.#exec(['sh', '-c', `kill -${signal} ${pid}`]);
+      for (let i = 0; i < 50; i++) {
+        if (!(await this.#alive(pid))) return true;
+        await new Promise((res) => setTimeout(res, 100));
+      }
     }
-    await this.#exec(['sh', '-c', `kill -9 ${pid}`]);
+    return false;
   }
 
   /** A process that ended stays a zombie (nothing reaps in the container): alive means running. */

@@ -72,4 +72,26 @@ describe.skipIf(skipReason)('files in and out of a container', () => {
     expect(await c.copyDirOut('/empty', {})).toEqual({ entries: [], copied: [] });
     await expect(c.copyDirOut('/no-such-folder', {})).rejects.toThrow();
   });
+
+  it('reads a whole tree in one call: every entry with its mode, only the regular files asked for copied', async () => {
+    await sh('mkdir -p /tree/tenants/t1 /tree/tenants/empty && printf key > /tree/master.key && chmod 600 /tree/master.key && printf s1 > /tree/tenants/t1/store.db && printf w1 > /tree/tenants/t1/store.db-wal && ln -s /etc/passwd /tree/tenants/t1/link');
+    const out = join(dir, 'tree');
+    mkdirSync(out);
+    const asked: string[] = [];
+    const got = await c.copyTreeOut('/tree', (path) => {
+      asked.push(path);
+      return path.endsWith('store.db') || path === 'master.key' ? join(out, path.replaceAll('/', '_')) : undefined;
+    });
+    expect(got.entries.map((e) => e.path).sort()).toEqual((await sh('cd /tree && find . -mindepth 1 | cut -c3-')).trim().split('\n').sort());
+    expect(got.entries.find((e) => e.path === 'master.key')).toMatchObject({ type: 'file', mode: 0o600, size: 3 });
+    expect(got.entries.find((e) => e.path === 'tenants/t1/link')?.type).toBe('symlink');
+    // Only regular files are offered; folders and the link are not.
+    expect(asked.sort()).toEqual(['master.key', 'tenants/t1/store.db', 'tenants/t1/store.db-wal']);
+    expect(got.copied.sort()).toEqual(['master.key', 'tenants/t1/store.db']);
+    expect(readFileSync(join(out, 'tenants_t1_store.db'), 'utf8')).toBe('s1');
+    expect(readFileSync(join(out, 'master.key'), 'utf8')).toBe('key');
+    // A missing path is named as a path (the engine's 404 reads "no such container").
+    await expect(c.copyTreeOut('/no-such-tree', () => undefined)).rejects.toThrow(/^\/no-such-tree does not exist in the container /);
+    await expect(c.copyOut('/tree/no-such-file', join(out, 'x'))).rejects.toThrow(/^\/tree\/no-such-file does not exist in the container /);
+  });
 });

@@ -64,16 +64,22 @@ describe('Hiveloom manifest capture from an archive', () => {
     expect(m.expectations.counts).toMatchObject({ 'agents[acme]': 2, 'credentials[acme]': 2, 'conversations[acme]': 0 });
   });
 
-  it('refuses a store without a tenant row, and a tenant without its store, naming each', async () => {
+  it('refuses a store without a tenant row; records a tenant without its store as never used', async () => {
     const es = await readEntries(instance);
     const stores = es.filter((e) => /^data\/tenants\/[^/]+\/store\.db$/.test(e.header.name));
     const stray = join(dir, 'stray-store.tar.gz');
     await writeEntries([...es, { header: { name: 'data/tenants/0000-stray/store.db', type: 'file' }, body: stores[0]!.body }], stray);
     await expect(captureHiveloom({ archive: stray, appVersion: '0.2.0' }, noBinary)).rejects.toThrow(/tenants\/0000-stray\/store\.db has no tenant row in platform\.db/);
+    // The archive alone cannot tell a lost store from a tenant nobody used (Hiveloom 0.2.0 makes a
+    // store at first use): capture records no store; a drill against the manifest of the archive
+    // that had it fails naming the tenant (hiveloom-stores.test.ts, the container tests).
     const lost = join(dir, 'lost-store.tar.gz');
     const gone = stores[0]!.header.name;
     await writeEntries(es.filter((e) => !e.header.name.startsWith(gone)), lost);
-    await expect(captureHiveloom({ archive: lost, appVersion: '0.2.0' }, noBinary)).rejects.toThrow(/^.*tenant \S+ is listed in platform\.db but the archive holds no tenants\/[^/]+\/store\.db: its store was lost/);
+    const m = await captureHiveloom({ archive: lost, appVersion: '0.2.0' }, noBinary);
+    const slug = Object.keys(m.expectations.counts).find((k) => k.startsWith('store.db['))?.slice('store.db['.length, -1);
+    expect(['acme', 'globex']).toContain(slug);
+    expect(m.expectations.counts).toMatchObject({ [`agents[${slug}]`]: 0, [`credentials[${slug}]`]: 0 });
   });
 
   it('asks for --app-version: Hiveloom archives record none', async () => {
