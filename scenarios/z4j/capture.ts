@@ -5,11 +5,11 @@ import { sha256File } from '../../harness/archive/hash.ts';
 import { errorMessage, isRestoreDrillError, UsageError } from '../../harness/errors.ts';
 import { hasSqliteHeader, privateCopy } from '../../harness/archive/sqlite-file.ts';
 import type Database from 'better-sqlite3';
-import { integrityProblems, openReadOnly } from '../../harness/checks/sqlite-db.ts';
+import { openReadOnly } from '../../harness/checks/sqlite-db.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import type { CaptureInput } from '../../harness/profile.ts';
 import { TOOL_VERSION } from '../../harness/version.ts';
-import { chainShape, readFacts } from './sqlite-facts.ts';
+import { chainShape, integrityLines, readFacts } from './sqlite-facts.ts';
 import { CHAIN_SECRET_NAME } from './audit-chain.ts';
 import { hasPgDumpMagic } from '../../harness/archive/pg-dump.ts';
 import { captureZ4jPg } from './pg/capture.ts';
@@ -58,7 +58,7 @@ function damaged(archive: string, e: unknown): UsageError {
 }
 
 async function captureOpened(input: CaptureInput, db: Database.Database, copy: string): Promise<Manifest> {
-  const problems = integrityProblems(db);
+  const problems = integrityLines(db);
   if (problems.length > 0) throw new UsageError(`${input.archive} is a damaged SQLite file: ${problems.slice(0, 3).join('; ')}`, 'RD_ARCHIVE_DAMAGED');
   const facts = readFacts(db);
   if (facts.missingTables.length > 0) throw new UsageError(`${input.archive} lacks z4j tables: ${facts.missingTables.join(', ')}`, 'RD_ARCHIVE_FORMAT');

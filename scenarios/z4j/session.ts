@@ -12,7 +12,7 @@ import { readArchiveChain } from './archive-chain.ts';
 import { requireEmptyDataDir } from '../../harness/drill/data-dir.ts';
 import { archiveInContainer, migrateWithTarget, prepareFreshInstall } from './install.ts';
 import { runAppChecks, type Z4jObservations } from './app-checks.ts';
-import { readFacts, readRevision, readVersion, restoreAppendedRows, walkZ4jChainFast } from './sqlite-facts.ts';
+import { integrityLines, readFacts, readRevision, readVersion, restoreAppendedRows, walkZ4jChainFast } from './sqlite-facts.ts';
 import { COUNTED_TABLES, Z4J_DB, Z4J_HOME } from './tables.ts';
 import { observeChainState, type ChainStateObservation } from './chain-state.ts';
 
@@ -60,7 +60,7 @@ export class Z4jSqliteSession implements DrillSession {
     // What the archive says about itself, held against the manifest in the compare stage.
     const facts: DataFacts = { counts: {}, fingerprints: {} };
     try {
-      const problems = integrityProblems(db);
+      const problems = integrityLines(db);
       if (problems.length > 0) {
         ctx.check({ id: 'inspect.integrity', status: 'fail', reason: `the archive is a damaged SQLite file: ${problems.slice(0, 3).join('; ')}`, observed: problems });
         return undefined;
