@@ -215,3 +215,21 @@ describe('secrets cannot change a verdict and never appear in a report', () => {
     expect(faithfulRun.verdict).toBe('passed');
   });
 });
+
+describe('count bounds (README: the format allows both ends; a contract may demand exact counts)', () => {
+  it('the manifest format takes a bound with both ends and refuses one with one end', () => {
+    const m = structuredClone(z4jManifest) as unknown as { expectations: { counts: Record<string, unknown> } };
+    m.expectations.counts.users = { min: 1, max: 9 };
+    expect(parseManifest(m).expectations.counts.users).toEqual({ min: 1, max: 9 });
+    m.expectations.counts.users = { min: 0 };
+    expect(() => parseManifest(m)).toThrow();
+  });
+
+  it("z4j's contract refuses a bound on a table it counts, saying why, and the drill of such a manifest never starts", () => {
+    const m = structuredClone(z4jManifest);
+    m.expectations.counts.users = { min: 1, max: 9 };
+    expect(z4jProfile.contract.manifestProblems(m)).toEqual([
+      "$.expectations.counts.users: an exact row count is required (z4j's tables carry an exact content fingerprint, so a count that may move between bounds would fail on it anyway)",
+    ]);
+  });
+});
