@@ -48,7 +48,7 @@ export function compareSecrets(manifest: Manifest, obs: Observations): Finding[]
   if (!rec || (rec.fileSha256 === undefined && rec.readSha256 === undefined)) return [];
   const id = 'compare.secrets-file';
   const file = `secrets file ${obs.secretsSource ?? '(supplied)'}`;
-  if (obs.secretsFileSha256 === undefined) return [{ id, status: 'fail', reason: `no secrets file was supplied; the manifest records the one at ${rec.reference}` }];
+  if (obs.secretsFileSha256 === undefined) return [{ id, status: 'fail', reason: `secret material missing: no secrets file was supplied (--secrets); the manifest records the one at ${rec.reference}, captured with this backup` }];
   const read = obs.secretsRead;
   if (read && !read.ok) return [{ id, status: 'fail', reason: `${file} cannot be used: ${read.problem}` }];
   const sameBytes = rec.fileSha256 !== undefined && obs.secretsFileSha256 === rec.fileSha256;

@@ -3,7 +3,8 @@ import type { SecretBag, SecretsReading } from '../../harness/drill/secrets.ts';
 
 /**
  * secret.env exactly as the installed z4j reads it: z4j_brain/secret_store.py
- * `_parse_document` (z4j 1.13.0; the only reader z4j has for the file). Its
+ * `_parse_document` (the only reader z4j has for the file; the same code and
+ * the same five keys in 1.8.0, 1.9.0, 1.11.0, 1.12.1 and 1.13.0). Its
  * rules: at most 128 KiB; strict UTF-8 (a byte-order mark is kept, and then
  * makes the first key unknown); lines split as Python's str.splitlines()
  * does; each line stripped as str.strip() does; blank and `#` lines skipped;
@@ -16,7 +17,7 @@ import type { SecretBag, SecretsReading } from '../../harness/drill/secrets.ts';
  */
 export type Z4jSecretEnv = { ok: true; values: Map<string, string> } | { ok: false; problem: string };
 
-/** z4j 1.13.0's ALLOWED_SECRET_STORE_KEYS. */
+/** z4j's ALLOWED_SECRET_STORE_KEYS (1.8.0 to 1.13.0). */
 export const Z4J_SECRET_KEYS: ReadonlySet<string> = new Set(['Z4J_SECRET', 'Z4J_SESSION_SECRET', 'Z4J_METRICS_AUTH_TOKEN', 'Z4J_AUDIT_CHAIN_SECRET', 'Z4J_AUDIT_CHAIN_PREVIOUS_SECRETS']);
 
 const MAX_BYTES = 128 * 1024;

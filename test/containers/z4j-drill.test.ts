@@ -52,13 +52,12 @@ describe.skipIf(skipReason)('z4j SQLite drill cases', () => {
     expect(r.summary).not.toMatch(/corrupt data|damaged/);
   });
 
-  it('fails with no secret supplied: secret material missing, back up secret.env', async () => {
+  it('fails with no secret supplied: secret material missing, naming the recorded file, before anything starts', async () => {
     const r = await drill('z4j', good.archive);
     expect(r.verdict).toBe('failed');
-    expect(r.summary).toMatch(/secret material missing/);
-    expect(r.summary).toMatch(/back up secret\.env/);
-    expect(r.stages.map((s) => s.name)).not.toContain('restore');
-    expect(r.image?.tag).toBeDefined();
+    expect(r.summary).toMatch(/^integrity: secret material missing: no secrets file was supplied \(--secrets\); the manifest records the one at .*\.secret\.env/);
+    expect(r.stages.map((s) => s.name)).toEqual(['integrity']);
+    expect(r.image).toBeUndefined();
   });
 
   it('fails a truncated backup at integrity, with the sizes', async () => {

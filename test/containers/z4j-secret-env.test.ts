@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureImage } from '../../harness/images/index.ts';
 import { ensureEngine, newDrillId, startContainer, type DrillContainer } from '../../harness/runtime/index.ts';
 import { z4jImage } from '../../scenarios/z4j/image.ts';
-import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
+import { Z4J_BEFORE_SCHEMA_VERSION, Z4J_FIRST_CHAIN_VERSION, Z4J_OLDER_VERSION, Z4J_PINNED_VERSION, Z4J_SECOND_CHAIN_VERSION } from '../../scenarios/z4j/version.ts';
 import { readZ4jSecretEnv } from '../../scenarios/z4j/secret-env.ts';
 import { generatedSecretEnvs, SECRET_ENV_CASES } from '../helpers/z4j-secret-env-corpus.ts';
 import { skipReason } from './engine.ts';
@@ -24,11 +24,13 @@ for b in json.load(open(sys.argv[1])):
 print(json.dumps(out))
 `;
 
-describe.skipIf(skipReason)("secret.env: the harness reads it as z4j's own reader does", () => {
+const VERSIONS = [Z4J_PINNED_VERSION, Z4J_OLDER_VERSION, Z4J_BEFORE_SCHEMA_VERSION, Z4J_SECOND_CHAIN_VERSION, Z4J_FIRST_CHAIN_VERSION];
+
+describe.skipIf(skipReason).each(VERSIONS)("secret.env: the harness reads it as z4j %s's own reader does", (version) => {
   let c: DrillContainer;
   beforeAll(async () => {
     const { docker } = await ensureEngine();
-    const image = await ensureImage(docker, z4jImage(Z4J_PINNED_VERSION));
+    const image = await ensureImage(docker, z4jImage(version));
     c = await startContainer({ image: image.tag, drillId: newDrillId(), labels: { 'io.restore-drill.role': 'test' } });
   });
   afterAll(async () => {
