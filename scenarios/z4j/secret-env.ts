@@ -96,8 +96,20 @@ export function readZ4jSecrets(bag: SecretBag): SecretsReading {
   const read = readZ4jSecretEnv(bag.raw);
   if (!read.ok) return { ok: false, problem: `z4j refuses it: ${read.problem}` };
   bag.alsoRedact([...read.values.values()]);
+  const missing = Z4J_CLI_NEEDS.filter((k) => !read.values.has(k));
+  if (missing.length > 0) {
+    return { ok: false, problem: `it lacks ${missing.join(', ')}, without which z4j's CLI does not run on a fresh install (z4j 1.8.0 to 1.13.0: "refusing to mint Z4J_SECRET from a management command", or a settings error for the session secret) and the audit chain cannot be verified` };
+  }
   return { ok: true, names: [...read.values.keys()].sort(), sha256: z4jReadDigest(read.values) };
 }
+
+/**
+ * What a restore needs in secret.env: z4j's CLI will not mint Z4J_SECRET from a
+ * management command, its settings require the session secret (both seen with
+ * `z4j migrate upgrade head` on 1.8.0 and 1.13.0), and the audit chain is
+ * signed with the chain secret.
+ */
+export const Z4J_CLI_NEEDS = ['Z4J_SECRET', 'Z4J_SESSION_SECRET', 'Z4J_AUDIT_CHAIN_SECRET'] as const;
 
 /** One value as z4j reads it (undefined when z4j would refuse the file, or it lacks the key). */
 export function z4jSecret(bag: SecretBag | undefined, name: string): string | undefined {

@@ -57,7 +57,7 @@ describe('z4j capture', () => {
   });
 
   it("refuses another install's chain secret", async () => {
-    const other = SecretBag.fromFile(fixtureSecretEnv(dir, 'other.env', 'Z4J_AUDIT_CHAIN_SECRET=another-install-chain-secret-0123456789\n'));
+    const other = SecretBag.fromFile(fixtureSecretEnv(dir, 'other.env', 'Z4J_SECRET=s-0123456789\nZ4J_SESSION_SECRET=t-0123456789\nZ4J_AUDIT_CHAIN_SECRET=another-install-chain-secret-0123456789\n'));
     const e = await refusal(smallZ4jBackup(dir, 'wrong-secret.db'), other);
     expect(e.message).toMatch(/the secret supplied is not the one that signed this audit chain/);
     expect(e.message).not.toContain('another-install-chain-secret');
@@ -69,6 +69,12 @@ describe('z4j capture', () => {
     expect(e.code).toBe('RD_SECRETS_INVALID');
     expect(e.message).toMatch(/export\.env cannot be used: z4j refuses it: secret\.env line 1 contains unsupported key "export Z4J_AUDIT_CHAIN_SECRET"/);
     expect(e.message).not.toContain('whatever-value-123');
+  });
+
+  it('refuses a secret.env without a key z4j cannot run without, naming it', async () => {
+    const thin = SecretBag.fromFile(fixtureSecretEnv(dir, 'thin.env', `Z4J_AUDIT_CHAIN_SECRET=${'c'.repeat(40)}\nZ4J_SECRET=${'s'.repeat(40)}\n`));
+    const e = await refusal(smallZ4jBackup(dir, 'thin.db'), thin);
+    expect(e.message).toMatch(/thin\.env cannot be used: it lacks Z4J_SESSION_SECRET, without which z4j's CLI does not run/);
   });
 
   it('refuses damaged pages as the drill says it (PRAGMA integrity_check)', async () => {
