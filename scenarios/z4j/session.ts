@@ -1,7 +1,7 @@
 import { basename, join } from 'node:path';
 import { z4jSecret } from './secret-env.ts';
 import { hasSqliteHeader, privateCopy } from '../../harness/archive/sqlite-file.ts';
-import { foreignKeyProblems, integrityProblems, openReadOnly, tableColumns } from '../../harness/checks/sqlite-db.ts';
+import { foreignKeyProblems, integrityProblems, openReadOnly, tableColumns, tableExists } from '../../harness/checks/sqlite-db.ts';
 import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
 import type { DrillContext, DrillSession } from '../../harness/profile.ts';
 import type { ChainObservation, DataFacts, Observations } from '../../harness/drill/types.ts';
@@ -15,6 +15,9 @@ import { runAppChecks, type Z4jObservations } from './app-checks.ts';
 import { integrityLines, readFacts, readRevision, readVersion, restoreAppendedRows, walkZ4jChainFast } from './sqlite-facts.ts';
 import { COUNTED_TABLES, Z4J_DB, Z4J_HOME } from './tables.ts';
 import { observeChainState, type ChainStateObservation } from './chain-state.ts';
+
+/** Tables every z4j SQLite backup a drill handles has (capture refuses one without them). */
+const Z4J_ARCHIVE_TABLES = [...COUNTED_TABLES, 'alembic_version', 'audit_chain_state'];
 
 const SECRETS_HINT =
   "z4j's operator docs say to back up secret.env (~/.z4j/secret.env, the only copy of its auto-minted secrets) together with the database; pass it with --secrets";
@@ -66,6 +69,12 @@ export class Z4jSqliteSession implements DrillSession {
         return undefined;
       }
       ctx.check({ id: 'inspect.integrity', status: 'pass', reason: 'archive: PRAGMA integrity_check ok' });
+      // A sound SQLite file of another application: z4j's restore could only refuse it, a container later.
+      const missing = Z4J_ARCHIVE_TABLES.filter((t) => !tableExists(db, t));
+      if (missing.length > 0) {
+        ctx.check({ id: 'inspect.z4j-tables', status: 'fail', reason: `the archive is a SQLite database but not z4j's: it has no ${missing.join(', ')} table${missing.length === 1 ? '' : 's'}; nothing was started` }, { stop: true });
+        return undefined;
+      }
       const version = readVersion(db);
       const revision = readRevision(db);
       if (version) facts.appVersion = version;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +121,19 @@ describe("the archive's own facts, judged before anything starts", () => {
     expect(r.stages.map((s) => s.name)).toEqual(['integrity', 'inspect']);
     expect(started(r)).toBe(false);
     expect(check(r, 'inspect.sqlite-header')?.status).toBe('fail');
+  });
+
+  it("a sound SQLite database that is not z4j's stops at inspect, naming the tables it lacks, nothing started", async () => {
+    const other = join(dir, 'other-app.db');
+    const db = new Database(other);
+    db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES (1);');
+    db.close();
+    const bytes = readFileSync(other);
+    const r = await drill(ORIGINAL, (m) => void (m.archive = { ...m.archive, sha256: createHash('sha256').update(bytes).digest('hex'), sizeBytes: bytes.length }), other);
+    expect(r.verdict).toBe('failed');
+    expect(r.stages.map((s) => s.name)).toEqual(['integrity', 'inspect']);
+    expect(started(r)).toBe(false);
+    expect(check(r, 'inspect.z4j-tables')?.reason).toMatch(/^the archive is a SQLite database but not z4j's: it has no users, projects, agents, tasks, sessions, audit_log, alembic_version, audit_chain_state tables/);
   });
 
   it('a matching archive and secrets file go on to provision (where this engine refuses: the stop is the finding, not the test)', async () => {
