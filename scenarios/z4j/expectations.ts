@@ -3,7 +3,6 @@ import { UsageError } from '../../harness/errors.ts';
 import type { SecretBag } from '../../harness/drill/secrets.ts';
 import type { ChainObservation } from '../../harness/drill/types.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
-import { CHAIN_SECRET_NAME } from './audit-chain.ts';
 import { readZ4jSecrets } from './secret-env.ts';
 
 /** What every z4j backup, SQLite or PostgreSQL, is expected to give back. */
@@ -28,14 +27,13 @@ export function z4jExpectations(
  * Where the drill's secrets live: the file's path, the names z4j reads in it,
  * the digest of its names and values as z4j reads them (what a drill
  * compares) and its bytes' sha256 (information), never a value. A file z4j
- * would refuse, or one without the audit chain's key, is refused now: every
- * drill with it would fail.
+ * would refuse, or one without a key a restore needs (Z4J_CLI_NEEDS), is
+ * refused now: every drill with it would fail.
  */
 export function secretsReference(secrets: SecretBag | undefined): Pick<Manifest, 'secrets'> {
   if (!secrets) return {};
   const read = readZ4jSecrets(secrets);
   if (!read.ok) throw new UsageError(`${secrets.source} cannot be used: ${read.problem}`, 'RD_SECRETS_INVALID');
-  if (!read.names.includes(CHAIN_SECRET_NAME)) throw new UsageError(`${secrets.source} has no ${CHAIN_SECRET_NAME}: it is not z4j's secret.env`, 'RD_SECRETS_INVALID');
   return { secrets: { reference: resolve(secrets.source), names: read.names, fileSha256: secrets.fileSha256, readSha256: read.sha256 } };
 }
 

@@ -28,6 +28,8 @@ const SCRATCH_DATABASE = 'scratch';
  * and read there with `pg` exactly as a drill reads the restored database.
  */
 export async function captureZ4jPg(input: CaptureInput): Promise<Manifest> {
+  // A secret.env capture would refuse is refused before a scratch server starts.
+  secretsReference(input.secrets);
   let header: DumpHeader;
   try {
     header = readDumpToc(input.archive).header;
