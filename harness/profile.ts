@@ -3,7 +3,7 @@ import type { ImageRecipe } from './images/index.ts';
 import type { Manifest } from './manifest/schema.ts';
 import type { CheckResult, DataFacts, Observations } from './drill/types.ts';
 import type { Contract } from './contract/contract.ts';
-import type { SecretBag } from './drill/secrets.ts';
+import type { SecretBag, SecretsReading } from './drill/secrets.ts';
 
 /**
  * What an application profile provides. The harness knows containers,
@@ -37,6 +37,12 @@ export interface Profile {
   image(version: string, manifest?: Manifest): ImageRecipe;
   /** Reads a finished backup and returns its manifest (expectations). */
   capture(input: CaptureInput): Promise<Manifest>;
+  /**
+   * The secrets file as the application itself reads it (see SecretsReading).
+   * Where a profile has one, capture records its digest and a drill compares
+   * that, before anything starts, instead of the file's bytes.
+   */
+  readSecrets?(secrets: SecretBag): SecretsReading;
   /** A fresh per-drill session: it holds the drill's containers across stages. */
   session(ctx: DrillContext): DrillSession;
   /**
@@ -123,8 +129,13 @@ export interface DrillContext {
   execTimeoutMs: number;
   /** Starts a labelled container that the drill removes when it ends. */
   start(opts: Omit<StartOptions, 'drillId' | 'image'> & { image?: string }): Promise<DrillContainer>;
-  /** Records a check in the current stage (secret values are scrubbed from it). */
-  check(result: Omit<CheckResult, 'stage'>): void;
+  /**
+   * Records a check in the current stage (secret values are scrubbed from it).
+   * `stop`: a failing check that settles the verdict before anything is
+   * started (the archive is not of the profile's kind, say): the pipeline
+   * stops after the current stage, even at inspect.
+   */
+  check(result: Omit<CheckResult, 'stage'>, opts?: { stop?: boolean }): void;
   /** Records a note for the operator: information only, never part of the verdict (scrubbed of secrets like checks). */
   note(text: string): void;
 }

@@ -9,7 +9,7 @@ import type { Engine } from '../runtime/engine.ts';
 import { startContainer, type DrillContainer } from '../runtime/container.ts';
 import { newDrillId } from '../runtime/labels.ts';
 import { ensureImage } from '../images/index.ts';
-import { compareAll } from '../manifest/compare.ts';
+import { compareAll, compareArchiveFacts, compareSecrets } from '../manifest/compare.ts';
 import { HARNESS_REQUIRED_CHECKS, requiredCheckProblems, type Policy } from '../contract/index.ts';
 import type { Manifest } from '../manifest/schema.ts';
 import type { DrillContext, Profile } from '../profile.ts';
@@ -114,6 +114,8 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
         },
       })
     : undefined;
+  /** Set by a failing check that settles the verdict before anything starts: the pipeline stops after its stage. */
+  let settled = false;
 
   const ctx: DrillContext = {
     drillId,
@@ -141,10 +143,11 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
       if (abort.signal.aborted) await c.stop();
       return c;
     },
-    check(result) {
+    check(result, o) {
       if (abort.signal.aborted) return;
       // Kept as found: the verdict is decided on these, and only the report is scrubbed of secrets.
       checks.push({ ...result, stage: current });
+      if (o?.stop && result.status === 'fail') settled = true;
     },
     note(text) {
       if (abort.signal.aborted) return;
@@ -185,20 +188,25 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
     if (mine.some((c) => c.status === 'fail')) status = 'failed';
     else if (mine.some((c) => c.status === 'error')) status = 'error';
     stages.push({ name, status, durationMs: performance.now() - s });
-    // A bad archive (integrity) starts nothing, and a failed provision or
-    // restore leaves nothing to probe. Inspect findings do not stop the drill:
-    // the application's own restore still gets its say. A failing probe still
-    // lets the comparison list every difference.
-    if (abort.signal.aborted) return false;
+    // A bad archive or secrets file (integrity) starts nothing, and a failed
+    // provision or restore leaves nothing to probe. Inspect findings do not
+    // stop the drill, so the application's own restore still gets its say,
+    // except those that settle the verdict already (an archive not of the
+    // profile's kind, a manifest the archive's own facts contradict): a
+    // container would only repeat them, slowly. A failing probe still lets
+    // the comparison list every difference.
+    if (abort.signal.aborted || settled) return false;
     return status === 'passed' || name === 'inspect' || name === 'probe';
   };
 
   const observations: Observations = {
     ...(plan.secrets ? { secretsFileSha256: plan.secrets.fileSha256, secretsSource: plan.secrets.source } : {}),
   };
+  /** Judged before anything starts, so a known mismatch is said (failed) without a container, and is not judged again. */
+  const judgedBeforeStart = { secrets: true, archive: false };
   let probed = false;
   const session = plan.profile.session(ctx);
-  const compareInput = { manifest: plan.manifest, contract: plan.profile.contract, policy: plan.policy, ...(plan.previous ? { previous: plan.previous } : {}) };
+  const compareInput = { manifest: plan.manifest, contract: plan.profile.contract, policy: plan.policy, judgedBeforeStart, ...(plan.previous ? { previous: plan.previous } : {}) };
 
   /** The gate's second half: the target version migrates the restored data, then everything is checked again. */
   const runUpgrade = async (toVersion: string) => {
@@ -220,10 +228,20 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
   };
   try {
     const ok =
-      (await stage('integrity', () => checkIntegrity(plan, ctx, report))) &&
+      (await stage('integrity', async () => {
+        await checkIntegrity(plan, ctx, report);
+        // The secrets file against the one recorded at capture, as the application reads it where the profile knows how.
+        if (plan.secrets && plan.profile.readSecrets) observations.secretsRead = plan.profile.readSecrets(plan.secrets);
+        for (const f of compareSecrets(plan.manifest, observations)) ctx.check(f);
+      })) &&
       (await stage('inspect', async () => {
         const facts = await session.inspect();
         if (facts) observations.archive = facts;
+        // The version the archive records against the manifest's, before the application can refuse the archive first.
+        if (facts?.appVersion !== undefined) {
+          judgedBeforeStart.archive = true;
+          for (const f of compareArchiveFacts(plan.manifest, facts, plan.profile.contract)) ctx.check(f, { stop: true });
+        }
       })) &&
       (await stage('provision', async () => {
         const built = await ensureImage(opts.engine.docker, recipe);

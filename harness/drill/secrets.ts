@@ -12,6 +12,8 @@ export class SecretBag {
   readonly fileSha256: string;
   readonly raw: Buffer;
   readonly #values: Map<string, string>;
+  /** Values as the application reads them, where that differs from this reader (see alsoRedact). */
+  readonly #alsoRedact = new Set<string>();
 
   private constructor(source: string, raw: Buffer) {
     this.source = source;
@@ -38,11 +40,29 @@ export class SecretBag {
     return [...this.#values.keys()];
   }
 
+  /**
+   * Adds values to scrub from reports: the application's own reading of the
+   * file (a profile's readSecrets) may take a value differently from this
+   * reader (quotes kept, other line breaks), and what it reads must not leak either.
+   */
+  alsoRedact(values: Iterable<string>): void {
+    for (const v of values) this.#alsoRedact.add(v);
+  }
+
   /** Values long enough to be recognisable, for scrubbing text before it is reported. */
   valuesToRedact(): string[] {
-    return [...this.#values.values()].filter((v) => v.length >= 6);
+    return [...new Set([...this.#values.values(), ...this.#alsoRedact])].filter((v) => v.length >= 6);
   }
 }
+
+/**
+ * A secrets file as the application itself reads it (a profile's
+ * readSecrets): the names it reads and a digest over names and values in a
+ * canonical form, so that a file the application reads identically (other line
+ * ends, comments, order) matches the one recorded at capture; or why the
+ * application would refuse the file. Never a value.
+ */
+export type SecretsReading = { ok: true; names: string[]; sha256: string } | { ok: false; problem: string };
 
 /** KEY=VALUE lines; blank lines and # comments skipped; optional quotes and `export`. */
 export function parseEnvFile(text: string): Map<string, string> {

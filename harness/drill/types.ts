@@ -1,3 +1,5 @@
+import type { SecretsReading } from './secrets.ts';
+
 /** The stages of a drill, in order. */
 export const STAGES = ['plan', 'integrity', 'inspect', 'provision', 'restore', 'probe', 'compare', 'upgrade', 'post-upgrade'] as const;
 export type StageName = (typeof STAGES)[number];
@@ -62,6 +64,8 @@ export interface Observations {
   secretsFileSha256?: string;
   /** The path of that file, to name it in a finding (never its values). */
   secretsSource?: string;
+  /** That file as the application reads it, where the profile knows how (its names and digest, or why the application would refuse it). */
+  secretsRead?: SecretsReading;
 }
 
 export interface ChainObservation {

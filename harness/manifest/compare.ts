@@ -11,6 +11,8 @@ export interface CompareInput {
   previous?: { manifest: Manifest; path: string };
   /** After a gate's upgrade: the revision moved on; archive, secrets and policy were judged before. */
   afterUpgrade?: boolean;
+  /** What runDrill judged before anything started, not judged again: the secrets file, the archive's own facts. */
+  judgedBeforeStart?: { secrets?: boolean; archive?: boolean };
 }
 
 /**
@@ -24,8 +26,8 @@ export function compareAll(input: CompareInput): Finding[] {
   const { manifest, obs } = input;
   const out: Finding[] = [];
   if (!input.afterUpgrade) {
-    out.push(...compareSecrets(manifest, obs));
-    out.push(...compareArchiveFacts(manifest, obs.archive, input.contract));
+    if (!input.judgedBeforeStart?.secrets) out.push(...compareSecrets(manifest, obs));
+    if (!input.judgedBeforeStart?.archive) out.push(...compareArchiveFacts(manifest, obs.archive, input.contract));
     out.push(...comparePolicy(input));
   }
   if (!obs.restored) out.push({ id: 'compare.restored', status: 'error', reason: 'the restored data was not read, so nothing could be compared with the manifest' });
@@ -34,35 +36,81 @@ export function compareAll(input: CompareInput): Finding[] {
   return input.afterUpgrade ? out.map((f) => ({ ...f, id: f.id.replace(/^compare\./, 'upgrade.') })) : out;
 }
 
-/** The secrets file supplied against the one recorded at capture: another install's file is named, its values never. */
-function compareSecrets(manifest: Manifest, obs: Observations): Finding[] {
-  const recorded = manifest.secrets?.fileSha256;
-  if (recorded === undefined) return [];
+/**
+ * The secrets file supplied against the one recorded at capture: as the
+ * application reads it (names and values, the profile's digest) where the
+ * manifest records that, so a reformatted or reordered file passes; by its
+ * bytes for manifests captured before. Another install's file is named, its
+ * values never. Judged before anything starts.
+ */
+export function compareSecrets(manifest: Manifest, obs: Observations): Finding[] {
+  const rec = manifest.secrets;
+  if (!rec || (rec.fileSha256 === undefined && rec.readSha256 === undefined)) return [];
   const id = 'compare.secrets-file';
-  if (obs.secretsFileSha256 === undefined) return [{ id, status: 'fail', reason: `no secrets file was supplied; the manifest records the one at ${manifest.secrets!.reference}` }];
-  return obs.secretsFileSha256 === recorded
-    ? [{ id, status: 'pass', reason: `secrets file ${obs.secretsSource ?? '(supplied)'} is the one recorded at capture (same sha256)` }]
-    : [
-        {
-          id,
-          status: 'fail',
-          reason: `secrets file ${obs.secretsSource ?? '(supplied)'} differs from the one recorded at capture (${manifest.secrets!.reference}): its sha256 is ${short(obs.secretsFileSha256)}, the manifest records ${short(recorded)} - it is not the secret.env of the install that made this backup, or it changed since`,
-          expected: recorded,
-          observed: obs.secretsFileSha256,
-        },
-      ];
+  const file = `secrets file ${obs.secretsSource ?? '(supplied)'}`;
+  if (obs.secretsFileSha256 === undefined) return [{ id, status: 'fail', reason: `secret material missing: no secrets file was supplied (--secrets); the manifest records the one at ${rec.reference}, captured with this backup` }];
+  const read = obs.secretsRead;
+  if (read && !read.ok) return [{ id, status: 'fail', reason: `${file} cannot be used: ${read.problem}` }];
+  const sameBytes = rec.fileSha256 !== undefined && obs.secretsFileSha256 === rec.fileSha256;
+  if (rec.readSha256 !== undefined) {
+    if (read?.ok && read.sha256 === rec.readSha256) {
+      const how = sameBytes ? 'same bytes' : 'its bytes differ (line ends, comments, spacing or order), which the application reads the same';
+      return [{ id, status: 'pass', reason: `${file} holds the names and values recorded at capture (${how})`, expected: rec.readSha256, observed: read.sha256 }];
+    }
+    if (!read) {
+      // A profile without a reader of its own cannot judge the digest; the very same bytes read the same.
+      return sameBytes
+        ? [{ id, status: 'pass', reason: `${file} is the one recorded at capture (same sha256)` }]
+        : [{ id, status: 'error', reason: `the manifest records the secrets file as the application reads it, but the ${manifest.app.name} profile has no reader for it, and ${file} is not the same bytes` }];
+    }
+    const missing = rec.names.filter((n) => !read.names.includes(n));
+    const extra = read.names.filter((n) => !rec.names.includes(n));
+    const what =
+      missing.length + extra.length > 0
+        ? [missing.length ? `it lacks ${missing.join(', ')}` : '', extra.length ? `it has ${extra.join(', ')}, which the recorded file had not` : ''].filter(Boolean).join(' and ')
+        : `it has the same names (${read.names.join(', ')}) with other values`;
+    return [
+      {
+        id,
+        status: 'fail',
+        reason: `${file} is not the one recorded at capture (${rec.reference}): ${what} - it is not the secret.env of the install that made this backup, or it changed since`,
+        expected: rec.readSha256,
+        observed: read.sha256,
+      },
+    ];
+  }
+  if (sameBytes) return [{ id, status: 'pass', reason: `${file} is the one recorded at capture (same sha256)` }];
+  return [
+    {
+      id,
+      status: 'fail',
+      reason:
+        `${file} differs from the one recorded at capture (${rec.reference}): its sha256 is ${short(obs.secretsFileSha256)}, the manifest records ${short(rec.fileSha256)} - it is not the secret.env of the install that made this backup, or it changed since. ` +
+        `This manifest records only the file's bytes (captured before restore-drill compared the file as the application reads it), so a reformatted copy cannot be told from another install's file: if this is the right file, capture the manifest again (restore-drill manifest capture --profile ${manifest.app.name} --archive ${manifest.archive.file} --secrets FILE --force)`,
+      expected: rec.fileSha256,
+      observed: obs.secretsFileSha256,
+    },
+  ];
 }
 
 /** What the archive says about itself against what the manifest says about it. */
-function compareArchiveFacts(manifest: Manifest, archive: DataFacts | undefined, contract: Contract): Finding[] {
+export function compareArchiveFacts(manifest: Manifest, archive: DataFacts | undefined, contract: Contract): Finding[] {
   if (!contract.archiveRecordsVersion) return [];
   const id = 'compare.app-version';
   const want = manifest.app.version;
   const seen = archive?.appVersion;
-  if (seen === undefined) return [{ id, status: 'error', reason: `the version the archive records about itself was not read (the manifest says ${manifest.app.name} ${want})` }];
-  return seen === want
-    ? [{ id, status: 'pass', reason: `the archive records ${manifest.app.name} ${seen}, as the manifest says`, expected: want, observed: seen }]
-    : [{ id, status: 'fail', reason: `the archive records ${manifest.app.name} ${seen} but the manifest says ${want}: the drill would run the wrong version; capture the manifest again from this archive`, expected: want, observed: seen }];
+  if (!archive || seen === undefined) return [{ id, status: 'error', reason: `the version the archive records about itself was not read (the manifest says ${manifest.app.name} ${want})` }];
+  const out: Finding[] = [
+    seen === want
+      ? { id, status: 'pass', reason: `the archive records ${manifest.app.name} ${seen}, as the manifest says`, expected: want, observed: seen }
+      : { id, status: 'fail', reason: `the archive records ${manifest.app.name} ${seen} but the manifest says ${want}: the drill would run the wrong version; capture the manifest again from this archive`, expected: want, observed: seen },
+  ];
+  // The revision the archive itself is at, where it says (the restored one is compared after the restore).
+  const rev = manifest.app.schemaRevision;
+  if (rev !== undefined && archive.schemaRevision !== undefined && archive.schemaRevision !== rev) {
+    out.push({ id: 'compare.archive-revision', status: 'fail', reason: `the archive is at schema revision ${archive.schemaRevision} but the manifest records ${rev}: the manifest does not describe this archive; capture it again from this archive`, expected: rev, observed: archive.schemaRevision });
+  }
+  return out;
 }
 
 /** Emptiness and sharp drops, judged by policy: the default fails them. */

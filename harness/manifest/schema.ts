@@ -92,6 +92,13 @@ export const Manifest = z
         names: z.array(z.string().min(1)),
         /** sha256 of the secret file at capture time, to tell "wrong file" from "tampered data". */
         fileSha256: sha256Hex.optional(),
+        /**
+         * sha256 over the names and values as the application reads the file
+         * (its profile's canonical form), where the profile knows its reader:
+         * a reformatted or reordered file with the same names and values
+         * matches. Then fileSha256 is information only.
+         */
+        readSha256: sha256Hex.optional(),
       })
       .strict()
       .optional(),

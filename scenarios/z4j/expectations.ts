@@ -3,6 +3,7 @@ import { UsageError } from '../../harness/errors.ts';
 import type { SecretBag } from '../../harness/drill/secrets.ts';
 import type { ChainObservation } from '../../harness/drill/types.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
+import { readZ4jSecrets } from './secret-env.ts';
 
 /** What every z4j backup, SQLite or PostgreSQL, is expected to give back. */
 export function z4jExpectations(
@@ -22,9 +23,18 @@ export function z4jExpectations(
   };
 }
 
-/** Where the drill's secrets live: the file's path, its key names and its sha256, never a value. */
+/**
+ * Where the drill's secrets live: the file's path, the names z4j reads in it,
+ * the digest of its names and values as z4j reads them (what a drill
+ * compares) and its bytes' sha256 (information), never a value. A file z4j
+ * would refuse, or one without a key a restore needs (Z4J_CLI_NEEDS), is
+ * refused now: every drill with it would fail.
+ */
 export function secretsReference(secrets: SecretBag | undefined): Pick<Manifest, 'secrets'> {
-  return secrets ? { secrets: { reference: resolve(secrets.source), names: secrets.names(), fileSha256: secrets.fileSha256 } } : {};
+  if (!secrets) return {};
+  const read = readZ4jSecrets(secrets);
+  if (!read.ok) throw new UsageError(`${secrets.source} cannot be used: ${read.problem}`, 'RD_SECRETS_INVALID');
+  return { secrets: { reference: resolve(secrets.source), names: read.names, fileSha256: secrets.fileSha256, readSha256: read.sha256 } };
 }
 
 /**

@@ -10,6 +10,7 @@ import { PG_ARCHIVE_FORMAT } from './pg/capture.ts';
 import { z4jPgImageFor } from './pg/image.ts';
 import { Z4jPgSession } from './pg/session.ts';
 import { z4jProgress } from './progress.ts';
+import { readZ4jSecrets } from './secret-env.ts';
 
 export const z4jProfile: Profile = {
   name: 'z4j',
@@ -22,6 +23,8 @@ export const z4jProfile: Profile = {
   // The archive format the manifest records picks the image and the session.
   image: (version, manifest) => (manifest?.archive.format === PG_ARCHIVE_FORMAT ? z4jPgImageFor(version, manifest) : z4jImage(version)),
   capture: captureZ4j,
+  // secret.env as z4j's own reader takes it: a reformatted or reordered copy is the same file to z4j.
+  readSecrets: readZ4jSecrets,
   session: (ctx) => (ctx.manifest.archive.format === PG_ARCHIVE_FORMAT ? new Z4jPgSession(ctx) : new Z4jSqliteSession(ctx)),
   demo: z4jDemo,
   backup: backupZ4jPg,

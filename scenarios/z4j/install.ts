@@ -3,7 +3,7 @@ import type { DrillContext } from '../../harness/profile.ts';
 import type { DrillContainer } from '../../harness/runtime/index.ts';
 import type { Run } from './app-checks.ts';
 import { quote } from './parse.ts';
-import { secretEnvDifferences } from './secret-env.ts';
+import { readZ4jSecretEnv } from './secret-env.ts';
 import { DRILL_DIR, Z4J_HOME } from './tables.ts';
 
 /** Where the archive sits in the app container: outside the data dir. */
@@ -18,11 +18,12 @@ export function archiveInContainer(ctx: DrillContext): string {
  * z4j's authenticated restore only restores over a target at its migration head.
  */
 export async function prepareFreshInstall(ctx: DrillContext, app: DrillContainer, run: Run, target: string): Promise<void> {
-  const differs = secretEnvDifferences(ctx.secrets!.raw.toString('utf8'));
+  // Judged before anything started (compare.secrets-file); said again here, where z4j reads the file.
+  const read = readZ4jSecretEnv(ctx.secrets!.raw);
   ctx.check(
-    differs.length === 0
-      ? { id: 'provision.secret-env', status: 'pass', reason: 'secret.env reads the same for z4j and for the harness' }
-      : { id: 'provision.secret-env', status: 'fail', reason: `secret.env would not be read by z4j as the harness reads it: ${differs.join('; ')}` },
+    read.ok
+      ? { id: 'provision.secret-env', status: 'pass', reason: `z4j reads secret.env: ${[...read.values.keys()].sort().join(', ')}` }
+      : { id: 'provision.secret-env', status: 'fail', reason: `z4j refuses secret.env: ${read.problem}` },
   );
   // One copy: the engine makes the archive's folder.
   await app.putFiles([

@@ -199,11 +199,30 @@ export function parseMigrationHeads(text: string): Parsed<string[]> {
   return ok(lines);
 }
 
-/** The last few meaningful lines of a command's output, to quote in a finding. */
+/**
+ * What a command meant to say, to quote in a finding: the last few lines of
+ * its output. A Python traceback is never quoted: its frames and source lines are
+ * dropped, and its exception line kept without the module path
+ * ("SecretStoreError: ..."), which is the line that says what went wrong.
+ */
 export function quote(stdout: string, stderr: string, lines = 4): string {
-  const all = withoutLogLines(`${stderr}\n${stdout}`)
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  return all.slice(-lines).join(' | ') || '(no output)';
+  const kept: string[] = [];
+  let inTraceback = false;
+  for (const raw of withoutLogLines(`${stderr}\n${stdout}`).replace(/\r\n/g, '\n').split('\n')) {
+    const l = raw.trim();
+    if (/^Traceback \(most recent call last\):/.test(l)) {
+      inTraceback = true;
+      continue;
+    }
+    if (/^(During handling of the above exception|The above exception was the direct cause)/.test(l)) continue;
+    // Frames, source lines and carets are indented; the exception line that ends a traceback is not.
+    if (inTraceback && (/^\s/.test(raw) || !l)) continue;
+    if (inTraceback) {
+      inTraceback = false;
+      kept.push(l.replace(/^(?:[A-Za-z_]\w*\.)+(?=[A-Za-z_]\w*(?:Error|Exception|Exit|Interrupt|Warning)?:)/, ''));
+      continue;
+    }
+    if (l) kept.push(l);
+  }
+  return kept.slice(-lines).join(' | ') || '(no output)';
 }

@@ -1,19 +1,23 @@
 import { basename, join } from 'node:path';
-import { compareChain } from '../../harness/manifest/compare.ts';
+import { z4jSecret } from './secret-env.ts';
 import { hasSqliteHeader, privateCopy } from '../../harness/archive/sqlite-file.ts';
-import { foreignKeyProblems, integrityProblems, openReadOnly, tableColumns } from '../../harness/checks/sqlite-db.ts';
+import { foreignKeyProblems, integrityProblems, openReadOnly, tableColumns, tableExists } from '../../harness/checks/sqlite-db.ts';
 import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
 import type { DrillContext, DrillSession } from '../../harness/profile.ts';
 import type { ChainObservation, DataFacts, Observations } from '../../harness/drill/types.ts';
 import { errorMessage } from '../../harness/errors.ts';
-import { CHAIN_SECRET_NAME, chainKey, readChainState } from './audit-chain.ts';
+import { CHAIN_SECRET_NAME, readChainState } from './audit-chain.ts';
 import { quote } from './parse.ts';
+import { readArchiveChain } from './archive-chain.ts';
 import { requireEmptyDataDir } from '../../harness/drill/data-dir.ts';
 import { archiveInContainer, migrateWithTarget, prepareFreshInstall } from './install.ts';
 import { runAppChecks, type Z4jObservations } from './app-checks.ts';
-import { readFacts, readRevision, readVersion, restoreAppendedRows, walkZ4jChainFast } from './sqlite-facts.ts';
+import { integrityLines, readFacts, readRevision, readVersion, restoreAppendedRows, walkZ4jChainFast } from './sqlite-facts.ts';
 import { COUNTED_TABLES, Z4J_DB, Z4J_HOME } from './tables.ts';
-import { judgeChainState, observeChainState, type ChainStateObservation } from './chain-state.ts';
+import { observeChainState, type ChainStateObservation } from './chain-state.ts';
+
+/** Tables every z4j SQLite backup a drill handles has (capture refuses one without them). */
+const Z4J_ARCHIVE_TABLES = [...COUNTED_TABLES, 'alembic_version', 'audit_chain_state'];
 
 const SECRETS_HINT =
   "z4j's operator docs say to back up secret.env (~/.z4j/secret.env, the only copy of its auto-minted secrets) together with the database; pass it with --secrets";
@@ -39,13 +43,14 @@ export class Z4jSqliteSession implements DrillSession {
   }
 
   get #secret(): string | undefined {
-    return this.#ctx.secrets?.get(CHAIN_SECRET_NAME);
+    return z4jSecret(this.#ctx.secrets, CHAIN_SECRET_NAME);
   }
 
   async inspect(): Promise<DataFacts | undefined> {
     const ctx = this.#ctx;
     if (!(await hasSqliteHeader(ctx.archive))) {
-      ctx.check({ id: 'inspect.sqlite-header', status: 'fail', reason: 'the archive is not a SQLite database (no SQLite header): not a z4j SQLite backup' });
+      // Settled: z4j's restore could only refuse it, a container later.
+      ctx.check({ id: 'inspect.sqlite-header', status: 'fail', reason: 'the archive is not a SQLite database (no SQLite header): not a z4j SQLite backup; nothing was started' }, { stop: true });
       return undefined;
     }
     if (!ctx.secrets) {
@@ -58,46 +63,27 @@ export class Z4jSqliteSession implements DrillSession {
     // What the archive says about itself, held against the manifest in the compare stage.
     const facts: DataFacts = { counts: {}, fingerprints: {} };
     try {
-      const problems = integrityProblems(db);
+      const problems = integrityLines(db);
       if (problems.length > 0) {
         ctx.check({ id: 'inspect.integrity', status: 'fail', reason: `the archive is a damaged SQLite file: ${problems.slice(0, 3).join('; ')}`, observed: problems });
         return undefined;
       }
       ctx.check({ id: 'inspect.integrity', status: 'pass', reason: 'archive: PRAGMA integrity_check ok' });
+      // A sound SQLite file of another application: z4j's restore could only refuse it, a container later.
+      const missing = Z4J_ARCHIVE_TABLES.filter((t) => !tableExists(db, t));
+      if (missing.length > 0) {
+        ctx.check({ id: 'inspect.z4j-tables', status: 'fail', reason: `the archive is a SQLite database but not z4j's: it has no ${missing.join(', ')} table${missing.length === 1 ? '' : 's'}; nothing was started` }, { stop: true });
+        return undefined;
+      }
       const version = readVersion(db);
       const revision = readRevision(db);
       if (version) facts.appVersion = version;
       if (revision) facts.schemaRevision = revision;
       const secret = this.#secret;
       if (!secret) return facts;
-      const state = readChainState(db);
-      const key = chainKey(secret);
-      if (state) {
-        const row = db.prepare('SELECT hmac_key_id FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ? LIMIT 1').get(state.generation) as { hmac_key_id: string } | undefined;
-        if (row && row.hmac_key_id !== key.id) {
-          ctx.check({
-            id: 'inspect.secret-key',
-            status: 'fail',
-            reason: `the secret supplied is not the one that signed this audit chain: its key id is ${key.id.slice(0, 12)}…, the chain's rows were signed with key id ${row.hmac_key_id.slice(0, 12)}… (the data is not corrupt; find the secret.env of the install that made this backup)`,
-            expected: row.hmac_key_id,
-            observed: key.id,
-          });
-          return facts;
-        }
-      }
-      // The whole chain walked in the archive itself, so a problem is located
-      // before z4j's restore gets a say (its authenticated restore may refuse).
-      const chain = await walkZ4jChainFast(db, copy, secret);
-      this.#archiveState = observeChainState(db, secret, chain);
-      const exp = ctx.manifest.expectations.chain;
-      if (chain && exp) {
-        for (const f of compareChain(exp, chain)) {
-          if (f.status !== 'pass') ctx.check({ ...f, id: f.id.replace(/^compare\./, 'inspect.'), reason: `archive: ${f.reason}` });
-        }
-      }
-      // Located now too (after the walk's own, more specific findings): z4j's
-      // restore may refuse such an archive, and the compare stage would never run.
-      for (const f of judgeChainState('archive', this.#archiveState)) if (f.status !== 'pass') ctx.check({ ...f, id: 'inspect.chain-state' });
+      const read = await readArchiveChain(db, copy, secret, ctx.manifest.expectations.chain);
+      for (const f of read.findings) ctx.check(f);
+      this.#archiveState = read.state;
       return facts;
     } catch (e) {
       ctx.check({ id: 'inspect.read', status: 'fail', reason: `the archive cannot be read as a z4j database: ${errorMessage(e)}` });

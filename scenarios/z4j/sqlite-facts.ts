@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { countRows, fingerprintTable, tableExists, type RowFilter } from '../../harness/checks/sqlite-db.ts';
+import { countRows, fingerprintTable, integrityProblems, tableExists, type RowFilter } from '../../harness/checks/sqlite-db.ts';
 import { walkChain } from '../../harness/checks/hmac-chain.ts';
 import type { ChainObservation } from '../../harness/drill/types.ts';
 import { ChainOrderError, chainKey, chainRows, readChainState } from './audit-chain.ts';
@@ -8,6 +8,17 @@ import { auditLayout, walkRowidSlice } from './chain-walk/page-walk.ts';
 import { PARALLEL_MIN_ROWS, walkInParallel } from './chain-walk/parallel.ts';
 import { COUNTED_TABLES } from './tables.ts';
 import { thisDrillsRestoreRow, type TailRow } from './restore-row.ts';
+
+/**
+ * PRAGMA integrity_check's problems one line each (SQLite puts several in one
+ * row, after a "*** in database main ***" line), to quote in one-line findings.
+ */
+export function integrityLines(db: Database.Database): string[] {
+  return integrityProblems(db)
+    .flatMap((p) => p.split('\n'))
+    .map((l) => l.trim())
+    .filter((l) => l && !/^\*\*\* in database \w+ \*\*\*$/.test(l));
+}
 
 /** What z4j's SQLite database says about itself, read straight from the file. */
 export interface Z4jFacts {

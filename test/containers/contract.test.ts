@@ -49,33 +49,51 @@ describe.skipIf(skipReason)('z4j drills held to the contract', () => {
     });
     const r = await drill('z4j', edited, { secrets: older.secrets });
     expect(r.verdict).toBe('failed');
+    // Said at inspect, from the archive's own z4j_meta, before z4j ${Z4J_PINNED_VERSION} could refuse the
+    // older archive first; nothing was started.
     expect(failures(r)).toContain(
-      `compare/compare.app-version: the archive records z4j ${Z4J_OLDER_VERSION} but the manifest says ${Z4J_PINNED_VERSION}: the drill would run the wrong version; capture the manifest again from this archive`,
+      `inspect/compare.app-version: the archive records z4j ${Z4J_OLDER_VERSION} but the manifest says ${Z4J_PINNED_VERSION}: the drill would run the wrong version; capture the manifest again from this archive`,
     );
+    expect(r.stages.map((s) => s.name)).toEqual(['integrity', 'inspect']);
+    expect(r.image).toBeUndefined();
   });
 
-  it("fails with a secret.env whose audit-chain key is right but whose other secrets are another install's, naming the file", async () => {
+  it("fails with a secret.env whose audit-chain key is right but whose other secrets are another install's, naming the file, before anything starts", async () => {
     const mixed = join(dir, 'mixed.secret.env');
     writeFileSync(mixed, readFileSync(good.secrets, 'utf8').replace(/^Z4J_SESSION_SECRET=.*$/m, 'Z4J_SESSION_SECRET=from-another-install-0123456789abcdef'), { mode: 0o600 });
     const r = await drill('z4j', good.archive, { secrets: mixed });
     expect(r.verdict).toBe('failed');
     const f = failures(r);
     expect(f).toHaveLength(1);
-    expect(f[0]).toMatch(new RegExp(`^compare/compare.secrets-file: secrets file ${mixed} differs from the one recorded at capture`));
-    // The chain itself verifies with the right audit-chain key: only the file is wrong.
-    expect(r.checks.find((c) => c.id === 'compare.chain.walk')?.status).toBe('pass');
+    expect(f[0]).toMatch(new RegExp(`^integrity/compare.secrets-file: secrets file ${mixed} is not the one recorded at capture \\(.*\\): it has the same names \\(.*Z4J_SESSION_SECRET.*\\) with other values`));
+    expect(r.stages.map((s) => s.name)).toEqual(['integrity']);
     expect(JSON.stringify(r)).not.toContain('from-another-install-0123456789abcdef');
   });
 
-  it('fails a secret.env that z4j would read differently from the harness (quotes it keeps, an export prefix it refuses), naming the lines', async () => {
+  it('passes the same secret.env reformatted as z4j reads it identically (CRLF, comments, spaces around "=", another order)', async () => {
+    const reformatted = join(dir, 'reformatted.secret.env');
+    const lines = readFileSync(good.secrets, 'utf8').trim().split('\n').reverse();
+    writeFileSync(reformatted, `# the same secrets\r\n\r\n${lines.map((l) => l.replace('=', ' = ')).join('\r\n')}\r\n`, { mode: 0o600 });
+    const r = await drill('z4j', good.archive, { secrets: reformatted });
+    expect(failures(r)).toEqual([]);
+    expect(r.verdict).toBe('passed');
+    expect(r.checks.find((c) => c.id === 'compare.secrets-file')?.reason).toMatch(/holds the names and values recorded at capture \(its bytes differ/);
+  });
+
+  it("fails a secret.env z4j would refuse (an export prefix) or read as other values (quotes it keeps), before anything starts", async () => {
+    const text = readFileSync(good.secrets, 'utf8');
+    const exported = join(dir, 'export.secret.env');
+    writeFileSync(exported, text.replace(/^Z4J_SECRET=/m, 'export Z4J_SECRET='), { mode: 0o600 });
+    const r = await drill('z4j', good.archive, { secrets: exported });
+    expect(r.verdict).toBe('failed');
+    expect(r.stages.map((s) => s.name)).toEqual(['integrity']);
+    expect(r.checks.find((c) => c.id === 'compare.secrets-file')?.reason).toMatch(/z4j refuses it: secret\.env line \d+ contains unsupported key "export Z4J_SECRET" \(remove the "export " prefix\)/);
     const quoted = join(dir, 'quoted.secret.env');
-    writeFileSync(quoted, readFileSync(good.secrets, 'utf8').replace(/^Z4J_AUDIT_CHAIN_SECRET=(.*)$/m, 'Z4J_AUDIT_CHAIN_SECRET="$1"').replace(/^Z4J_SECRET=/m, 'export Z4J_SECRET='), { mode: 0o600 });
-    const r = await drill('z4j', good.archive, { secrets: quoted });
-    expect(r.verdict).not.toBe('passed');
-    const check = r.checks.find((c) => c.id === 'provision.secret-env')!;
-    expect(check.status).toBe('fail');
-    expect(check.reason).toMatch(/starts with "export ": z4j reads the key as "export Z4J_SECRET" and refuses the file/);
-    expect(check.reason).toMatch(/Z4J_AUDIT_CHAIN_SECRET's value is in quotes: z4j keeps them as part of the value/);
+    writeFileSync(quoted, text.replace(/^Z4J_AUDIT_CHAIN_SECRET=(.*)$/m, 'Z4J_AUDIT_CHAIN_SECRET="$1"'), { mode: 0o600 });
+    const q = await drill('z4j', good.archive, { secrets: quoted });
+    expect(q.verdict).toBe('failed');
+    expect(q.stages.map((s) => s.name)).toEqual(['integrity']);
+    expect(q.checks.find((c) => c.id === 'compare.secrets-file')?.reason).toMatch(/with other values/);
   });
 
   it('fails a backup of an empty data folder by the default policy, and passes the policy where an empty instance is expected', async () => {

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureEngine } from '../../harness/runtime/index.ts';
 import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/fixtures/deployment.ts';
 import { Z4J_OLDER_VERSION, Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
-import { capture, drill, failures, variant } from '../helpers/drill.ts';
+import { capture, captureRefusal, captureUnchecked, drill, failures, variant } from '../helpers/drill.ts';
 import { changeOneMetadataByte, deleteEndRows, deleteMiddleRow, freezeNewestRows } from '../helpers/z4j-tamper.ts';
 import { growChain } from '../../scenarios/z4j/fixtures/grow-chain.ts';
 import { walkZ4jChain, walkZ4jChainFast } from '../../scenarios/z4j/sqlite-facts.ts';
@@ -35,7 +35,9 @@ describe.skipIf(skipReason)('z4j SQLite drill cases', () => {
   it('fails a backup where one audit row changed by one byte, naming the row', async () => {
     const archive = variant(good.archive, 'tampered.db');
     const rowId = changeOneMetadataByte(archive);
-    await capture('z4j', archive, good.secrets);
+    // Capture refuses it, with the drill's words; a manifest recorded as it is (before that) is still caught.
+    expect(await captureRefusal('z4j', archive, good.secrets)).toMatch(new RegExp(`row ${rowId} .*HMAC does not match`));
+    await captureUnchecked(archive, good.secrets);
     const r = await drill('z4j', archive, { secrets: good.secrets });
     expect(r.verdict).toBe('failed');
     expect(failures(r).join('\n')).toContain(`audit_log row ${rowId}`);
@@ -46,19 +48,26 @@ describe.skipIf(skipReason)('z4j SQLite drill cases', () => {
     const other = join(dir, 'other.secret.env');
     const text = readFileSync(good.secrets, 'utf8').replace(/=(.*)$/gm, () => `=${randomBytes(36).toString('base64url')}`);
     writeFileSync(other, text, { mode: 0o600 });
+    // The whole file is another install's: said before anything starts.
     const r = await drill('z4j', good.archive, { secrets: other });
     expect(r.verdict).toBe('failed');
-    expect(r.summary).toMatch(/the secret supplied is not the one that signed this audit chain/);
-    expect(r.summary).not.toMatch(/corrupt data|damaged/);
+    expect(r.summary).toMatch(/^integrity: secrets file .* is not the one recorded at capture .*: it has the same names .* with other values - it is not the secret.env of the install that made this backup/);
+    expect(r.stages.map((s) => s.name)).toEqual(['integrity']);
+    // A manifest that records this file (captured with it by mistake): the chain says the secret is not its signer.
+    const mistaken = variant(good.archive, 'mistaken-secret.db');
+    await captureUnchecked(mistaken, other);
+    const m = await drill('z4j', mistaken, { secrets: other });
+    expect(m.verdict).toBe('failed');
+    expect(m.summary).toMatch(/the secret supplied is not the one that signed this audit chain/);
+    expect(m.summary).not.toMatch(/corrupt data|damaged/);
   });
 
-  it('fails with no secret supplied: secret material missing, back up secret.env', async () => {
+  it('fails with no secret supplied: secret material missing, naming the recorded file, before anything starts', async () => {
     const r = await drill('z4j', good.archive);
     expect(r.verdict).toBe('failed');
-    expect(r.summary).toMatch(/secret material missing/);
-    expect(r.summary).toMatch(/back up secret\.env/);
-    expect(r.stages.map((s) => s.name)).not.toContain('restore');
-    expect(r.image?.tag).toBeDefined();
+    expect(r.summary).toMatch(/^integrity: secret material missing: no secrets file was supplied \(--secrets\); the manifest records the one at .*\.secret\.env/);
+    expect(r.stages.map((s) => s.name)).toEqual(['integrity']);
+    expect(r.image).toBeUndefined();
   });
 
   it('fails a truncated backup at integrity, with the sizes', async () => {
@@ -115,15 +124,17 @@ describe.skipIf(skipReason)('z4j SQLite drill cases', () => {
   it('fails a backup with a row deleted from the middle: chain break at the following row', async () => {
     const archive = variant(good.archive, 'deleted.db');
     const { following } = deleteMiddleRow(archive);
-    await capture('z4j', archive, good.secrets);
+    expect(await captureRefusal('z4j', archive, good.secrets)).toMatch(new RegExp(`chain break at row ${following}`));
+    await captureUnchecked(archive, good.secrets);
     const r = await drill('z4j', archive, { secrets: good.secrets });
     expect(r.verdict).toBe('failed');
     expect(r.summary).toMatch(new RegExp(`chain break at row ${following}`));
   });
 
-  // Each archive below is captured after it was changed, so the manifest agrees
+  // Each archive below is recorded after it was changed, so the manifest agrees
   // with it and the chain that is left links: only z4j's signed chain state
-  // (held by the harness itself) tells the rows are gone.
+  // (held by the harness itself) tells the rows are gone. Capture refuses each
+  // with that finding; the manifest is the one it wrote before it did.
   it.each([
     ['the newest rows deleted', 'newest.db', (a: string) => deleteEndRows(a, 'newest', 5), /the chain has \d+ active rows, its signed state says \d+.*newest rows deleted/],
     ['the oldest rows deleted without a signed prune', 'oldest.db', (a: string) => deleteEndRows(a, 'oldest', 5), /oldest rows were deleted without z4j's signed prune/],
@@ -131,7 +142,8 @@ describe.skipIf(skipReason)('z4j SQLite drill cases', () => {
   ])('fails a backup with %s, by the harness\'s own finding', async (_what, name, tamper, reason) => {
     const archive = variant(good.archive, name);
     tamper(archive);
-    await capture('z4j', archive, good.secrets);
+    expect(await captureRefusal('z4j', archive, good.secrets)).toMatch(reason);
+    await captureUnchecked(archive, good.secrets);
     const r = await drill('z4j', archive, { secrets: good.secrets });
     expect(r.verdict).toBe('failed');
     const own = r.checks.find((c) => c.id === 'inspect.chain-state');

@@ -17,7 +17,7 @@ import { Z4jPgSession } from '../../scenarios/z4j/pg/session.ts';
 import { connectPg } from '../../scenarios/z4j/pg/facts.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { z4jProfile } from '../../scenarios/z4j/index.ts';
-import { capture, drill, failures, variant } from '../helpers/drill.ts';
+import { capture, captureRefusal, captureUnchecked, drill, failures, variant } from '../helpers/drill.ts';
 import { skipReason } from './engine.ts';
 
 /** A manifest edited to describe a changed archive (as if it had been captured after the damage). */
@@ -101,7 +101,9 @@ describe.skipIf(skipReason)('z4j PostgreSQL drill cases', () => {
     await live.run(['sh', '-c', `pg_dump -Fc -Z 6 --no-owner --no-acl --exclude-table-data=audit_log -h db -U postgres -d z4j -f /backup/${name}`]);
     const archive = join(dir, name);
     await live.app.copyOut(`/backup/${name}`, archive);
-    await capture('z4j', archive, live.secrets);
+    // Capture refuses it (its chain state counts rows the dump does not hold); the drill of an earlier manifest names the table.
+    expect(await captureRefusal('z4j', archive, live.secrets)).toMatch(/archive audit chain against its signed state: the chain has 0 active rows/);
+    await captureUnchecked(archive, live.secrets);
     const r = await drill('z4j', archive, { secrets: live.secrets });
     expect(r.verdict).toBe('failed');
     expect(r.summary).toMatch(/^inspect: the dump's table of contents has no data for audit_log \(no TABLE DATA entry\)/);
@@ -110,7 +112,15 @@ describe.skipIf(skipReason)('z4j PostgreSQL drill cases', () => {
   it('fails with a different secret, saying the secret does not match the chain', async () => {
     const other = join(dir, 'other.secret.env');
     writeFileSync(other, readFileSync(live.secrets, 'utf8').replace(/=(.*)$/gm, () => `=${randomBytes(36).toString('base64url')}`), { mode: 0o600 });
-    const r = await drill('z4j', live.archive, { secrets: other });
+    // The whole file is another install's: said before anything starts.
+    const early = await drill('z4j', live.archive, { secrets: other });
+    expect(early.verdict).toBe('failed');
+    expect(early.stages.map((s) => s.name)).toEqual(['integrity']);
+    expect(early.summary).toMatch(/^integrity: secrets file .* is not the one recorded at capture/);
+    // A manifest that records this file (captured with it by mistake): the chain says the secret is not its signer.
+    const mistaken = variant(live.archive, 'mistaken-secret.dump');
+    await captureUnchecked(mistaken, other);
+    const r = await drill('z4j', mistaken, { secrets: other });
     expect(r.verdict).toBe('failed');
     expect(r.summary).toMatch(/^inspect: the secret supplied is not the one that signed this audit chain/);
     expect(r.summary).not.toMatch(/corrupt data|damaged/);

@@ -33,3 +33,32 @@ export function variant(archive: string, name: string, edit?: (m: ManifestInput)
 export function failures(r: DrillReport): string[] {
   return r.checks.filter((c) => c.status !== 'pass').map((c) => `${c.stage}/${c.id}: ${c.reason}`);
 }
+
+/**
+ * The manifest a damaged z4j backup got before capture refused damage (or from
+ * an older restore-drill): expectations read from the archive as it is, the
+ * chain not judged (capture without the secret), then the secrets file's
+ * reference added. For tests of what the drill itself finds in such a backup;
+ * `manifest capture` refuses these archives (see assertCaptureRefuses).
+ */
+export async function captureUnchecked(archive: string, secrets: string): Promise<string> {
+  const { z4jProfile } = await import('../../scenarios/z4j/index.ts');
+  const { secretsReference } = await import('../../scenarios/z4j/expectations.ts');
+  const { SecretBag } = await import('../../harness/drill/secrets.ts');
+  const m = await z4jProfile.capture({ archive });
+  Object.assign(m, secretsReference(SecretBag.fromFile(secrets)));
+  writeFileSync(`${archive}.manifest.json`, JSON.stringify(m, null, 2));
+  return `${archive}.manifest.json`;
+}
+
+/** `manifest capture` of this archive is refused (exit 2 as a usage error) with one line; returns it. */
+export async function captureRefusal(profile: string, archive: string, secrets?: string): Promise<string> {
+  const { UsageError } = await import('../../harness/errors.ts');
+  const e = await capture(profile, archive, secrets).then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  if (!(e instanceof UsageError)) throw new Error(`capture of ${archive} was not refused: ${String(e)}`);
+  if (e.message.includes('\n')) throw new Error(`capture's refusal is more than one line: ${e.message}`);
+  return e.message;
+}

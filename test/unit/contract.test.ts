@@ -37,7 +37,12 @@ function faithful(m: Manifest): Observations {
     ...(m.app.schemaRevision ? { schemaRevision: m.app.schemaRevision } : {}),
     ...(c ? { chain: { table: c.table, length: c.length, headHmac: c.headHmac, firstPrevHmac: c.startsAtGenesis ? null : (c.firstPrevHmac ?? null), verifiedRows: c.length, problems: [], problemCount: 0 } } : {}),
   };
-  return { archive: { appVersion: m.app.version, counts: {}, fingerprints: {} }, restored, ...(m.secrets?.fileSha256 ? { secretsFileSha256: m.secrets.fileSha256, secretsSource: 'secret.env' } : {}) };
+  return {
+    archive: { appVersion: m.app.version, counts: {}, fingerprints: {} },
+    restored,
+    ...(m.secrets?.fileSha256 ? { secretsFileSha256: m.secrets.fileSha256, secretsSource: 'secret.env' } : {}),
+    ...(m.secrets?.readSha256 ? { secretsRead: { ok: true as const, names: [...m.secrets.names], sha256: m.secrets.readSha256 } } : {}),
+  };
 }
 
 /** One kind of damage each: what a drill of a broken backup observes. */
@@ -56,7 +61,11 @@ function damages(m: Manifest, contract: Contract = z4jProfile.contract): Array<[
     out.push(['chain not walked', (o) => void delete o.restored!.chain]);
   }
   if (m.app.schemaRevision) out.push(['another revision', (o) => void (o.restored!.schemaRevision = 'other')]);
-  if (m.secrets?.fileSha256) out.push(["another install's secret.env", (o) => void (o.secretsFileSha256 = '0'.repeat(64))]);
+  if (m.secrets?.fileSha256) {
+    out.push(["another install's secret.env", (o) => void ((o.secretsFileSha256 = '0'.repeat(64)), o.secretsRead?.ok && (o.secretsRead = { ...o.secretsRead, sha256: '1'.repeat(64) }))]);
+    out.push(['a secret.env z4j refuses', (o) => void (o.secretsRead = { ok: false, problem: 'z4j refuses it: secret.env contains duplicate key Z4J_SECRET (line 3)' })]);
+    out.push(['no secrets file supplied', (o) => void (delete o.secretsFileSha256, delete o.secretsRead)]);
+  }
   // Only where the archive records its version (Hiveloom's do not).
   if (contract.archiveRecordsVersion) out.push(['the archive records another version', (o) => void (o.archive!.appVersion = '0.0.1')]);
   return out;
@@ -80,6 +89,10 @@ function loosenings(m: Manifest): Array<[string, (x: Manifest) => void]> {
   out.push(['drop the schema revision', (x) => void delete x.app.schemaRevision]);
   out.push(['drop the secrets reference', (x) => void delete x.secrets]);
   if (m.secrets) out.push(['drop the secrets digest', (x) => void delete x.secrets!.fileSha256]);
+  if (m.secrets?.readSha256) {
+    out.push(['drop the read digest (old manifests: by bytes)', (x) => void delete x.secrets!.readSha256]);
+    out.push(['drop both secrets digests', (x) => void (delete x.secrets!.readSha256, delete x.secrets!.fileSha256)]);
+  }
   out.push(['accept empty backups', (x) => void (x.policy = { acceptEmpty: true, acceptDrop: true })]);
   return out;
 }
@@ -105,6 +118,9 @@ const cases: Array<{ name: string; profile: Profile; manifest: () => Manifest }>
 let hiveloomManifest: Manifest;
 const z4jManifest = parseManifest(JSON.parse(readFileSync(new URL('./fixtures/manifests/z4j-sqlite-1.13.0.manifest.json', import.meta.url), 'utf8')));
 cases.push({ name: 'z4j (real 1.13.0 backup)', profile: appPasses(z4jProfile), manifest: () => z4jManifest });
+/** The same manifest as capture writes it now: with the digest of secret.env as z4j reads it. */
+const z4jReadManifest: Manifest = { ...z4jManifest, secrets: { ...z4jManifest.secrets!, readSha256: 'a'.repeat(64) } };
+cases.push({ name: 'z4j (with the read digest of secret.env)', profile: appPasses(z4jProfile), manifest: () => z4jReadManifest });
 cases.push({ name: 'hiveloom (stand-in archive)', profile: appPasses(createHiveloomProfile({ binary: () => undefined })), manifest: () => hiveloomManifest });
 
 beforeAll(async () => {
@@ -197,5 +213,23 @@ describe('secrets cannot change a verdict and never appear in a report', () => {
     }
     const faithfulRun = verdict(profile, m, faithful(m), secrets);
     expect(faithfulRun.verdict).toBe('passed');
+  });
+});
+
+describe('count bounds (README: the format allows both ends; a contract may demand exact counts)', () => {
+  it('the manifest format takes a bound with both ends and refuses one with one end', () => {
+    const m = structuredClone(z4jManifest) as unknown as { expectations: { counts: Record<string, unknown> } };
+    m.expectations.counts.users = { min: 1, max: 9 };
+    expect(parseManifest(m).expectations.counts.users).toEqual({ min: 1, max: 9 });
+    m.expectations.counts.users = { min: 0 };
+    expect(() => parseManifest(m)).toThrow();
+  });
+
+  it("z4j's contract refuses a bound on a table it counts, saying why, and the drill of such a manifest never starts", () => {
+    const m = structuredClone(z4jManifest);
+    m.expectations.counts.users = { min: 1, max: 9 };
+    expect(z4jProfile.contract.manifestProblems(m)).toEqual([
+      "$.expectations.counts.users: an exact row count is required (z4j's tables carry an exact content fingerprint, so a count that may move between bounds would fail on it anyway)",
+    ]);
   });
 });

@@ -12,12 +12,14 @@ import { readTarGz } from '../../harness/archive/tar-read.ts';
 import { DumpFormatError, readDumpToc } from '../../harness/archive/pg-dump.ts';
 import { walkDumpData } from '../../harness/archive/pg-dump-data.ts';
 import { parseManifest } from '../../harness/manifest/load.ts';
-import { parseEnvFile } from '../../harness/drill/secrets.ts';
+import { parseEnvFile, SecretBag } from '../../harness/drill/secrets.ts';
 import { isRestoreDrillError } from '../../harness/errors.ts';
 import { main } from '../../harness/cli.ts';
 import { z4jProfile } from '../../scenarios/z4j/index.ts';
 import { captureZ4j } from '../../scenarios/z4j/capture.ts';
 import { makeDump, z4jTables } from '../helpers/pg-dump-fixture.ts';
+import { fixtureSecretEnv, smallZ4jBackup } from '../helpers/z4j-small-backup.ts';
+import { readZ4jSecretEnv } from '../../scenarios/z4j/secret-env.ts';
 
 /**
  * The project's own hostile corpus: seeded, generated damage to every input a
@@ -109,7 +111,7 @@ describe('hostile corpus (no engine)', () => {
     );
   });
 
-  it('SQLite: 60 damaged database files captured end in a manifest or one usage error, never a crash', async () => {
+  it('SQLite: 60 damaged database files captured end in a manifest or one usage error (exit 2), never a crash', async () => {
     await fc.assert(
       fc.asyncProperty(damage(sqlite.length), async (d) => {
         const p = join(dir, 'z.db');
@@ -117,13 +119,34 @@ describe('hostile corpus (no engine)', () => {
         try {
           await captureZ4j({ archive: p });
         } catch (e) {
-          // Refused as a usage error (not z4j, damaged) or as a database error from the reader: a clear message either way.
-          expect(e).toBeInstanceOf(Error);
+          // Refused as a usage error (not z4j, damaged, unreadable): one line, never SQLite's own exception.
+          expect([String(e), isRestoreDrillError(e) && (e as { exitCode: number }).exitCode]).toEqual([String(e), 2]);
           expect((e as Error).message.split('\n')).toHaveLength(1);
         }
       }),
       { seed: SEED, numRuns: 60 },
     );
+  });
+
+  it('SQLite: 60 damaged real z4j backups (real signatures) captured with their secret.env end in a manifest or one usage error', async () => {
+    const source = readFileSync(smallZ4jBackup(dir, 'z4j-small.db'));
+    const secrets = SecretBag.fromFile(fixtureSecretEnv(dir, 'z4j-small.env'));
+    let refused = 0;
+    await fc.assert(
+      fc.asyncProperty(damage(source.length), async (d) => {
+        const p = join(dir, 'zs.db');
+        writeFileSync(p, apply(source, d));
+        try {
+          await captureZ4j({ archive: p, secrets });
+        } catch (e) {
+          refused++;
+          expect([String(e), isRestoreDrillError(e) && (e as { exitCode: number }).exitCode]).toEqual([String(e), 2]);
+          expect((e as Error).message).not.toMatch(/\n|SqliteError/);
+        }
+      }),
+      { seed: SEED, numRuns: 60 },
+    );
+    expect(refused).toBeGreaterThan(20);
   });
 
   it('manifests: 150 mutated real manifests are refused with a usage error or held to the contract; none loosens it unnoticed', () => {
@@ -159,6 +182,10 @@ describe('hostile corpus (no engine)', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (text) => {
         for (const k of parseEnvFile(text).keys()) expect(k).toMatch(/^[A-Za-z_][A-Za-z0-9_]*$/);
+        // z4j's reader (as the harness reads it for the z4j profile): names z4j knows, or a one-line refusal.
+        const z = readZ4jSecretEnv(Buffer.from(text, 'latin1'));
+        if (z.ok) for (const k of z.values.keys()) expect(k).toMatch(/^Z4J_[A-Z_]+$/);
+        else expect(z.problem).not.toMatch(/\n/);
       }),
       { seed: SEED, numRuns: 200 },
     );

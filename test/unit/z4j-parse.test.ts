@@ -83,3 +83,32 @@ describe('z4j output parsers are strict', () => {
     expect(value(parseAuditVerify('verified: 12\n'))).toMatchObject({ mode: 'legacy', verified: 12 });
   });
 });
+
+describe('quote: what a failed z4j command said, never a traceback', () => {
+  it('keeps the exception line of a Python traceback, without the module path, and drops the frames', async () => {
+    const { quote } = await import('../../scenarios/z4j/parse.ts');
+    const stderr = [
+      'Traceback (most recent call last):',
+      '  File "/opt/z4j/bin/z4j", line 8, in <module>',
+      '    sys.exit(main())',
+      '             ^^^^^^',
+      '  File "/opt/z4j/lib/python3.11/site-packages/z4j_brain/secret_store.py", line 212, in _parse_document',
+      '    raise SecretStoreError(',
+      'z4j_brain.secret_store.SecretStoreError: refusing to mint Z4J_SECRET from a management command',
+    ].join('\n');
+    expect(quote('', stderr)).toBe('SecretStoreError: refusing to mint Z4J_SECRET from a management command');
+    expect(quote('', stderr)).not.toMatch(/Traceback|File "|\^\^/);
+  });
+
+  it('drops chained tracebacks too, keeping each exception line', async () => {
+    const { quote } = await import('../../scenarios/z4j/parse.ts');
+    const stderr = 'Traceback (most recent call last):\n  File "a.py", line 1, in f\n    x()\nKeyError: \'Z4J_SECRET\'\n\nDuring handling of the above exception, another exception occurred:\n\nTraceback (most recent call last):\n  File "b.py", line 2, in g\n    y()\nclick.exceptions.Exit: 1\nz4j: refusing to mint Z4J_SECRET from a management command';
+    expect(quote('', stderr)).toBe("KeyError: 'Z4J_SECRET' | Exit: 1 | z4j: refusing to mint Z4J_SECRET from a management command");
+  });
+
+  it('quotes plain output as before: its last lines', async () => {
+    const { quote } = await import('../../scenarios/z4j/parse.ts');
+    expect(quote('a\nb\nc\nd\ne\n', '')).toBe('b | c | d | e');
+    expect(quote('', '')).toBe('(no output)');
+  });
+});

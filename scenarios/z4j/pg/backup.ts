@@ -9,8 +9,10 @@ import { ensureImage } from '../../../harness/images/index.ts';
 import { choosePostgresMajor, postgresImage } from '../../../harness/images/postgres.ts';
 import type { BackupInput, BackupResult } from '../../../harness/profile.ts';
 import { ensureEngine, newDrillId, startContainer, sweep } from '../../../harness/runtime/index.ts';
-import { connectPg, readPgFacts, walkPgChain, type PgConnection } from './facts.ts';
-import { pgManifest } from './capture.ts';
+import { connectPg, readPgFacts, type PgConnection } from './facts.ts';
+import { CHAIN_SECRET_NAME } from '../audit-chain.ts';
+import { z4jSecret } from '../secret-env.ts';
+import { pgManifest, readCapturedChain } from './capture.ts';
 
 /**
  * z4j's own PostgreSQL backup flags (z4j_brain.management_restore_postgres
@@ -48,7 +50,7 @@ export async function backupZ4jPg(input: BackupInput): Promise<BackupResult> {
     input.say(`snapshot ${snapshot} of PostgreSQL ${serverVersion}: dumping it with pg_dump ${dumpMajor} and reading the expectations from it`);
     const [, read] = await Promise.all([
       dumpSnapshot(conn, snapshot, dumpMajor, partial, input.network ?? 'host'),
-      (async () => ({ facts: await readPgFacts(client), chain: await walkPgChain(client, undefined) }))(),
+      (async () => ({ facts: await readPgFacts(client), ...(await readCapturedChain(client, z4jSecret(input.secrets, CHAIN_SECRET_NAME))) }))(),
     ]);
     await client.query('COMMIT');
     await chmod(partial, 0o600);
@@ -62,10 +64,17 @@ export async function backupZ4jPg(input: BackupInput): Promise<BackupResult> {
     }
     await rename(partial, output);
     const st = await stat(output);
-    const manifest = pgManifest(
-      { archive: output, ...(input.secrets ? { secrets: input.secrets } : {}), ...(input.appVersion ? { appVersion: input.appVersion } : {}) },
-      { ...read, header: toc.header, sha256: await sha256File(output), sizeBytes: st.size, createdAt: new Date() },
-    );
+    let manifest;
+    try {
+      manifest = pgManifest(
+        { archive: output, ...(input.secrets ? { secrets: input.secrets } : {}), ...(input.appVersion ? { appVersion: input.appVersion } : {}) },
+        { ...read, header: toc.header, sha256: await sha256File(output), sizeBytes: st.size, createdAt: new Date() },
+      );
+    } catch (e) {
+      // The dump is what the database holds, and is kept; a manifest every drill would fail is not written.
+      if (e instanceof UsageError) throw new UsageError(`${e.message} (the dump is kept at ${output}; no manifest was written)`, e.code);
+      throw e;
+    }
     return { archive: output, manifest };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);

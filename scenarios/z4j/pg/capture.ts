@@ -11,7 +11,11 @@ import { createPrivateNetwork, ensureEngine, newDrillId, startContainer } from '
 import { POSTGRES_COMMAND, POSTGRES_PORT, POSTGRES_SUPERUSER, psql, waitForPostgres } from '../../../harness/runtime/postgres.ts';
 import { TOOL_VERSION } from '../../../harness/version.ts';
 import type { ChainObservation } from '../../../harness/drill/types.ts';
+import type pg from 'pg';
 import { CHAIN_SECRET_NAME } from '../audit-chain.ts';
+import { chainDamage } from '../archive-chain.ts';
+import { z4jSecret } from '../secret-env.ts';
+import { observePgChainState } from './chain-state.ts';
 import { connectPg, inSnapshot, readPgFacts, walkPgChain, type PgFacts } from './facts.ts';
 import { recordedVersion, secretsReference, z4jExpectations } from '../expectations.ts';
 
@@ -24,6 +28,8 @@ const SCRATCH_DATABASE = 'scratch';
  * and read there with `pg` exactly as a drill reads the restored database.
  */
 export async function captureZ4jPg(input: CaptureInput): Promise<Manifest> {
+  // A secret.env capture would refuse is refused before a scratch server starts.
+  secretsReference(input.secrets);
   let header: DumpHeader;
   try {
     header = readDumpToc(input.archive).header;
@@ -49,9 +55,10 @@ export async function captureZ4jPg(input: CaptureInput): Promise<Manifest> {
     if (r.exitCode !== 0) throw new UsageError(`${input.archive} does not restore into a scratch PostgreSQL ${major}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`, 'RD_ARCHIVE_FORMAT');
     const client = await connectPg({ host: db.ipAddress(net.name), port: POSTGRES_PORT, user: POSTGRES_SUPERUSER, database: SCRATCH_DATABASE });
     try {
-      const { facts, chain } = await inSnapshot(client, async () => ({ facts: await readPgFacts(client), chain: await walkPgChain(client, undefined) }));
+      const secret = z4jSecret(input.secrets, CHAIN_SECRET_NAME);
+      const { facts, chain, damage } = await inSnapshot(client, async () => ({ facts: await readPgFacts(client), ...(await readCapturedChain(client, secret)) }));
       const st = await stat(input.archive);
-      return pgManifest(input, { facts, chain, header, sha256: await sha256File(input.archive), sizeBytes: st.size, createdAt: st.mtime });
+      return pgManifest(input, { facts, chain, damage, header, sha256: await sha256File(input.archive), sizeBytes: st.size, createdAt: st.mtime });
     } finally {
       await client.end();
     }
@@ -61,9 +68,24 @@ export async function captureZ4jPg(input: CaptureInput): Promise<Manifest> {
   }
 }
 
+/**
+ * The chain of the database being captured, walked with the secret where there
+ * is one, and what is wrong with it as a drill would say it (rows that do not
+ * verify, broken links, a chain its signed state disagrees with): every drill
+ * of such a backup would fail, so capture refuses it.
+ */
+export async function readCapturedChain(client: pg.Client, secret: string | undefined): Promise<{ chain: ChainObservation | undefined; damage: string[] }> {
+  const chain = await walkPgChain(client, secret);
+  if (!chain || !secret) return { chain, damage: [] };
+  const state = await observePgChainState(client, secret, chain);
+  return { chain, damage: chainDamage(chain, state).map((f) => f.reason) };
+}
+
 export interface PgCaptured {
   facts: PgFacts;
   chain: ChainObservation | undefined;
+  /** What a drill would find wrong with the chain (readCapturedChain): refused. */
+  damage?: string[];
   header: Pick<DumpHeader, 'serverVersion' | 'dumpVersion'>;
   sha256: string;
   sizeBytes: number;
@@ -78,7 +100,7 @@ export function pgManifest(input: Pick<CaptureInput, 'archive' | 'secrets' | 'ap
   if (!version) throw new UsageError(`${input.archive} does not record the z4j version (z4j_meta); pass --app-version`, 'RD_NO_VERSION');
   if (!facts.revision) throw new UsageError(`${input.archive} has no alembic revision`, 'RD_ARCHIVE_FORMAT');
   if (!chain) throw new UsageError(`${input.archive} has no audit_chain_state: z4j before the authenticated audit chain is not supported`, 'RD_ARCHIVE_FORMAT');
-  if (input.secrets && !input.secrets.get(CHAIN_SECRET_NAME)) throw new UsageError(`${input.secrets.source} has no ${CHAIN_SECRET_NAME}: it is not z4j's secret.env`, 'RD_SECRETS_INVALID');
+  if (c.damage?.length) throw new UsageError(`${input.archive} cannot pass a drill as it is: ${c.damage.join('; ')}`, 'RD_ARCHIVE_DAMAGED');
   const serverVersion = c.header.serverVersion ?? facts.serverVersion;
   return {
     schemaVersion: 1,

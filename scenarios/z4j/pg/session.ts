@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { z4jSecret } from '../secret-env.ts';
 import { ensureImage } from '../../../harness/images/index.ts';
 import { postgresImage } from '../../../harness/images/postgres.ts';
 import { createPrivateNetwork, ensureEngine, type DrillContainer, type ExecOutcome } from '../../../harness/runtime/index.ts';
@@ -62,7 +63,7 @@ export class Z4jPgSession implements DrillSession {
   }
 
   get #secret(): string | undefined {
-    return this.#ctx.secrets?.get(CHAIN_SECRET_NAME);
+    return z4jSecret(this.#ctx.secrets, CHAIN_SECRET_NAME);
   }
 
   async inspect(): Promise<DataFacts | undefined> {
