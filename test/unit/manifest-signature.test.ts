@@ -21,15 +21,15 @@ describe('signed manifests', () => {
   writeFileSync(manifestSignaturePath(manifest), signManifestText(bytes, privateKey));
   writeFileSync(join(dir, 'pub.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
 
-  it('holds for the exact bytes it signed, with the right key', () => {
-    expect(manifestSignatureProblem(manifest, bytes, publicKey)).toBeUndefined();
+  it('holds for the exact bytes it signed, with the right key', async () => {
+    expect(await manifestSignatureProblem(manifest, bytes, publicKey)).toBeUndefined();
   });
 
-  it('names an edit made after signing, another key, and a missing signature', () => {
+  it('names an edit made after signing, another key, and a missing signature', async () => {
     const edited = Buffer.from(bytes.toString().replace('"users": ', '"users":  '));
-    expect(manifestSignatureProblem(manifest, edited, publicKey)).toMatch(/was edited after it was signed/);
-    expect(manifestSignatureProblem(manifest, bytes, other.publicKey)).toMatch(/no signature by this public key/);
-    expect(manifestSignatureProblem(join(dir, 'nope.json'), bytes, publicKey)).toMatch(/is not signed/);
+    expect(await manifestSignatureProblem(manifest, edited, publicKey)).toMatch(/was edited after it was signed/);
+    expect(await manifestSignatureProblem(manifest, bytes, other.publicKey)).toMatch(/no signature by this public key/);
+    expect(await manifestSignatureProblem(join(dir, 'nope.json'), bytes, publicKey)).toMatch(/is not signed/);
   });
 
   it('planning with --manifest-pubkey refuses a manifest edited after it was signed, and names its digest otherwise', async () => {
