@@ -158,7 +158,7 @@ describe('the bundle cache, written by someone else', () => {
       rmSync(cacheDir, { recursive: true, force: true });
       mkdirSync(cacheDir);
       make();
-      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
       expect(r.signal).toBeNull(); // a hang would end in SIGTERM from the timeout
       const result = JSON.parse(r.stdout) as { built: boolean; url: string } | null;
       // A FIFO is replaced by the new index; a folder cannot be, so the CLI runs from the sources.
