@@ -252,6 +252,8 @@ describe('hostile files, for every file a user names (the real CLI)', () => {
         env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent/restore-drill-test.sock', RESTORE_DRILL_HISTORY: join(root, 'history.sqlite'), DEBUG: '' },
         stdio: ['ignore', 'ignore', 'pipe'],
         timeout: CASE_TIMEOUT_MS,
+        // SIGKILL: a process stuck in a synchronous read never gets to handle SIGTERM (the very fault this finds).
+        killSignal: 'SIGKILL',
       });
       let stderr = '';
       child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
