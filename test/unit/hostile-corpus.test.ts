@@ -184,6 +184,32 @@ describe('hostile command lines (no engine)', () => {
     vi.unstubAllEnvs();
   });
 
+  it('JSON nested 10,000 levels deep, as a manifest, a manifest signature or a signed report, is refused in one line, no RangeError', async () => {
+    const w = join(dir, 'deep');
+    mkdirSync(w, { recursive: true });
+    const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+    const archive = join(w, 'a.db');
+    writeFileSync(archive, sqlite);
+    writeFileSync(join(w, 'deep.json'), deep);
+    const { publicKey } = generateKeyPairSync('ed25519');
+    writeFileSync(join(w, 'k.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+    const manifest = `${archive}.manifest.json`;
+    copyFileSync(new URL('./fixtures/manifests/z4j-sqlite-1.13.0.manifest.json', import.meta.url), manifest);
+    writeFileSync(manifestSignaturePath(manifest), deep);
+    const cases: Array<[string[], number, RegExp]> = [
+      [['run', '--profile', 'z4j', '--no-history', '--manifest', join(w, 'deep.json'), archive], 2, /manifest .*deep\.json is not JSON: it nests more than 64 levels deep/],
+      [['run', '--profile', 'z4j', '--no-history', '--manifest-pubkey', join(w, 'k.pub'), archive], 2, /\.dsse\.json is not a signed envelope \(not JSON: it nests more than 64 levels deep\)/],
+      [['evidence', 'verify', join(w, 'deep.json'), '--pubkey', join(w, 'k.pub')], 1, /^$/],
+    ];
+    for (const [args, code, says] of cases) {
+      stderr.length = 0;
+      expect([args.join(' '), await main(['node', 'restore-drill', ...args])]).toEqual([args.join(' '), code]);
+      const text = stderr.join('');
+      expect(text).not.toMatch(/RangeError|unexpected error|^\s+at /m);
+      expect(text.trim()).toMatch(says);
+    }
+  });
+
   it('100 generated command lines end 2 or 3 with one line and no stack trace, never 0', async () => {
     const codes = new Set<number>();
     mkdirSync(join(dir, 'gen'), { recursive: true });
