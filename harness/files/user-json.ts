@@ -1,8 +1,9 @@
 /**
  * Deepest nesting of objects and arrays accepted in JSON a user supplies. What
- * restore-drill writes nests a few levels (a manifest 4, a report 6); JSON
- * nested thousands deep parses, but everything that walks it afterwards
- * (JSON.stringify, schema checks) recurses and dies with a RangeError.
+ * restore-drill writes nests a few levels (a manifest 3, a report 5 plus its
+ * checks' values); JSON nested thousands deep parses, but everything that
+ * walks it afterwards (JSON.stringify, schema checks) recurses and dies with
+ * a RangeError.
  */
 export const MAX_JSON_DEPTH = 64;
 
