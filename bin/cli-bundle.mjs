@@ -7,9 +7,9 @@
 // any change to a source makes the next start bundle again. Whenever a bundle
 // cannot be made or trusted, the caller runs the sources through tsx as before.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { extname, isAbsolute, join, relative } from 'node:path';
+import { extname, isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // Raised whenever what goes into a bundle changes (options, the source rewrite below).
@@ -61,32 +61,109 @@ function indexPath(cacheDir) {
   return join(cacheDir, 'cli.json');
 }
 
+// The cache trusts nothing it reads back: whoever can write the cache folder
+// could otherwise point the CLI at code anywhere. The index names a bundle only
+// by the one name build gives it (cli-<first 16 hex of its sha256>.mjs, no
+// folder), every source it lists must be a plain path below the project, and
+// every file is read only if it is a regular file, no symbolic link, of a
+// sensible size. An index that fails any of this is no cache: the CLI is
+// bundled again, which rewrites it.
+const BUNDLE_NAME = /^cli-[0-9a-f]{16}\.mjs$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+const INDEX_MAX_BYTES = 1 << 20;
+const SOURCE_MAX_BYTES = 16 << 20;
+const BUNDLE_MAX_BYTES = 64 << 20;
+
+/**
+ * A regular file's bytes, or null: opened without following a symbolic link
+ * and without blocking (a FIFO put in its place returns at once), checked on
+ * the open descriptor, at most maxBytes.
+ */
+function readRegular(path, maxBytes) {
+  let fd;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch {
+    return null;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > maxBytes) return null;
+    const buf = Buffer.allocUnsafe(st.size + 1);
+    let n = 0;
+    for (;;) {
+      const r = readSync(fd, buf, n, buf.length - n, null);
+      if (r === 0) break;
+      n += r;
+      if (n === buf.length) return null; // it grew while being read
+    }
+    return buf.subarray(0, n);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The cache folder, made if missing; it must be a folder itself, not a symbolic link to one elsewhere. */
+function cacheFolder(cacheDir) {
+  mkdirSync(cacheDir, { recursive: true });
+  if (!lstatSync(cacheDir).isDirectory()) throw new Error(`the cache folder ${cacheDir} is a symbolic link or not a folder`);
+}
+
+/** Whether `rel` names a file below `root` by a plain path: relative, no "..", no symbolic link on the way. */
+function insideRoot(root, rel) {
+  if (typeof rel !== 'string' || rel === '' || isAbsolute(rel) || normalize(rel) !== rel || rel.split(sep).includes('..')) return false;
+  try {
+    return realpathSync(join(root, rel)) === join(realpathSync(root), rel);
+  } catch {
+    return false;
+  }
+}
+
 /** The cached bundle's URL if it was made with this key from the sources as they are now. */
 function cached(cacheDir, key) {
+  try {
+    if (!lstatSync(cacheDir).isDirectory()) return null;
+  } catch {
+    return null;
+  }
+  const text = readRegular(indexPath(cacheDir), INDEX_MAX_BYTES);
+  if (!text) return null;
   let index;
   try {
-    index = JSON.parse(readFileSync(indexPath(cacheDir), 'utf8'));
+    index = JSON.parse(text.toString('utf8'));
   } catch {
     return null;
   }
+  if (typeof index !== 'object' || index === null || Array.isArray(index)) return null;
   for (const k of Object.keys(key)) if (index[k] !== key[k]) return null;
-  if (typeof index.inputs !== 'object' || index.inputs === null || typeof index.bundle !== 'string') return null;
-  for (const [rel, hash] of Object.entries(index.inputs)) {
-    let bytes;
-    try {
-      bytes = readFileSync(join(key.root, rel));
-    } catch {
-      return null;
-    }
-    if (sha256(bytes) !== hash) return null;
+  if (typeof index.inputs !== 'object' || index.inputs === null || Array.isArray(index.inputs)) return null;
+  if (typeof index.bundleSha256 !== 'string' || !SHA256.test(index.bundleSha256)) return null;
+  if (index.bundle !== `cli-${index.bundleSha256.slice(0, 16)}.mjs` || !BUNDLE_NAME.test(index.bundle)) return null;
+  const inputs = Object.entries(index.inputs);
+  if (inputs.length === 0) return null;
+  for (const [rel, hash] of inputs) {
+    if (!insideRoot(key.root, rel)) return null;
+    const bytes = readRegular(join(key.root, rel), SOURCE_MAX_BYTES);
+    if (!bytes || sha256(bytes) !== hash) return null;
   }
   const file = join(cacheDir, index.bundle);
-  try {
-    if (sha256(readFileSync(file)) !== index.bundleSha256) return null;
-  } catch {
-    return null;
-  }
+  const bundle = readRegular(file, BUNDLE_MAX_BYTES);
+  if (!bundle || sha256(bundle) !== index.bundleSha256) return null;
   return pathToFileURL(file).href;
+}
+
+/**
+ * Writes a file in the cache under a temporary name, then renames it into
+ * place: a process starting meanwhile never reads half a file, and neither the
+ * write (exclusive create) nor the rename follows a symbolic link planted there.
+ */
+function writeInCache(cacheDir, name, bytes) {
+  const tmp = join(cacheDir, `${name}.${process.pid}.tmp`);
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, bytes, { flag: 'wx' });
+  renameSync(tmp, join(cacheDir, name));
 }
 
 async function build(cacheDir, key, say) {
@@ -129,14 +206,10 @@ async function build(cacheDir, key, say) {
   const code = result.outputFiles[0].contents;
   const bundleSha256 = sha256(code);
   const bundle = `cli-${bundleSha256.slice(0, 16)}.mjs`;
-  mkdirSync(cacheDir, { recursive: true });
-  // Written under a temporary name and renamed, so a process starting meanwhile
-  // never reads half a file; several processes bundling at once all write the same.
-  const tmp = `.${process.pid}.tmp`;
-  writeFileSync(join(cacheDir, bundle + tmp), code);
-  renameSync(join(cacheDir, bundle + tmp), join(cacheDir, bundle));
-  writeFileSync(indexPath(cacheDir) + tmp, `${JSON.stringify({ ...key, inputs, bundle, bundleSha256 }, null, 1)}\n`);
-  renameSync(indexPath(cacheDir) + tmp, indexPath(cacheDir));
+  cacheFolder(cacheDir);
+  // Several processes bundling at once all write the same.
+  writeInCache(cacheDir, bundle, code);
+  writeInCache(cacheDir, 'cli.json', `${JSON.stringify({ ...key, inputs, bundle, bundleSha256 }, null, 1)}\n`);
   prune(cacheDir, bundle);
   say(`bundled ${Object.keys(inputs).length} sources into ${join(cacheDir, bundle)}`);
   return pathToFileURL(join(cacheDir, bundle)).href;

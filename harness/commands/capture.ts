@@ -31,6 +31,7 @@ export async function captureCommand(opts: CaptureOptions): Promise<number> {
   if (!existsSync(archive) || !statSync(archive).isFile()) throw new UsageError(`archive ${opts.archive} does not exist or is not a file`, 'RD_NO_ARCHIVE');
   const target = checkOutputPath(opts.out ?? manifestPathFor(archive), 'manifest', { createParents: false });
   if (existsSync(target) && !opts.force) throw new UsageError(`${target} exists; use --force to replace it`, 'RD_MANIFEST_EXISTS');
+  if (opts.sign) checkOutputPath(manifestSignaturePath(target), 'manifest signature', { createParents: false });
   const secrets = opts.secrets ? SecretBag.fromFile(opts.secrets) : undefined;
   for (const w of secrets?.warnings ?? []) opts.say(`warning: ${w}`);
   const key = opts.sign ? loadPrivateKey(opts.sign) : undefined;

@@ -1,10 +1,20 @@
-import { readFileSync } from 'node:fs';
-import { ExitCode, UsageError } from '../errors.ts';
+import { ExitCode } from '../errors.ts';
+import { checkOutputPath } from '../files/output-path.ts';
+import { readUserFile } from '../files/read-user-file.ts';
+import { parseUserJson } from '../files/user-json.ts';
 import { REPORT_PAYLOAD_TYPE, envelopeText, verifyEnvelope } from '../evidence/dsse.ts';
 import { generateKeys, loadPublicKey } from '../evidence/keys.ts';
 import { RunReportSchema } from '../report/schema.ts';
 
+/**
+ * The largest signed report read: a report of a thousand drills is a few MiB;
+ * as base64 in its envelope a third more.
+ */
+export const REPORT_ENVELOPE_MAX_BYTES = 64 << 20;
+
 export async function keygenCommand(opts: { out: string; force?: boolean; print: (l: string) => void }): Promise<number> {
+  // A folder, a FIFO or a device where a key would go is refused before a key is made (a FIFO would block the write).
+  for (const [path, what] of [[`${opts.out}.key`, 'private key'], [`${opts.out}.pub`, 'public key']] as const) checkOutputPath(path, what, { createParents: false });
   const { keyId } = generateKeys(`${opts.out}.key`, `${opts.out}.pub`, opts.force);
   opts.print(`private key: ${opts.out}.key (keep it secret; mode 0600)`);
   opts.print(`public key:  ${opts.out}.pub (give it to whoever checks the evidence)`);
@@ -18,18 +28,15 @@ export async function keygenCommand(opts: { out: string; force?: boolean; print:
  * the signature vouches for. Exit 0 when it holds, 1 when it does not.
  */
 export async function verifyCommand(opts: { report: string; pubkey: string; print: (l: string) => void }): Promise<number> {
-  const key = loadPublicKey(opts.pubkey);
-  let raw: unknown;
-  let text: string;
-  try {
-    text = readFileSync(opts.report, 'utf8');
-    raw = JSON.parse(text);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code) throw new UsageError(`cannot read ${opts.report}: ${code}`, 'RD_REPORT_UNREADABLE');
-    opts.print(`NOT VERIFIED ${opts.report}: the file is not JSON (${(e as Error).message})`);
+  const key = loadPublicKey(opts.pubkey, '--pubkey');
+  // Read like every file a user names: a regular file, bounded, never blocking.
+  const text = (await readUserFile(opts.report, { what: 'signed report', maxBytes: REPORT_ENVELOPE_MAX_BYTES, code: 'RD_REPORT_UNREADABLE' })).toString('utf8');
+  const json = parseUserJson(text);
+  if (!json.ok) {
+    opts.print(`NOT VERIFIED ${opts.report}: the file is not JSON (${json.reason})`);
     return ExitCode.failed;
   }
+  const raw = json.value;
   // The envelope is written in one exact form; any byte changed outside the
   // signed payload (spacing, key order, an added field) is caught here.
   if (text !== envelopeText(raw)) {
@@ -41,9 +48,11 @@ export async function verifyCommand(opts: { report: string; pubkey: string; prin
     opts.print(`NOT VERIFIED ${opts.report}: ${v.reason}`);
     return ExitCode.failed;
   }
-  const parsed = RunReportSchema.safeParse(JSON.parse(v.payload.toString('utf8')));
-  if (!parsed.success) {
-    opts.print(`NOT VERIFIED ${opts.report}: the signed payload is not a restore-drill report (${parsed.error.issues[0]?.message})`);
+  // Signed, but by a key that could have signed anything: the payload is checked as warily as the envelope.
+  const payload = parseUserJson(v.payload.toString('utf8'));
+  const parsed = payload.ok ? RunReportSchema.safeParse(payload.value) : undefined;
+  if (!parsed?.success) {
+    opts.print(`NOT VERIFIED ${opts.report}: the signed payload is not a restore-drill report (${payload.ok ? parsed?.error.issues[0]?.message : payload.reason})`);
     return ExitCode.failed;
   }
   const run = parsed.data;

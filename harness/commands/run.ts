@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError, ExitCode, errorMessage } from '../errors.ts';
 import { ensureEngine } from '../runtime/engine.ts';
 import { sweep } from '../runtime/sweep.ts';
-import { loadManifestFile, manifestPathFor, parseManifest } from '../manifest/load.ts';
+import { loadManifestFile, manifestPathFor } from '../manifest/load.ts';
 import { manifestSignatureProblem } from '../manifest/signature.ts';
 import type { Manifest } from '../manifest/schema.ts';
 import { SecretBag } from '../drill/secrets.ts';
@@ -89,7 +89,7 @@ async function planCandidates(opts: PlanOptions): Promise<Planned> {
   const found = expandArchives(opts.archives);
   if (opts.manifest && found.length > 1) throw new UsageError('--manifest names the manifest of one archive; give one archive with it', 'RD_USAGE');
   const secrets = opts.secrets ? SecretBag.fromFile(opts.secrets) : undefined;
-  const pubkey = opts.manifestPubkey ? loadPublicKey(opts.manifestPubkey) : undefined;
+  const pubkey = opts.manifestPubkey ? loadPublicKey(opts.manifestPubkey, '--manifest-pubkey') : undefined;
   const planned: Planned = { candidates: [], unproven: [], secrets };
   for (const { path: archive, folder, listed } of found) {
     if (!existsSync(archive)) throw new UsageError(`archive ${archive} does not exist`, 'RD_NO_ARCHIVE');
@@ -107,14 +107,14 @@ async function planCandidates(opts: PlanOptions): Promise<Planned> {
     if (problems.length > 0) {
       throw new UsageError(`manifest ${manifestPath} lacks what a ${profile.name} drill must check (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.join('; ')}`, 'RD_MANIFEST_INCOMPLETE');
     }
-    const unsigned = pubkey && manifestSignatureProblem(manifestPath, bytes, pubkey);
+    const unsigned = pubkey && (await manifestSignatureProblem(manifestPath, bytes, pubkey));
     if (unsigned) {
       if (!listed) throw new UsageError(unsigned, 'RD_MANIFEST_UNSIGNED');
       planned.unproven.push({ archive, reason: unsigned });
       continue;
     }
     const policy = { acceptEmpty: opts.acceptEmpty === true || manifest.policy?.acceptEmpty === true, acceptDrop: opts.acceptDrop === true || manifest.policy?.acceptDrop === true };
-    const previous = previousManifest(folder, manifestPath, manifest);
+    const previous = await previousManifest(folder, manifestPath, manifest);
     planned.candidates.push({ plan: { archive, manifestPath, manifestSha256: sha256, manifest, profile, secrets, policy, ...(previous ? { previous } : {}) }, folder });
   }
   return planned;
@@ -137,7 +137,7 @@ function prepareHistoryFolder({ path, named }: { path: string; named: boolean })
 }
 
 /** The manifest of the backup taken before this one in the same folder (same application), if any. */
-function previousManifest(folder: string, self: string, m: Manifest): { manifest: Manifest; path: string } | undefined {
+async function previousManifest(folder: string, self: string, m: Manifest): Promise<{ manifest: Manifest; path: string } | undefined> {
   let best: { manifest: Manifest; path: string } | undefined;
   const at = Date.parse(m.archive.createdAt);
   for (const f of readdirSync(folder)) {
@@ -146,7 +146,8 @@ function previousManifest(folder: string, self: string, m: Manifest): { manifest
     if (path === self) continue;
     let other: Manifest;
     try {
-      other = parseManifest(JSON.parse(readFileSync(path, 'utf8')), path);
+      // Read like the manifest itself: a FIFO or a device named *.manifest.json in the folder must not stall the run.
+      other = (await loadManifestFile(path)).manifest;
     } catch {
       continue; // a broken neighbour is its own archive's problem
     }

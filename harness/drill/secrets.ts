@@ -1,4 +1,4 @@
-import { readUserFile, worldReadable } from '../files/read-user-file.ts';
+import { readUserFileSync, worldReadable } from '../files/read-user-file.ts';
 import { createHash } from 'node:crypto';
 import { UsageError } from '../errors.ts';
 
@@ -26,7 +26,7 @@ export class SecretBag {
   readonly warnings: string[] = [];
 
   static fromFile(path: string): SecretBag {
-    const raw = readUserFile(path, { what: 'secrets file', maxBytes: 1 << 20, noSymlink: true, code: 'RD_SECRETS_UNREADABLE' });
+    const raw = readUserFileSync(path, { what: 'secrets file', maxBytes: 1 << 20, noSymlink: true, code: 'RD_SECRETS_UNREADABLE' });
     const bag = new SecretBag(path, raw);
     if (worldReadable(path)) bag.warnings.push(`secrets file ${path} can be read by every user on this host (mode o+r); chmod 600 it`);
     return bag;

@@ -26,6 +26,18 @@ export function signEnvelope(payload: Buffer, payloadType: string, privateKey: K
   return { payloadType, payload: payload.toString('base64'), signatures: [{ keyid: keyId(createPublicKey(privateKey)), sig: sig.toString('base64') }] };
 }
 
+/** The envelope's fields, and each signature's: DSSE's, nothing else (see verifyEnvelope). */
+const ENVELOPE_FIELDS = ['payloadType', 'payload', 'signatures'];
+const SIGNATURE_FIELDS = ['keyid', 'sig'];
+/** restore-drill writes one signature; a few more leave room for co-signers, not for a flood to verify. */
+export const MAX_SIGNATURES = 16;
+
+/** Field names for a message: at most a few, each cut short and shown as JSON (a name may hold anything). */
+function fieldList(names: string[]): string {
+  const shown = names.slice(0, 3).map((n) => JSON.stringify(n.length > 40 ? `${n.slice(0, 40)}…` : n));
+  return names.length > 3 ? `${shown.join(', ')} and ${names.length - 3} more` : shown.join(', ');
+}
+
 export type VerifyResult = { ok: true; payload: Buffer; keyId: string } | { ok: false; reason: string };
 
 /** Checks an envelope's shape and its signature by one public key; says why when it fails. */
@@ -34,6 +46,16 @@ export function verifyEnvelope(raw: unknown, publicKey: KeyObject, expectedType 
   const env = raw as Partial<Envelope>;
   if (typeof env.payloadType !== 'string' || typeof env.payload !== 'string' || !Array.isArray(env.signatures)) {
     return { ok: false, reason: 'the file is not a signed envelope (payloadType, payload or signatures missing)' };
+  }
+  // Only what the signature covers, or names the signer, may be there: a field
+  // beside them is vouched for by nobody, however plausible it looks to a reader.
+  const extra = Object.keys(env).filter((k) => !ENVELOPE_FIELDS.includes(k));
+  if (extra.length > 0) return { ok: false, reason: `the envelope holds fields no signature covers (${fieldList(extra)}); a signed envelope has only payloadType, payload and signatures` };
+  if (env.signatures.length > MAX_SIGNATURES) return { ok: false, reason: `the envelope holds ${env.signatures.length} signatures, more than the ${MAX_SIGNATURES} accepted` };
+  for (const s of env.signatures as unknown[]) {
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) return { ok: false, reason: 'a signature of the envelope is not an object of keyid and sig' };
+    const extraSig = Object.keys(s).filter((k) => !SIGNATURE_FIELDS.includes(k));
+    if (extraSig.length > 0) return { ok: false, reason: `a signature holds fields no signature covers (${fieldList(extraSig)}); each has only keyid and sig` };
   }
   if (env.payloadType !== expectedType) return { ok: false, reason: `payload type is ${env.payloadType}, expected ${expectedType}` };
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(env.payload)) return { ok: false, reason: 'the payload is not valid base64' };

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { DrillReport } from '../drill/types.ts';
@@ -152,11 +152,13 @@ export class History {
 
   /** Opens (or creates) a history file; one that is not a drill history is a usage error naming it. */
   static open(path: string): History {
+    // A folder, a FIFO or a device is no history (SQLite would fail on it with "disk I/O error", a read would throw or block).
+    const st = existsSync(path) ? statSync(path) : undefined;
+    if (st && !st.isFile()) throw new UsageError(`history file ${path} is not a regular file (${st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : 'a device or socket'})`, 'RD_HISTORY_INVALID');
     // SQLite takes a short file without a header for an empty database and would write over it.
-    if (existsSync(path) && !statSync(path).isFile()) throw new UsageError(`history file ${path} is not a regular file`, 'RD_HISTORY_INVALID');
-    if (existsSync(path) && statSync(path).size > 0) {
+    if (st && st.size > 0) {
       const head = Buffer.alloc(16);
-      const fd = openSync(path, 'r');
+      const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
       try {
         readSync(fd, head, 0, 16, 0);
       } finally {

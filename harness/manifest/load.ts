@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readUserFile } from '../files/read-user-file.ts';
+import { parseUserJson } from '../files/user-json.ts';
 import { UsageError } from '../errors.ts';
 import { Manifest } from './schema.ts';
+
+/** The largest manifest read (a real one is a few KiB). */
+export const MANIFEST_MAX_BYTES = 16 << 20;
 
 /** The manifest beside an archive: <archive>.manifest.json. */
 export function manifestPathFor(archive: string): string {
@@ -18,14 +22,10 @@ export async function loadManifest(path: string): Promise<Manifest> {
 
 /** A manifest with the sha256 of its exact bytes (what a report and signed evidence name) and those bytes. */
 export async function loadManifestFile(path: string): Promise<{ manifest: Manifest; sha256: string; bytes: Buffer }> {
-  const bytes = readUserFile(path, { what: 'manifest', maxBytes: 16 << 20, code: 'RD_MANIFEST_UNREADABLE' });
-  let raw: unknown;
-  try {
-    raw = JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    throw new UsageError(`manifest ${path} is not JSON: ${(e as Error).message}`, 'RD_MANIFEST_UNREADABLE');
-  }
-  return { manifest: parseManifest(raw, path), sha256: createHash('sha256').update(bytes).digest('hex'), bytes };
+  const bytes = await readUserFile(path, { what: 'manifest', maxBytes: MANIFEST_MAX_BYTES, code: 'RD_MANIFEST_UNREADABLE' });
+  const json = parseUserJson(bytes.toString('utf8'));
+  if (!json.ok) throw new UsageError(`manifest ${path} is not JSON: ${json.reason}`, 'RD_MANIFEST_UNREADABLE');
+  return { manifest: parseManifest(json.value, path), sha256: createHash('sha256').update(bytes).digest('hex'), bytes };
 }
 
 export function parseManifest(raw: unknown, source = 'manifest'): Manifest {

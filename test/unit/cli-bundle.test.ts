@@ -1,7 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cliBundle } from '../../bin/cli-bundle.mjs';
@@ -84,6 +85,99 @@ describe('the CLI bundle', () => {
     writeFileSync(cacheDir, 'a file where the cache folder should be');
     expect(await cliBundle({ root, cacheDir, say })).toBeNull();
     expect(said.at(-1)).toMatch(/running from the sources/);
+  });
+});
+
+describe('the bundle cache, written by someone else', () => {
+  type Index = { bundle: string; bundleSha256: string; inputs: Record<string, string> };
+  const indexFile = () => join(cacheDir, 'cli.json');
+  const readIndex = () => JSON.parse(readFileSync(indexFile(), 'utf8')) as Index;
+  const writeIndex = (index: Index) => writeFileSync(indexFile(), JSON.stringify(index));
+  const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
+  /** A good bundle, then `tamper`; the next start must bundle again, inside the cache, and run the real sources. */
+  async function refused(tamper: (index: Index) => void): Promise<void> {
+    const first = await cliBundle({ root, cacheDir, say });
+    tamper(readIndex());
+    const next = await cliBundle({ root, cacheDir, say });
+    expect(next?.built).toBe(true);
+    expect(dirname(fileURLToPath(next!.url))).toBe(cacheDir);
+    expect(next!.url).toBe(first!.url);
+    expect(runBundle(next!.url)).toBe('one beside the module');
+  }
+  // Code someone would like the CLI to run, outside the cache folder, its hash duly recorded.
+  const evil = () => {
+    const code = 'console.log("outside the cache")\n';
+    writeFileSync(join(root, 'evil.mjs'), code);
+    return { code, sha256: sha(code) };
+  };
+
+  it('never runs a bundle the index places outside the cache folder (.., an absolute path)', async () => {
+    for (const bundle of ['../evil.mjs', join(root, 'evil.mjs'), `../cli-${'0'.repeat(16)}.mjs`]) {
+      await refused((index) => {
+        const e = evil();
+        writeFileSync(join(root, `cli-${'0'.repeat(16)}.mjs`), e.code);
+        writeIndex({ ...index, bundle, bundleSha256: e.sha256 });
+      });
+    }
+  });
+
+  it('never runs a bundle that is a symbolic link leading out of the cache, even under the right name and hash', async () => {
+    await refused((index) => {
+      const e = evil();
+      const name = `cli-${e.sha256.slice(0, 16)}.mjs`;
+      symlinkSync(join(root, 'evil.mjs'), join(cacheDir, name));
+      writeIndex({ ...index, bundle: name, bundleSha256: e.sha256 });
+    });
+  });
+
+  it('refuses sources the index names outside the project (.., an absolute path, a link leading out)', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'restore-drill-outside-'));
+    try {
+      writeFileSync(join(outside, 'x.ts'), 'export {}\n');
+      symlinkSync(outside, join(root, 'out'));
+      for (const rel of [join('..', basename(outside), 'x.ts'), join(outside, 'x.ts'), 'out/x.ts', 'lib/../lib/where.ts']) {
+        // Recorded with the right hash of the file it names: only the path may be what refuses it.
+        await refused((index) => writeIndex({ ...index, inputs: { ...index.inputs, [rel]: sha(readFileSync(resolve(root, rel))) } }));
+      }
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('treats an index that does not parse, or is not an index, as no cache: it bundles again', async () => {
+    for (const text of ['{ nope', '', 'null', '[]', '"cli-0.mjs"', '{"inputs": null}', '\u0000'.repeat(100)]) {
+      await refused(() => writeFileSync(indexFile(), text));
+    }
+    await refused((index) => writeIndex({ ...index, inputs: {} }));
+  });
+
+  it('does not wait on an index that is a FIFO, or a folder: it bundles again over it', () => {
+    const script = `const { cliBundle } = await import(${JSON.stringify(new URL('../../bin/cli-bundle.mjs', import.meta.url).href)});
+      const r = await cliBundle({ root: ${JSON.stringify(root)}, cacheDir: ${JSON.stringify(cacheDir)} });
+      console.log(JSON.stringify(r));`;
+    for (const make of [() => execFileSync('mkfifo', [indexFile()]), () => mkdirSync(indexFile())]) {
+      rmSync(cacheDir, { recursive: true, force: true });
+      mkdirSync(cacheDir);
+      make();
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+      expect(r.signal).toBeNull(); // a hang would end in SIGTERM from the timeout
+      const result = JSON.parse(r.stdout) as { built: boolean; url: string } | null;
+      // A FIFO is replaced by the new index; a folder cannot be, so the CLI runs from the sources.
+      if (statSync(indexFile()).isDirectory()) expect(result).toBeNull();
+      else expect([result?.built, readIndex().bundle]).toEqual([true, basename(fileURLToPath(result!.url))]);
+    }
+  });
+
+  it('is not used, nor written, through a cache folder that is a symbolic link', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'restore-drill-elsewhere-'));
+    try {
+      symlinkSync(elsewhere, cacheDir);
+      expect(await cliBundle({ root, cacheDir, say })).toBeNull();
+      expect(said.at(-1)).toMatch(/cache folder .* is a symbolic link or not a folder/);
+      expect(readdirSync(elsewhere)).toEqual([]);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 });
 

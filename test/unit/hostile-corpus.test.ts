@@ -1,4 +1,6 @@
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn, execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
@@ -20,6 +22,9 @@ import { captureZ4j } from '../../scenarios/z4j/capture.ts';
 import { makeDump, z4jTables } from '../helpers/pg-dump-fixture.ts';
 import { fixtureSecretEnv, smallZ4jBackup } from '../helpers/z4j-small-backup.ts';
 import { readZ4jSecretEnv } from '../../scenarios/z4j/secret-env.ts';
+import { sampleRun } from '../helpers/sample-report.ts';
+import { REPORT_PAYLOAD_TYPE, envelopeText, signEnvelope } from '../../harness/evidence/dsse.ts';
+import { manifestSignaturePath, signManifestText } from '../../harness/manifest/signature.ts';
 
 /**
  * The project's own hostile corpus: seeded, generated damage to every input a
@@ -206,6 +211,32 @@ describe('hostile command lines (no engine)', () => {
     vi.unstubAllEnvs();
   });
 
+  it('JSON nested 10,000 levels deep, as a manifest, a manifest signature or a signed report, is refused in one line, no RangeError', async () => {
+    const w = join(dir, 'deep');
+    mkdirSync(w, { recursive: true });
+    const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+    const archive = join(w, 'a.db');
+    writeFileSync(archive, sqlite);
+    writeFileSync(join(w, 'deep.json'), deep);
+    const { publicKey } = generateKeyPairSync('ed25519');
+    writeFileSync(join(w, 'k.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+    const manifest = `${archive}.manifest.json`;
+    copyFileSync(new URL('./fixtures/manifests/z4j-sqlite-1.13.0.manifest.json', import.meta.url), manifest);
+    writeFileSync(manifestSignaturePath(manifest), deep);
+    const cases: Array<[string[], number, RegExp]> = [
+      [['run', '--profile', 'z4j', '--no-history', '--manifest', join(w, 'deep.json'), archive], 2, /manifest .*deep\.json is not JSON: it nests more than 64 levels deep/],
+      [['run', '--profile', 'z4j', '--no-history', '--manifest-pubkey', join(w, 'k.pub'), archive], 2, /\.dsse\.json is not a signed envelope \(not JSON: it nests more than 64 levels deep\)/],
+      [['evidence', 'verify', join(w, 'deep.json'), '--pubkey', join(w, 'k.pub')], 1, /^$/],
+    ];
+    for (const [args, code, says] of cases) {
+      stderr.length = 0;
+      expect([args.join(' '), await main(['node', 'restore-drill', ...args])]).toEqual([args.join(' '), code]);
+      const text = stderr.join('');
+      expect(text).not.toMatch(/RangeError|unexpected error|^\s+at /m);
+      expect(text.trim()).toMatch(says);
+    }
+  });
+
   it('100 generated command lines end 2 or 3 with one line and no stack trace, never 0', async () => {
     const codes = new Set<number>();
     mkdirSync(join(dir, 'gen'), { recursive: true });
@@ -240,4 +271,121 @@ describe('hostile command lines (no engine)', () => {
     // Both kinds were reached: refused input (2) and input that got as far as the (absent) engine (3).
     expect([...codes].sort()).toEqual([2, 3]);
   });
+});
+
+/**
+ * Every file a user can name, replaced by what would hang or swamp a careless
+ * read: a FIFO with no writer, a device that never ends (/dev/zero), a folder,
+ * and a sparse file of 64 GiB. The real CLI runs as a child process, each case
+ * under its own time limit, so a hang fails the case instead of stalling the
+ * suite; each must end at once with exit 2 and one line naming the file.
+ */
+describe('hostile files, for every file a user names (the real CLI)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'rd-hostile-files-'));
+  const CASE_TIMEOUT_MS = 20_000;
+  type Kind = 'FIFO' | 'device' | 'folder' | 'huge';
+  const KINDS: Kind[] = ['FIFO', 'device', 'folder', 'huge'];
+
+  /** Puts the hostile thing at `at`; a device is a symbolic link to /dev/zero where the path is fixed, /dev/zero itself otherwise. */
+  function place(kind: Kind, at: string, fixed: boolean): string {
+    rmSync(at, { recursive: true, force: true });
+    if (kind === 'FIFO') execFileSync('mkfifo', [at]);
+    else if (kind === 'folder') mkdirSync(at);
+    else if (kind === 'huge') {
+      writeFileSync(at, '');
+      truncateSync(at, 64 * 2 ** 30);
+    } else if (fixed) symlinkSync('/dev/zero', at);
+    else return '/dev/zero';
+    return at;
+  }
+
+  function cli(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+    return new Promise((done, fail) => {
+      const child = spawn(process.execPath, [new URL('../../bin/restore-drill.mjs', import.meta.url).pathname, ...args], {
+        env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent/restore-drill-test.sock', RESTORE_DRILL_HISTORY: join(root, 'history.sqlite'), DEBUG: '' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: CASE_TIMEOUT_MS,
+        // SIGKILL: a process stuck in a synchronous read never gets to handle SIGTERM (the very fault this finds).
+        killSignal: 'SIGKILL',
+      });
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      child.on('error', fail);
+      child.on('close', (code, signal) => done({ code, signal, stderr }));
+    });
+  }
+
+  // Each input: where the user names it, and how the CLI is called with the hostile path H.
+  interface Input {
+    name: string;
+    /** A fixed place (beside an archive or a manifest) rather than a path given on the command line. */
+    fixed?: string;
+    args: (h: string, w: string) => string[];
+    /** What the one line says, by kind. */
+    says: RegExp;
+    kinds?: Kind[];
+  }
+
+  function setup(w: string) {
+    mkdirSync(w, { recursive: true });
+    const archive = join(w, 'a.db');
+    writeFileSync(archive, sqlite);
+    const manifest = `${archive}.manifest.json`;
+    copyFileSync(new URL('./fixtures/manifests/z4j-sqlite-1.13.0.manifest.json', import.meta.url), manifest);
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    writeFileSync(join(w, 'k.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(join(w, 'k.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+    writeFileSync(manifestSignaturePath(manifest), signManifestText(readFileSync(manifest), privateKey));
+    writeFileSync(join(w, 'r.dsse.json'), envelopeText(signEnvelope(Buffer.from(JSON.stringify(sampleRun(), null, 2)), REPORT_PAYLOAD_TYPE, privateKey)));
+    writeFileSync(join(w, 's.env'), 'Z4J_SECRET=0123456789abcdef\n', { mode: 0o600 });
+    return { archive, manifest };
+  }
+
+  const refusedRead = /is not a regular file \((a FIFO|a device|a folder)\)|is \d+ bytes, more than the \d+/;
+  const inputs: Input[] = [
+    { name: 'run --manifest', args: (h, w) => ['run', '--profile', 'z4j', '--no-history', '--manifest', h, join(w, 'a.db')], says: new RegExp(`manifest .* (${refusedRead.source})`) },
+    { name: 'run: the manifest beside the archive', fixed: 'a.db.manifest.json', args: (_h, w) => ['run', '--profile', 'z4j', '--no-history', join(w, 'a.db')], says: new RegExp(`manifest .* (${refusedRead.source})`) },
+    { name: 'run --secrets', args: (h, w) => ['run', '--profile', 'z4j', '--no-history', '--secrets', h, join(w, 'a.db')], says: new RegExp(`secrets file .* (${refusedRead.source})`) },
+    { name: 'run --sign', args: (h, w) => ['run', '--profile', 'z4j', '--no-history', '--sign', h, join(w, 'a.db')], says: new RegExp(`key .* (${refusedRead.source})`) },
+    { name: 'run --manifest-pubkey', args: (h, w) => ['run', '--profile', 'z4j', '--no-history', '--manifest-pubkey', h, join(w, 'a.db')], says: new RegExp(`key .* (${refusedRead.source})`) },
+    {
+      name: 'run: the manifest signature (MANIFEST.dsse.json)',
+      fixed: 'a.db.manifest.json.dsse.json',
+      args: (_h, w) => ['run', '--profile', 'z4j', '--no-history', '--manifest-pubkey', join(w, 'k.pub'), join(w, 'a.db')],
+      says: new RegExp(`manifest signature .* (${refusedRead.source})`),
+    },
+    { name: 'run: the archive', args: (h) => ['run', '--profile', 'z4j', '--no-history', h], says: /archive .* is not a file|holds no archive/, kinds: ['FIFO', 'device', 'folder'] },
+    { name: 'run --history', args: (h, w) => ['run', '--profile', 'z4j', '--history', h, join(w, 'a.db')], says: /history file .* (is not a regular file|is a folder|is not a restore-drill history)/ },
+    { name: 'gate --archive', args: (h) => ['gate', '--profile', 'z4j', '--no-history', '--to-version', '1.14.0', '--archive', h], says: /archive .* is not a file|holds no archive/, kinds: ['FIFO', 'device', 'folder'] },
+    { name: 'manifest capture --archive', args: (h, w) => ['manifest', 'capture', '--profile', 'z4j', '--archive', h, '--out', join(w, 'out.json')], says: /archive .* is not a file|neither a SQLite database nor a pg_dump/ },
+    { name: 'manifest capture --secrets', args: (h, w) => ['manifest', 'capture', '--profile', 'z4j', '--archive', join(w, 'a.db'), '--secrets', h, '--out', join(w, 'out.json')], says: new RegExp(`secrets file .* (${refusedRead.source})`) },
+    { name: 'manifest capture --sign', args: (h, w) => ['manifest', 'capture', '--profile', 'z4j', '--archive', join(w, 'a.db'), '--sign', h, '--out', join(w, 'out.json')], says: new RegExp(`key .* (${refusedRead.source})`) },
+    { name: 'evidence verify REPORT', args: (h, w) => ['evidence', 'verify', h, '--pubkey', join(w, 'k.pub')], says: new RegExp(`signed report .* (${refusedRead.source})`) },
+    { name: 'evidence verify --pubkey', args: (h, w) => ['evidence', 'verify', join(w, 'r.dsse.json'), '--pubkey', h], says: new RegExp(`key .* (${refusedRead.source})`) },
+    { name: 'evidence keygen --out (the key files)', fixed: 'new.key', args: (_h, w) => ['evidence', 'keygen', '--force', '--out', join(w, 'new')], says: /private key .* (is not a regular file|is a folder)/, kinds: ['FIFO', 'device', 'folder'] },
+    { name: 'history --history', args: (h) => ['history', '--history', h], says: /history file .* (is not a regular file|is not a restore-drill history)/ },
+  ];
+  const cases = inputs.flatMap((input) => (input.kinds ?? KINDS).map((kind) => ({ input, kind })));
+
+  it(`refuses ${cases.length} hostile files at once: exit 2, one line naming the file, no stack trace, no hang`, async () => {
+    const results: string[] = [];
+    let next = 0;
+    // A few at a time: each case is a process of its own.
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let i = next++; i < cases.length; i = next++) {
+          const { input, kind } = cases[i]!;
+          const w = join(root, `c${i}`);
+          setup(w);
+          const h = place(kind, join(w, input.fixed ?? 'hostile'), input.fixed !== undefined);
+          const r = await cli(input.args(h, w));
+          const lines = r.stderr.trim().split('\n');
+          const ok = r.signal === null && r.code === 2 && lines.length === 1 && lines[0]!.startsWith('restore-drill: ') && input.says.test(lines[0]!) && !/unexpected error|^\s+at /m.test(r.stderr);
+          if (!ok) results.push(`${input.name} [${kind}]: ${r.signal ? `killed by ${r.signal} after ${CASE_TIMEOUT_MS} ms (a hang)` : `exit ${r.code}`}: ${r.stderr.trim()}`);
+          rmSync(w, { recursive: true, force: true });
+        }
+      }),
+    );
+    expect(results).toEqual([]);
+  }, 300_000);
 });
