@@ -28,7 +28,7 @@ export async function thirdPartyPython(): Promise<{ python: string } | { skip: s
   try {
     await run('python3', ['--version']);
   } catch (e) {
-    return { skip: `python3 cannot be run here (${(e as Error).message.split('\n')[0]})` };
+    return { skip: `python3 cannot be run here: ${lastLine(e)}` };
   }
   // Made beside the final place and renamed in, so two runs at once never share a half-made one.
   const staging = `${VENV}.${process.pid}`;
@@ -40,9 +40,7 @@ export async function thirdPartyPython(): Promise<{ python: string } | { skip: s
     await run(join(staging, 'bin', 'python'), ['-c', 'import securesystemslib.dsse, in_toto_attestation.v1.statement, in_toto_attestation.predicates.test_result.v0.test_result_pb2'], { timeout: 60_000 });
   } catch (e) {
     rmSync(staging, { recursive: true, force: true });
-    const err = e as Error & { stderr?: string };
-    const last = (err.stderr ?? err.message).trim().split('\n').filter(Boolean).pop() ?? err.message;
-    return { skip: `pip could not install ${THIRD_PARTY_PACKAGES.join(' and ')}: ${last.slice(0, 300)}` };
+    return { skip: `pip could not install ${THIRD_PARTY_PACKAGES.join(' and ')}: ${lastLine(e)}` };
   }
   writeFileSync(join(staging, 'ready'), `${THIRD_PARTY_PACKAGES.join('\n')}\n`);
   try {
@@ -53,4 +51,11 @@ export async function thirdPartyPython(): Promise<{ python: string } | { skip: s
     if (!existsSync(READY)) return { skip: `the environment at ${VENV} could not be put in place` };
   }
   return { python };
+}
+
+/** What a failed command said last (its stderr, else the error), short. */
+function lastLine(e: unknown): string {
+  const err = e as Error & { stderr?: string };
+  const said = (err.stderr || err.message).trim().split('\n').filter(Boolean).pop() ?? err.message;
+  return said.slice(0, 300);
 }
