@@ -4,8 +4,8 @@ import { readUserFile } from '../files/read-user-file.ts';
 import { parseUserJson } from '../files/user-json.ts';
 import { REPORT_PAYLOAD_TYPE, envelopeText, verifyEnvelope } from '../evidence/dsse.ts';
 import { generateKeys, loadPublicKey } from '../evidence/keys.ts';
-import { verifyBundle } from '../evidence/bundle.ts';
-import { INTOTO_PAYLOAD_TYPE } from '../evidence/intoto.ts';
+import { verifyBundle } from '../attestation/bundle.ts';
+import { INTOTO_PAYLOAD_TYPE } from '../attestation/statement.ts';
 import type { DrillReport } from '../drill/types.ts';
 import { RunReportSchema } from '../report/schema.ts';
 

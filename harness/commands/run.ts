@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../report/write.ts';
 import { checkOutputPath } from '../files/output-path.ts';
 import { REPORT_PAYLOAD_TYPE, envelopeText, signEnvelope } from '../evidence/dsse.ts';
 import { loadPrivateKey, loadPublicKey } from '../evidence/keys.ts';
-import { attestationPath, signAttestations } from '../evidence/intoto.ts';
+import { attestationPath, signAttestations } from '../attestation/statement.ts';
 import { History, historyLocation } from '../history/store.ts';
 import { expandArchives } from '../select/expand.ts';
 import { selectArchives, type Candidate, type Selection } from '../select/select.ts';

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { keygenCommand } from '../../harness/commands/evidence.ts';
 import { signEnvelope } from '../../harness/evidence/dsse.ts';
-import { INTOTO_PAYLOAD_TYPE, bundleLine, signAttestations } from '../../harness/evidence/intoto.ts';
+import { INTOTO_PAYLOAD_TYPE, bundleLine, signAttestations } from '../../harness/attestation/statement.ts';
 import { keyId, loadPrivateKey, loadPublicKey } from '../../harness/evidence/keys.ts';
 import { sampleRun } from '../helpers/sample-report.ts';
 import { thirdPartyPython } from '../helpers/third-party-python.ts';

@@ -6,7 +6,7 @@ import { keygenCommand, verifyCommand } from '../../harness/commands/evidence.ts
 import { signEnvelope } from '../../harness/evidence/dsse.ts';
 import {
   DRILL_PREDICATE, INTOTO_PAYLOAD_TYPE, STATEMENT_TYPE, TEST_RESULT_PREDICATE, attestationPath, bundleLine, drillStatements, signAttestations,
-} from '../../harness/evidence/intoto.ts';
+} from '../../harness/attestation/statement.ts';
 import { loadPrivateKey } from '../../harness/evidence/keys.ts';
 import type { DrillReport } from '../../harness/drill/types.ts';
 import { sampleRun } from '../helpers/sample-report.ts';

@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import { parseUserJson } from '../files/user-json.ts';
 import type { DrillReport } from '../drill/types.ts';
-import { verifyEnvelope } from './dsse.ts';
-import { DRILL_PREDICATE, INTOTO_PAYLOAD_TYPE, StatementSchema, TEST_RESULT_PREDICATE, bundleLine, drillStatements, type Statement } from './intoto.ts';
+import { verifyEnvelope } from '../evidence/dsse.ts';
+import { DRILL_PREDICATE, INTOTO_PAYLOAD_TYPE, StatementSchema, TEST_RESULT_PREDICATE, bundleLine, drillStatements, type Statement } from './statement.ts';
 
 /** Two per drill: a thousand drills are 2,000; a bound so a flood of lines is refused before it is verified. */
 export const MAX_BUNDLE_ENVELOPES = 10_000;

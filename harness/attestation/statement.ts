@@ -5,7 +5,7 @@ import { DrillReportSchema } from '../report/schema.ts';
 import type { RunReport } from '../report/index.ts';
 import { DEFAULT_JSON } from '../report/json.ts';
 import type { DrillReport } from '../drill/types.ts';
-import { signEnvelope } from './dsse.ts';
+import { signEnvelope } from '../evidence/dsse.ts';
 
 /**
  * Drill evidence as in-toto attestations, so that tools no one here wrote can
