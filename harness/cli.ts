@@ -60,7 +60,7 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option('--json <path>', 'shorthand for --reporter json=PATH')
-    .option('--sign <private-key>', 'sign the JSON report with this Ed25519 key (see "evidence keygen"); writes REPORT.dsse.json')
+    .option('--sign <private-key>', 'sign the JSON report with this Ed25519 key (see "evidence keygen"); writes REPORT.dsse.json and in-toto attestations, REPORT.intoto.jsonl')
     .option('--history <path>', 'drill history file (default: $RESTORE_DRILL_HISTORY or the state dir)')
     .option('--no-history', 'do not record these drills in the history')
     .option('--latest <n>', 'only the newest N archives of each folder', (v) => parseCount(v, '--latest', 1))
@@ -127,8 +127,8 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
     .action(async (o: { out: string; force?: boolean }) => setExit(await keygenCommand({ ...o, out: o.out, print: out })));
   evidence
     .command('verify')
-    .description('check a signed report (REPORT.dsse.json) against a public key; exit 0 only when the signature holds')
-    .argument('<report>', 'the signed envelope written by run --sign')
+    .description('check signed evidence (REPORT.dsse.json or REPORT.intoto.jsonl) against a public key; exit 0 only when every signature holds')
+    .argument('<report>', 'the signed report or attestation bundle written by run --sign')
     .requiredOption('--pubkey <file>', 'the signer\'s public key (PEM)')
     .action(async (report: string, o: { pubkey: string }) => setExit(await verifyCommand({ report, pubkey: o.pubkey, print: out })));
 

@@ -4,6 +4,9 @@ import { readUserFile } from '../files/read-user-file.ts';
 import { parseUserJson } from '../files/user-json.ts';
 import { REPORT_PAYLOAD_TYPE, envelopeText, verifyEnvelope } from '../evidence/dsse.ts';
 import { generateKeys, loadPublicKey } from '../evidence/keys.ts';
+import { verifyBundle } from '../attestation/bundle.ts';
+import { INTOTO_PAYLOAD_TYPE } from '../attestation/statement.ts';
+import type { DrillReport } from '../drill/types.ts';
 import { RunReportSchema } from '../report/schema.ts';
 
 /**
@@ -23,15 +26,22 @@ export async function keygenCommand(opts: { out: string; force?: boolean; print:
 }
 
 /**
- * Verifies a signed report offline: the envelope, the Ed25519 signature over
- * the exact payload, and that the payload is a restore-drill report. Prints what
- * the signature vouches for. Exit 0 when it holds, 1 when it does not.
+ * Verifies signed evidence offline: either the signed run report
+ * (REPORT.dsse.json, one envelope, as restore-drill has always written it) or
+ * the attestation bundle (REPORT.intoto.jsonl, in-toto statements, one envelope
+ * a line). For each: the envelope, the Ed25519 signature over the exact payload,
+ * and that the payload is what restore-drill writes. Prints what the signature
+ * vouches for. Exit 0 when it holds, 1 when it does not.
  */
 export async function verifyCommand(opts: { report: string; pubkey: string; print: (l: string) => void }): Promise<number> {
   const key = loadPublicKey(opts.pubkey, '--pubkey');
   // Read like every file a user names: a regular file, bounded, never blocking.
   const text = (await readUserFile(opts.report, { what: 'signed report', maxBytes: REPORT_ENVELOPE_MAX_BYTES, code: 'RD_REPORT_UNREADABLE' })).toString('utf8');
   const json = parseUserJson(text);
+  // Which of the two forms, by content, never by the file's name: a bundle is
+  // JSON Lines (one line, a signed statement, is JSON as a whole too); the report
+  // envelope is one indented JSON object.
+  if (json.ok ? isStatementEnvelope(json.value) : parseUserJson(text.slice(0, text.indexOf('\n') >>> 0)).ok) return verifyBundleFile(text, key, opts);
   if (!json.ok) {
     opts.print(`NOT VERIFIED ${opts.report}: the file is not JSON (${json.reason})`);
     return ExitCode.failed;
@@ -58,9 +68,28 @@ export async function verifyCommand(opts: { report: string; pubkey: string; prin
   const run = parsed.data;
   opts.print(`VERIFIED ${opts.report}: signed by key id ${v.keyId}`);
   opts.print(`run ${run.status}, ${run.startedAt} .. ${run.finishedAt}, restore-drill ${run.tool.version}`);
-  for (const d of run.drills) {
-    const checks = `${d.checks.filter((c) => c.status === 'pass').length}/${d.checks.length} checks passed`;
-    opts.print(`  ${d.verdict.padEnd(6)} ${d.archive.file} sha256 ${d.archive.sha256 ?? '-'} image ${d.image?.id ?? '-'} (${d.app?.name ?? d.profile} ${d.app?.version ?? ''}) ${checks} at ${d.finishedAt}`);
+  for (const d of run.drills) opts.print(drillLine(d));
+  return ExitCode.passed;
+}
+
+function isStatementEnvelope(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && (v as { payloadType?: unknown }).payloadType === INTOTO_PAYLOAD_TYPE;
+}
+
+function drillLine(d: DrillReport): string {
+  const checks = `${d.checks.filter((c) => c.status === 'pass').length}/${d.checks.length} checks passed`;
+  return `  ${d.verdict.padEnd(6)} ${d.archive.file} sha256 ${d.archive.sha256 ?? '-'} image ${d.image?.id ?? '-'} (${d.app?.name ?? d.profile} ${d.app?.version ?? ''}) ${checks} at ${d.finishedAt}`;
+}
+
+function verifyBundleFile(text: string, key: Parameters<typeof verifyBundle>[1], opts: { report: string; print: (l: string) => void }): number {
+  const v = verifyBundle(text, key);
+  if (!v.ok) {
+    opts.print(`NOT VERIFIED ${opts.report}: ${v.reason}`);
+    return ExitCode.failed;
   }
+  const versions = [...new Set(v.attestations.map((a) => a.toolVersion))].join(', ');
+  opts.print(`VERIFIED ${opts.report}: signed by key id ${v.keyId}`);
+  opts.print(`${v.attestations.length} in-toto test result(s) with their drills, restore-drill ${versions}`);
+  for (const a of v.attestations) opts.print(`${drillLine(a.drill)}, result ${a.result}`);
   return ExitCode.passed;
 }

@@ -16,6 +16,7 @@ import { writeFileAtomic } from '../report/write.ts';
 import { checkOutputPath } from '../files/output-path.ts';
 import { REPORT_PAYLOAD_TYPE, envelopeText, signEnvelope } from '../evidence/dsse.ts';
 import { loadPrivateKey, loadPublicKey } from '../evidence/keys.ts';
+import { attestationPath, signAttestations } from '../attestation/statement.ts';
 import { History, historyLocation } from '../history/store.ts';
 import { expandArchives } from '../select/expand.ts';
 import { selectArchives, type Candidate, type Selection } from '../select/select.ts';
@@ -263,6 +264,13 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       await writeFileAtomic(target, envelopeText(envelope));
       ctx.signature = { keyId: envelope.signatures[0]!.keyid, envelope: target };
       opts.say(`signed evidence: ${target}`);
+      // The same evidence as in-toto attestations, per archive, for verifiers no one here wrote.
+      const bundle = signAttestations(run, signingKey);
+      if (bundle.count > 0) {
+        const bundleTarget = resolve(attestationPath(specs.find((s) => s.name === 'json')?.target));
+        await writeFileAtomic(bundleTarget, bundle.text);
+        opts.say(`signed attestations: ${bundleTarget} (in-toto, ${bundle.count / 2} archive(s))`);
+      }
     }
     // One reporter failing (a full disk, a path gone since the start) does not cost the others their report.
     let lost = false;

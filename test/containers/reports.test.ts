@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,6 +12,7 @@ import { RunReportSchema } from '../../harness/report/schema.ts';
 import { capture } from '../helpers/drill.ts';
 import { renderedText, screenshot } from '../helpers/chromium.ts';
 import { skipReason } from './engine.ts';
+import { thirdPartyPython } from '../helpers/third-party-python.ts';
 
 /** Runs the CLI as a user would, watching every process and container while it runs. */
 async function cli(args: string[], secrets: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string; leaks: string[] }> {
@@ -96,6 +97,17 @@ describe.skipIf(skipReason)('reports and evidence from a real drill', () => {
     const verified = await cli(['evidence', 'verify', `${out}/report.dsse.json`, '--pubkey', `${key}.pub`], secretValues);
     expect(verified.code).toBe(0);
     expect(verified.stdout).toContain(`sha256 ${report.drills[0]!.archive.sha256}`);
+    // The same drill as in-toto attestations: ours reads them, and so does a verifier no one here wrote.
+    const attested = await cli(['evidence', 'verify', `${out}/report.intoto.jsonl`, '--pubkey', `${key}.pub`], secretValues);
+    expect(attested.code).toBe(0);
+    expect(attested.stdout).toMatch(new RegExp(`^  passed nightly\\.db sha256 ${report.drills[0]!.archive.sha256} .*, result PASSED$`, 'm'));
+    const py = await thirdPartyPython();
+    if ('python' in py) {
+      const third = execFileSync(py.python, [resolve('scripts/verify-intoto.py'), `${out}/report.intoto.jsonl`, `${key}.pub`], { encoding: 'utf8' });
+      expect(third).toContain(`PASSED nightly.db sha256:${report.drills[0]!.archive.sha256}`);
+    } else {
+      process.stderr.write(`reports: third-party in-toto check SKIPPED, ${py.skip}\n`);
+    }
 
     const hist = await cli(['history', '--history', `${out}/history.sqlite`, '--coverage', '--max-age', '1d', dep.archive], secretValues);
     expect(hist.code).toBe(0);
