@@ -169,7 +169,10 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const notify = notifyTarget(opts.notify, opts.notifyOn, env);
   // Every place a result will be written is checked before anything starts.
   for (const s of specs) if (s.target) checkOutputPath(s.target, `${s.name} report`);
-  if (signingKey) checkOutputPath(envelopePath(specs.find((s) => s.name === 'json')?.target), 'signed evidence');
+  if (signingKey) {
+    checkOutputPath(envelopePath(specs.find((s) => s.name === 'json')?.target), 'signed evidence');
+    checkOutputPath(attestationPath(specs.find((s) => s.name === 'json')?.target), 'signed attestations');
+  }
   const historyFile = opts.history === false ? undefined : historyLocation(opts.history, env);
   if (historyFile) prepareHistoryFolder(historyFile);
   const { candidates, unproven, secrets } = await planCandidates(opts);
@@ -269,6 +272,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       if (bundle.count > 0) {
         const bundleTarget = resolve(attestationPath(specs.find((s) => s.name === 'json')?.target));
         await writeFileAtomic(bundleTarget, bundle.text);
+        ctx.signature.attestations = bundleTarget;
         opts.say(`signed attestations: ${bundleTarget} (in-toto, ${bundle.count / 2} archive(s))`);
       }
     }

@@ -43,7 +43,7 @@ const SEVERITY = { failed: 0, error: 1, passed: 2 } as const;
 
 export function renderHtml(run: RunReport, ctx: RunEndContext = {}): string {
   const sig = ctx.signature
-    ? `signed with Ed25519, key id <code>${h(ctx.signature.keyId)}</code>; envelope <code>${h(ctx.signature.envelope)}</code> (check it with <code>restore-drill evidence verify</code>)`
+    ? `signed with Ed25519, key id <code>${h(ctx.signature.keyId)}</code>; envelope <code>${h(ctx.signature.envelope)}</code>${ctx.signature.attestations ? `, in-toto attestations <code>${h(ctx.signature.attestations)}</code>` : ''} (check either with <code>restore-drill evidence verify</code>)`
     : 'not signed (run with --sign KEY to produce verifiable evidence)';
   const counts = (['passed', 'failed', 'error'] as const).map((v) => `${run.drills.filter((d) => d.verdict === v).length} ${v}`).join(' · ');
   return `<!doctype html>

@@ -23,7 +23,7 @@ export interface RunEndContext {
   /** When an archive (by its sha256) last passed a drill. */
   lastPassed?: (profile: string, sha256: string) => Date | undefined;
   /** Signature status of the JSON report, for forms that show it. */
-  signature?: { keyId: string; envelope: string };
+  signature?: { keyId: string; envelope: string; /** The in-toto attestation bundle (JSON Lines), when one was written. */ attestations?: string };
 }
 
 export interface ReporterOptions {

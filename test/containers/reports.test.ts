@@ -146,7 +146,7 @@ describe.skipIf(skipReason)('reports and evidence from a real drill', () => {
     const dom = renderedText(html);
     const report = RunReportSchema.parse(JSON.parse(readFileSync(`${out}/report.json`, 'utf8')));
     const d = report.drills[0]!;
-    for (const must of [d.archive.sha256!, d.image!.id, d.app!.version, 'signed with Ed25519', 'integrity.sha256', 'compare.chain.head']) expect(dom).toContain(must);
+    for (const must of [d.archive.sha256!, d.image!.id, d.app!.version, 'signed with Ed25519', 'report.intoto.jsonl', 'integrity.sha256', 'compare.chain.head']) expect(dom).toContain(must);
     // Self-contained: nothing to fetch when an auditor opens it offline.
     expect(readFileSync(html, 'utf8')).not.toMatch(/<script|<link|src=|url\(/);
   });
