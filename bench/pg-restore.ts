@@ -18,7 +18,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { backupCommand } from '../harness/commands/backup.ts';
-import { planDrills } from '../harness/commands/run.ts';
+import { planDrills } from '../harness/drill/plan.ts';
 import { runDrill } from '../harness/drill/run-drill.ts';
 import { ensureImage } from '../harness/images/index.ts';
 import { postgresImage } from '../harness/images/postgres.ts';

@@ -16,7 +16,7 @@ import { stopAllContainers } from './runtime/container.ts';
 import { currentInterruptHandler } from './interrupt.ts';
 import { gateCommand } from './commands/gate.ts';
 import { parseDuration } from './history/store.ts';
-import { printable } from './report/printable.ts';
+import { printable } from './model/printable.ts';
 
 // After a signal, drills still unwinding must not print verdicts they did not reach.
 let interrupted = false;

@@ -1,9 +1,9 @@
 import type { DrillContainer, StartOptions } from './runtime/index.ts';
 import type { ImageRecipe } from './images/index.ts';
 import type { Manifest } from './manifest/schema.ts';
-import type { CheckResult, DataFacts, Observations } from './drill/types.ts';
-import type { Contract } from './contract/contract.ts';
-import type { SecretBag, SecretsReading } from './drill/secrets.ts';
+import type { CheckResult, DataFacts, Observations } from './model/types.ts';
+import type { Contract } from './verdict/contract.ts';
+import type { SecretBag, SecretsReading } from './model/secrets.ts';
 
 /**
  * What an application profile provides. The harness knows containers,

@@ -7,10 +7,11 @@ import { sweep } from '../runtime/sweep.ts';
 import { loadManifestFile, manifestPathFor } from '../manifest/load.ts';
 import { manifestSignatureProblem } from '../manifest/signature.ts';
 import type { Manifest } from '../manifest/schema.ts';
-import { SecretBag } from '../drill/secrets.ts';
-import { notStarted, runDrill, unprovenReport, type DrillPlan } from '../drill/run-drill.ts';
+import { SecretBag } from '../model/secrets.ts';
+import { notStarted, runDrill, unprovenReport } from '../drill/run-drill.ts';
+import { planCandidates, type PlanOptions } from '../drill/plan.ts';
 import { runPool } from '../drill/pool.ts';
-import type { DrillReport } from '../drill/types.ts';
+import type { DrillReport } from '../model/types.ts';
 import { createReporters, envelopePath, parseReporterSpecs, type RunEndContext, type RunReport } from '../report/index.ts';
 import { writeFileAtomic } from '../report/write.ts';
 import { checkOutputPath } from '../files/output-path.ts';
@@ -18,11 +19,12 @@ import { REPORT_PAYLOAD_TYPE, envelopeText, signEnvelope } from '../evidence/dss
 import { loadPrivateKey, loadPublicKey } from '../evidence/keys.ts';
 import { History, historyLocation } from '../history/store.ts';
 import { expandArchives } from '../select/expand.ts';
-import { selectArchives, type Candidate, type Selection } from '../select/select.ts';
+import { selectArchives, type Selection } from '../select/select.ts';
 import { onInterrupt } from '../interrupt.ts';
 import { getProfile } from '../profiles.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { notifyRun, notifyTarget, type NotifyOn } from '../notify/notify.ts';
+import { readSecretsFile } from '../files/secrets-file.ts';
 
 export interface RunOptions {
   profile: string;
@@ -64,62 +66,6 @@ export interface RunOptions {
   say: (line: string) => void;
 }
 
-/** What `run` and `gate` take from the command line to plan drills. */
-export type PlanOptions = Pick<RunOptions, 'profile' | 'archives' | 'manifest' | 'secrets' | 'acceptEmpty' | 'acceptDrop' | 'manifestPubkey'>;
-
-/**
- * Validates every input before anything starts (a usage error starts no
- * container): each archive exists and has a valid manifest for this profile
- * that carries every expectation the profile's contract requires.
- */
-export async function planDrills(opts: PlanOptions): Promise<DrillPlan[]> {
-  return (await planCandidates(opts)).candidates.map((c) => c.plan);
-}
-
-interface Planned {
-  candidates: Candidate[];
-  /** Archives found in a folder that cannot be drilled as they are (no manifest, unsigned): reported, never skipped. */
-  unproven: Array<{ archive: string; reason: string }>;
-  secrets: SecretBag | undefined;
-}
-
-async function planCandidates(opts: PlanOptions): Promise<Planned> {
-  const profile = getProfile(opts.profile);
-  if (opts.archives.length === 0) throw new UsageError('no archive given', 'RD_NO_ARCHIVE');
-  const found = expandArchives(opts.archives);
-  if (opts.manifest && found.length > 1) throw new UsageError('--manifest names the manifest of one archive; give one archive with it', 'RD_USAGE');
-  const secrets = opts.secrets ? SecretBag.fromFile(opts.secrets) : undefined;
-  const pubkey = opts.manifestPubkey ? loadPublicKey(opts.manifestPubkey, '--manifest-pubkey') : undefined;
-  const planned: Planned = { candidates: [], unproven: [], secrets };
-  for (const { path: archive, folder, listed } of found) {
-    if (!existsSync(archive)) throw new UsageError(`archive ${archive} does not exist`, 'RD_NO_ARCHIVE');
-    if (!statSync(archive).isFile()) throw new UsageError(`archive ${archive} is not a file`, 'RD_NO_ARCHIVE');
-    const manifestPath = resolve(opts.manifest ?? manifestPathFor(archive));
-    if (listed && !existsSync(manifestPath)) {
-      planned.unproven.push({ archive, reason: `no manifest (${basename(manifestPath)}): this archive is unproven; capture its manifest at backup time with "restore-drill manifest capture"` });
-      continue;
-    }
-    const { manifest, sha256, bytes } = await loadManifestFile(manifestPath);
-    if (manifest.app.name !== profile.name) {
-      throw new UsageError(`manifest ${manifestPath} is for ${manifest.app.name}, not the ${profile.name} profile`, 'RD_PROFILE_MISMATCH');
-    }
-    const problems = profile.contract.manifestProblems(manifest);
-    if (problems.length > 0) {
-      throw new UsageError(`manifest ${manifestPath} lacks what a ${profile.name} drill must check (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.join('; ')}`, 'RD_MANIFEST_INCOMPLETE');
-    }
-    const unsigned = pubkey && (await manifestSignatureProblem(manifestPath, bytes, pubkey));
-    if (unsigned) {
-      if (!listed) throw new UsageError(unsigned, 'RD_MANIFEST_UNSIGNED');
-      planned.unproven.push({ archive, reason: unsigned });
-      continue;
-    }
-    const policy = { acceptEmpty: opts.acceptEmpty === true || manifest.policy?.acceptEmpty === true, acceptDrop: opts.acceptDrop === true || manifest.policy?.acceptDrop === true };
-    const previous = await previousManifest(folder, manifestPath, manifest);
-    planned.candidates.push({ plan: { archive, manifestPath, manifestSha256: sha256, manifest, profile, secrets, policy, ...(previous ? { previous } : {}) }, folder });
-  }
-  return planned;
-}
-
 /**
  * A history file the user named (--history, RESTORE_DRILL_HISTORY) must go in
  * a folder that exists: a mistyped path is refused, nothing is made where it
@@ -134,28 +80,6 @@ function prepareHistoryFolder({ path, named }: { path: string; named: boolean })
     }
   }
   checkOutputPath(path, 'history file', { createParents: false });
-}
-
-/** The manifest of the backup taken before this one in the same folder (same application), if any. */
-async function previousManifest(folder: string, self: string, m: Manifest): Promise<{ manifest: Manifest; path: string } | undefined> {
-  let best: { manifest: Manifest; path: string } | undefined;
-  const at = Date.parse(m.archive.createdAt);
-  for (const f of readdirSync(folder)) {
-    if (!f.endsWith('.manifest.json')) continue;
-    const path = join(folder, f);
-    if (path === self) continue;
-    let other: Manifest;
-    try {
-      // Read like the manifest itself: a FIFO or a device named *.manifest.json in the folder must not stall the run.
-      other = (await loadManifestFile(path)).manifest;
-    } catch {
-      continue; // a broken neighbour is its own archive's problem
-    }
-    const t = Date.parse(other.archive.createdAt);
-    if (other.app.name !== m.app.name || !(t < at)) continue;
-    if (!best || t > Date.parse(best.manifest.archive.createdAt)) best = { manifest: other, path };
-  }
-  return best;
 }
 
 export async function runCommand(opts: RunOptions): Promise<number> {

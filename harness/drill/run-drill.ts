@@ -2,37 +2,21 @@ import { mkdirSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { makeWorkDir, removeWorkDir } from '../runtime/work-dir.ts';
 import { archiveNameNote } from './archive-name.ts';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { sha256File } from '../archive/hash.ts';
 import type { Engine } from '../runtime/engine.ts';
 import { startContainer, type DrillContainer } from '../runtime/container.ts';
 import { newDrillId } from '../runtime/labels.ts';
 import { ensureImage } from '../images/index.ts';
-import { compareAll, compareArchiveFacts, compareSecrets } from '../manifest/compare.ts';
-import { HARNESS_REQUIRED_CHECKS, requiredCheckProblems, type Policy } from '../contract/index.ts';
-import type { Manifest } from '../manifest/schema.ts';
-import type { DrillContext, Profile } from '../profile.ts';
+import { compareAll, compareArchiveFacts, compareSecrets, conclude } from '../verdict/index.ts';
+import type { DrillPlan } from './plan.ts';
+import type { DrillContext } from '../profile.ts';
 import { TimeoutError, errorMessage } from '../errors.ts';
 import { progressWatcher } from './progress.ts';
 import { debug } from '../log.ts';
-import { redactCheck, redactText, type SecretBag } from './secrets.ts';
+import { redactText } from '../model/secrets.ts';
 import { COMMAND_LIMIT_FLOOR_MS, commandLimit } from './command-limit.ts';
-import type { CheckResult, DrillReport, Observations, StageName, StageTiming, Verdict } from './types.ts';
-
-export interface DrillPlan {
-  archive: string;
-  manifestPath: string;
-  /** sha256 of the manifest's exact bytes: the report (and signed evidence) names what the drill was held against. */
-  manifestSha256: string;
-  manifest: Manifest;
-  profile: Profile;
-  secrets: SecretBag | undefined;
-  /** What empty or shrunken backups this drill accepts (manifest policy or command line). */
-  policy: Policy;
-  /** The previous backup's manifest in the same folder, for the sharp-drop policy. */
-  previous?: { manifest: Manifest; path: string };
-}
+import type { CheckResult, DrillReport, Observations, StageName, StageTiming } from '../model/types.ts';
 
 export interface DrillOptions {
   engine: Engine;
@@ -287,27 +271,6 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
   return report;
 }
 
-/**
- * The verdict, decided on the checks as found; only then are secret values
- * scrubbed from what people read (reasons, expected and observed values), so
- * no secret's value can change a verdict.
- */
-export function conclude(plan: Pick<DrillPlan, 'profile' | 'manifest' | 'secrets'>, checks: CheckResult[], stages: StageTiming[], gate: boolean): Pick<DrillReport, 'verdict' | 'summary' | 'checks'> {
-  const [verdict, summary] = decide(checks, stages, requiredChecks(plan, gate), gate);
-  const secrets = plan.secrets?.valuesToRedact() ?? [];
-  return { verdict, summary: redactText(summary, secrets), checks: checks.map((c) => redactCheck(c, secrets)) };
-}
-
-/** Every check id a `passed` must hold: the harness's own and the profile's contract (again after a gate's upgrade). */
-export function requiredChecks(plan: Pick<DrillPlan, 'profile' | 'manifest'>, gate: boolean): string[] {
-  const own = [...HARNESS_REQUIRED_CHECKS, ...plan.profile.contract.requiredChecks(plan.manifest)];
-  if (!gate) return own;
-  // After the upgrade the restored data is compared again (ids upgrade.*): every
-  // count, fingerprint and chain property, and what the profile says must hold then.
-  const again = own.filter((id) => /^compare\.(count|fingerprint|chain)\./.test(id)).map((id) => id.replace(/^compare\./, 'upgrade.'));
-  return [...own, ...again, ...(plan.profile.contract.requiredAfterUpgrade?.(plan.manifest) ?? [])];
-}
-
 async function checkIntegrity(plan: DrillPlan, ctx: DrillContext, report: DrillReport): Promise<void> {
   const exp = plan.manifest.archive;
   const st = await stat(plan.archive);
@@ -324,26 +287,6 @@ async function checkIntegrity(plan: DrillPlan, ctx: DrillContext, report: DrillR
       ? { id: 'integrity.sha256', status: 'pass', reason: 'sha256 matches the manifest', expected: exp.sha256, observed: sha256 }
       : { id: 'integrity.sha256', status: 'fail', reason: `archive sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${exp.sha256.slice(0, 12)}…: the file changed since the backup was taken`, expected: exp.sha256, observed: sha256 },
   );
-}
-
-/**
- * Fail-closed: a failing check fails the drill; any error, a stage that never
- * ran, or a required check that did not run and pass is an error. `passed`
- * means every required check ran and passed, and nothing else objected.
- */
-export function decide(checks: CheckResult[], stages: StageTiming[], required: readonly string[], gate = false): [Verdict, string] {
-  const fails = checks.filter((c) => c.status === 'fail');
-  if (fails.length > 0) return ['failed', `${fails[0]!.stage}: ${fails[0]!.reason}${fails.length > 1 ? ` (+${fails.length - 1} more)` : ''}`];
-  const errors = checks.filter((c) => c.status === 'error');
-  if (errors.length > 0) return ['error', `${errors[0]!.stage}: ${errors[0]!.reason}`];
-  const ran = new Set(stages.map((s) => s.name));
-  const stagesRequired: StageName[] = ['integrity', 'inspect', 'provision', 'restore', 'probe', 'compare', ...(gate ? (['upgrade', 'post-upgrade'] as const) : [])];
-  const missing = stagesRequired.filter((s) => !ran.has(s));
-  if (missing.length > 0) return ['error', `stages not run: ${missing.join(', ')}`];
-  if (checks.length === 0) return ['error', 'no check ran'];
-  const notRun = requiredCheckProblems(checks, required);
-  if (notRun.length > 0) return ['error', `required check${notRun.length === 1 ? '' : 's'} did not run: ${notRun.slice(0, 5).join(', ')}${notRun.length > 5 ? ` (+${notRun.length - 5} more)` : ''}`];
-  return ['passed', `${checks.length} checks passed, ${required.length} of them required`];
 }
 
 /** The report of a drill that never started (deadline passed, or interrupted first): an error, never a pass. */

@@ -1,7 +1,7 @@
 import { closeSync, constants, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { DrillReport } from '../drill/types.ts';
+import type { DrillReport } from '../model/types.ts';
 import { stateDir } from '../paths.ts';
 import { UsageError } from '../errors.ts';
 

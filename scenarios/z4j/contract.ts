@@ -1,4 +1,4 @@
-import type { Contract } from '../../harness/contract/index.ts';
+import type { Contract } from '../../harness/verdict/index.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import { judgeApp } from './app-checks.ts';
 import { PG_ARCHIVE_FORMAT } from './pg/capture.ts';

@@ -4,7 +4,7 @@ import { hasSqliteHeader, privateCopy } from '../../harness/archive/sqlite-file.
 import { foreignKeyProblems, integrityProblems, openReadOnly, tableColumns, tableExists } from '../../harness/checks/sqlite-db.ts';
 import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
 import type { DrillContext, DrillSession } from '../../harness/profile.ts';
-import type { ChainObservation, DataFacts, Observations } from '../../harness/drill/types.ts';
+import type { ChainObservation, DataFacts, Observations } from '../../harness/model/types.ts';
 import { errorMessage } from '../../harness/errors.ts';
 import { CHAIN_SECRET_NAME, readChainState } from './audit-chain.ts';
 import { quote } from './parse.ts';

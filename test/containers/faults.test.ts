@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DRILL_ID_LABEL, ensureEngine, MANAGED_LABEL, OWNER_PID_LABEL } from '../../harness/runtime/index.ts';
-import { planDrills } from '../../harness/commands/run.ts';
+import { planDrills } from '../../harness/drill/plan.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
 import { RunReportSchema } from '../../harness/report/schema.ts';
 import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/fixtures/deployment.ts';

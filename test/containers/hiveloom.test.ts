@@ -7,7 +7,7 @@ import { ensureEngine } from '../../harness/runtime/index.ts';
 import { ensureImage, type ImageRecipe } from '../../harness/images/index.ts';
 import { loadManifestFile } from '../../harness/manifest/load.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
-import type { DrillReport } from '../../harness/drill/types.ts';
+import type { DrillReport } from '../../harness/model/types.ts';
 import type { Profile } from '../../harness/profile.ts';
 import { makeStandinDeployment, MANY_UNUSED, type StandinDeployment } from '../fixtures/hiveloom-standin/deployment.ts';
 import { damageMainPage1, damageWalFrame, dropAllRows, dropOneAgent, dropOneRow, gzipBomb, manifestFor, midWritePlatform, overwritePlatformPage, readEntries, tornArchive, writeEntries, type Entry } from '../fixtures/hiveloom-standin/tamper.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureEngine } from '../../harness/runtime/index.ts';
 import { runCommand } from '../../harness/commands/run.ts';
-import { planDrills } from '../../harness/commands/run.ts';
+import { planDrills } from '../../harness/drill/plan.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
 import { RunReportSchema } from '../../harness/report/schema.ts';
 import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/fixtures/deployment.ts';

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureEngine } from '../../harness/runtime/index.ts';
 import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/fixtures/deployment.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
-import { parseEnvFile } from '../../harness/drill/secrets.ts';
+import { parseEnvFile } from '../../harness/model/secrets.ts';
 import { RunReportSchema } from '../../harness/report/schema.ts';
 import { capture } from '../helpers/drill.ts';
 import { renderedText, screenshot } from '../helpers/chromium.ts';

@@ -7,7 +7,7 @@ import { sha256File } from '../../harness/archive/hash.ts';
 import { walkDumpData } from '../../harness/archive/pg-dump-data.ts';
 import { readDumpToc } from '../../harness/archive/pg-dump.ts';
 import { backupCommand } from '../../harness/commands/backup.ts';
-import { planDrills } from '../../harness/commands/run.ts';
+import { planDrills } from '../../harness/drill/plan.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import { ensureEngine } from '../../harness/runtime/index.ts';

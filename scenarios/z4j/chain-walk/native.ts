@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ChainKey } from '../../../harness/checks/hmac-chain.ts';
-import type { ChainObservation } from '../../../harness/drill/types.ts';
+import type { ChainObservation } from '../../../harness/model/types.ts';
 import { debug } from '../../../harness/log.ts';
 import type { RowidSlice, SliceEnds } from '../audit-chain.ts';
 import { END, MESSAGE, type AuditLayout } from './page-walk.ts';

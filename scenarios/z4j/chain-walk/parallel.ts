@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { stitchSegments } from '../../../harness/checks/hmac-chain.ts';
-import type { ChainObservation } from '../../../harness/drill/types.ts';
+import type { ChainObservation } from '../../../harness/model/types.ts';
 import { chainCuts, chainKey, keyAfter, type ChainRange, type RowidSlice, type SliceEnds } from '../audit-chain.ts';
 import { nativeWalker, walkNative } from './native.ts';
 import { auditLayout } from './page-walk.ts';

@@ -10,7 +10,7 @@ import type { CaptureInput } from '../../../harness/profile.ts';
 import { createPrivateNetwork, ensureEngine, newDrillId, startContainer } from '../../../harness/runtime/index.ts';
 import { POSTGRES_COMMAND, POSTGRES_PORT, POSTGRES_SUPERUSER, psql, waitForPostgres } from '../../../harness/runtime/postgres.ts';
 import { TOOL_VERSION } from '../../../harness/version.ts';
-import type { ChainObservation } from '../../../harness/drill/types.ts';
+import type { ChainObservation } from '../../../harness/model/types.ts';
 import type pg from 'pg';
 import { CHAIN_SECRET_NAME } from '../audit-chain.ts';
 import { chainDamage } from '../archive-chain.ts';

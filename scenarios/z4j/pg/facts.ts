@@ -2,7 +2,7 @@ import { thisDrillsRestoreRow, type TailRow } from '../restore-row.ts';
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { stitchSegments, walkChain } from '../../../harness/checks/hmac-chain.ts';
-import type { ChainObservation } from '../../../harness/drill/types.ts';
+import type { ChainObservation } from '../../../harness/model/types.ts';
 import { chainKey, rowMessage, type AuditRow } from '../audit-chain.ts';
 import { COUNTED_TABLES } from '../tables.ts';
 

@@ -5,7 +5,7 @@ import { postgresImage } from '../../../harness/images/postgres.ts';
 import { createPrivateNetwork, ensureEngine, type DrillContainer, type ExecOutcome } from '../../../harness/runtime/index.ts';
 import { POSTGRES_COMMAND, POSTGRES_PORT, POSTGRES_SUPERUSER, psql, waitForPostgres } from '../../../harness/runtime/postgres.ts';
 import type { DrillContext, DrillSession } from '../../../harness/profile.ts';
-import type { ChainObservation, DataFacts, Observations } from '../../../harness/drill/types.ts';
+import type { ChainObservation, DataFacts, Observations } from '../../../harness/model/types.ts';
 import { errorMessage } from '../../../harness/errors.ts';
 import { CHAIN_SECRET_NAME, chainKey } from '../audit-chain.ts';
 import { quote } from '../parse.ts';

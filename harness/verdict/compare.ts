@@ -1,6 +1,6 @@
-import type { ChainObservation, DataFacts, Finding, Observations } from '../drill/types.ts';
-import { SHARP_DROP_MIN_PREVIOUS, SHARP_DROP_RATIO, type Contract, type Policy } from '../contract/contract.ts';
-import type { ChainExpectation, CountExpectation, Manifest } from './schema.ts';
+import type { ChainObservation, DataFacts, Finding, Observations } from '../model/types.ts';
+import { SHARP_DROP_MIN_PREVIOUS, SHARP_DROP_RATIO, type Contract, type Policy } from './contract.ts';
+import type { ChainExpectation, CountExpectation, Manifest } from '../manifest/schema.ts';
 
 export interface CompareInput {
   manifest: Manifest;
