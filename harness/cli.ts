@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, UsageError, isRestoreDrillError } from './errors.ts';
+import { ExitCode, InternalError, UsageError, isRestoreDrillError } from './errors.ts';
 import { TOOL_VERSION } from './version.ts';
 import { setupCommand } from './commands/setup.ts';
 import { imagesBuild, imagesList, imagesPrune } from './commands/images.ts';
@@ -410,11 +410,12 @@ async function outcome(argv: string[]): Promise<number> {
       if (e.code.startsWith('restore-drill.')) process.stderr.write(`restore-drill: ${printable(e.message)}\n`);
       return ExitCode.usage;
     }
-    if (isRestoreDrillError(e)) {
+    if (isRestoreDrillError(e) && !(e instanceof InternalError)) {
       process.stderr.write(`restore-drill: ${printable(e.message)}\n`);
       return e.exitCode;
     }
-    process.stderr.write(`restore-drill: unexpected error\n${(e as Error).stack ?? String(e)}\n`);
+    // A broken rule of the harness's own, or an error no code names: a bug, said with its stack under the one code for it.
+    process.stderr.write(`restore-drill: unexpected error (RD_INTERNAL: a bug, please report it)\n${(e as Error).stack ?? String(e)}\n`);
     return ExitCode.error;
   }
 }

@@ -11,7 +11,7 @@ import { ensureImage } from '../images/index.ts';
 import { compareAll, compareArchiveFacts, compareSecrets, conclude } from '../verdict/index.ts';
 import type { DrillPlan } from './plan.ts';
 import type { DrillContext } from '../profile.ts';
-import { TimeoutError, errorMessage } from '../errors.ts';
+import { TimeoutError, errorMessage, UsageError, DrillError } from '../errors.ts';
 import { progressWatcher } from './progress.ts';
 import { debug } from '../log.ts';
 import { redactText } from '../model/secrets.ts';
@@ -120,7 +120,7 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
     },
     execTimeoutMs: limit.ms,
     async start(o) {
-      if (abort.signal.aborted) throw new Error(`drill ended (${ended}) before a container could start`);
+      if (abort.signal.aborted) throw new DrillError(`drill ended (${ended}) before a container could start`, 'RD_DRILL_ENDED');
       const c = await startContainer({ ...o, image: o.image ?? imageTag, drillId });
       containers.push(c);
       if (watch) c.activity = watch;
@@ -147,7 +147,7 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
     const s = performance.now();
     let status: StageTiming['status'] = 'passed';
     try {
-      if (abort.signal.aborted) throw new Error('ended');
+      if (abort.signal.aborted) throw new DrillError('ended', 'RD_DRILL_ENDED');
       await Promise.race([fn(), aborted]);
     } catch (e) {
       debug.drill('stage %s threw: %O', name, e);
@@ -197,7 +197,7 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
     report.upgrade = { toVersion };
     const upgraded =
       (await stage('upgrade', async () => {
-        if (!session.upgrade) throw new Error(`the ${plan.profile.name} profile cannot upgrade restored data`);
+        if (!session.upgrade) throw new UsageError(`the ${plan.profile.name} profile cannot upgrade restored data`, 'RD_USAGE');
         const built = await ensureImage(opts.engine.docker, plan.profile.image(toVersion, plan.manifest));
         report.upgrade = { toVersion, image: { tag: built.tag, id: built.id, cacheHit: built.cacheHit } };
         await session.upgrade(built.tag, toVersion);
