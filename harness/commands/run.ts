@@ -14,6 +14,7 @@ import { runPool } from '../drill/pool.ts';
 import type { DrillReport } from '../model/types.ts';
 import { createReporters, envelopePath, parseReporterSpecs, type RunEndContext, type RunReport } from '../report/index.ts';
 import { writeFileAtomic } from '../report/write.ts';
+import { ReporterFanOut } from '../report/fan-out.ts';
 import { checkOutputPath } from '../files/output-path.ts';
 import { REPORT_PAYLOAD_TYPE, envelopeText, signEnvelope } from '../evidence/dsse.ts';
 import { loadPrivateKey, loadPublicKey } from '../evidence/keys.ts';
@@ -104,7 +105,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     const lastPassed = history ? (p: string, sha256: string) => history.lastPassed(p, sha256) : undefined;
     const plans = selectArchives(candidates, opts.selection ?? {}, { now: now(), ...(lastPassed ? { lastPassed } : {}) }).map((c) => c.plan);
     if (plans.length === 0 && unproven.length === 0) throw new UsageError('the selection leaves no archive to drill', 'RD_EMPTY_SELECTION');
-    const reporters = createReporters(specs, { env, out: opts.out, err: process.stderr });
+    const reporters = new ReporterFanOut(createReporters(specs, { env, out: opts.out, err: process.stderr }), opts.say);
     const engine = plans.length > 0 ? await ensureEngine({ say: opts.say }) : undefined;
     if (engine) for (const n of (await sweep(engine.docker)).notRemoved) opts.say(`warning: a leftover was not removed: ${n}`);
 
@@ -117,12 +118,12 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     });
     const deadline = opts.deadlineMs ? setTimeout(() => stop.abort('deadline'), opts.deadlineMs) : undefined;
     const startedAt = now().toISOString();
-    for (const r of reporters) await r.onRunStart?.([...unproven.map((u) => u.archive), ...plans.map((p) => p.archive)]);
+    await reporters.onRunStart([...unproven.map((u) => u.archive), ...plans.map((p) => p.archive)]);
     // Archives that cannot be drilled as they are: each an `error` report, so a folder never passes around them.
     const refused = unproven.map((u) => {
       const report = unprovenReport(opts.profile, u.archive, u.reason);
       history?.record(report);
-      for (const r of reporters) r.onDrillEnd?.(report);
+      reporters.onDrillEnd(report);
       return report;
     });
     let reports: DrillReport[];
@@ -131,23 +132,15 @@ export async function runCommand(opts: RunOptions): Promise<number> {
         plans,
         opts.jobs ?? availableParallelism(),
         async (plan) => {
-          for (const r of reporters) r.onDrillStart?.(plan.archive);
+          reporters.onDrillStart(plan.archive);
           const report = await runDrill(plan, {
             engine: engine!,
             signal: stop.signal,
             ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
             ...(opts.execTimeoutMs ? { execTimeoutMs: opts.execTimeoutMs } : {}),
             ...(opts.upgradeTo ? { upgradeTo: opts.upgradeTo } : {}),
-            onStage: (archive, stage) => {
-              for (const r of reporters) r.onStage?.(archive, stage);
-            },
-            ...(reporters.some((r) => r.onProgress)
-              ? {
-                  onProgress: (archive: string, text: string) => {
-                    for (const r of reporters) r.onProgress?.(archive, text);
-                  },
-                }
-              : {}),
+            onStage: (archive, stage) => reporters.onStage(archive, stage),
+            ...(reporters.wantsProgress ? { onProgress: (archive: string, text: string) => reporters.onProgress(archive, text) } : {}),
           });
           // The report stands whatever befalls its record (a full disk, a reporter bug).
           try {
@@ -155,19 +148,13 @@ export async function runCommand(opts: RunOptions): Promise<number> {
           } catch (e) {
             opts.say(`warning: the drill of ${plan.archive} could not be recorded in the history: ${errorMessage(e)}`);
           }
-          for (const r of reporters) {
-            try {
-              r.onDrillEnd?.(report);
-            } catch (e) {
-              opts.say(`warning: the ${r.name} reporter failed on ${plan.archive}: ${errorMessage(e)}`);
-            }
-          }
+          reporters.onDrillEnd(report);
           return report;
         },
         (plan) => {
           if (!stop.signal.aborted) return undefined;
           const report = notStarted(plan, stop.signal.reason === 'deadline' ? 'the run\'s --deadline passed first' : 'the run was interrupted first');
-          for (const r of reporters) r.onDrillEnd?.(report);
+          reporters.onDrillEnd(report);
           return report;
         },
         (plan, e) => notStarted(plan, `the harness crashed: ${errorMessage(e)}`),
@@ -189,18 +176,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       opts.say(`signed evidence: ${target}`);
     }
     // One reporter failing (a full disk, a path gone since the start) does not cost the others their report.
-    let lost = false;
-    const written: Array<{ reporter: string; path: string }> = [];
-    for (const r of reporters) {
-      try {
-        const wrote = await r.onRunEnd?.(run, ctx);
-        if (wrote) written.push({ reporter: r.name, path: wrote });
-        if (wrote) opts.say(`${r.name} report: ${wrote}`);
-      } catch (e) {
-        lost = true;
-        opts.say(`error: the ${r.name} report could not be written: ${errorMessage(e)}`);
-      }
-    }
+    const { written, lost } = await reporters.onRunEnd(run, ctx);
     // Each drill links to the report a reader would open first (history --html).
     const linked = ['html', 'json', 'junit'].map((n) => written.find((w) => w.reporter === n)).find(Boolean);
     if (history && linked) {
