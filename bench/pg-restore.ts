@@ -15,6 +15,7 @@
  *    command.
  * Prints figures; asserts nothing about time (shared machines are noisy).
  */
+import { dockerRuntime } from '../harness/runtime/docker.ts';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { backupCommand } from '../harness/commands/backup.ts';
@@ -64,7 +65,7 @@ if (!existsSync(`${archive}.manifest.json`)) {
 let session: Z4jPgSession | undefined;
 const profile = { ...z4jProfile, session: (ctx: DrillContext) => (session = new Z4jPgSession(ctx)) };
 const [plan] = await planDrills({ profile: 'z4j', archives: [archive], secrets });
-const report = await runDrill({ ...plan!, profile }, { engine: await ensureEngine(), execTimeoutMs: 3_600_000 });
+const report = await runDrill({ ...plan!, profile }, { runtime: dockerRuntime(await ensureEngine()), execTimeoutMs: 3_600_000 });
 if (report.verdict !== 'passed') {
   say(`drill ${report.verdict}: ${report.summary}`);
   process.exitCode = 1;

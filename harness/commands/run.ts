@@ -1,3 +1,4 @@
+import { dockerRuntime } from '../runtime/docker.ts';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -134,7 +135,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
         async (plan) => {
           reporters.onDrillStart(plan.archive);
           const report = await runDrill(plan, {
-            engine: engine!,
+            runtime: dockerRuntime(engine!),
             signal: stop.signal,
             ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
             ...(opts.execTimeoutMs ? { execTimeoutMs: opts.execTimeoutMs } : {}),

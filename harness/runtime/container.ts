@@ -353,9 +353,17 @@ export async function removeContainer(c: Pick<Docker.Container, 'unpause' | 'rem
   await withTimeout(removal, ms, `the container ${name} was not removed`);
 }
 
-/** Starts a labelled container; with no network given it runs with network "none". */
+/**
+ * Starts a labelled container on this process's engine, found as the CLI
+ * finds it: for tools outside a drill (fixtures, benches, tests). A drill
+ * starts its containers through the Runtime it was given (ctx.start).
+ */
 export async function startContainer(opts: StartOptions): Promise<DrillContainer> {
-  const { docker } = await ensureEngine();
+  return startContainerOn((await ensureEngine()).docker, opts);
+}
+
+/** Starts a labelled container on the engine given; with no network given it runs with network "none". */
+export async function startContainerOn(docker: Docker, opts: StartOptions): Promise<DrillContainer> {
   const network = opts.network ?? 'none';
   debug.runtime('starting %s (network %s) for drill %s', opts.image, network, opts.drillId);
   const container = await docker.createContainer({

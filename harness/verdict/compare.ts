@@ -93,6 +93,20 @@ export function compareSecrets(manifest: Manifest, obs: Observations): Finding[]
   ];
 }
 
+/** The archive's bytes as fetched (size and sha256) against the manifest: judged before anything is unpacked or started. */
+export function compareIntegrity(manifest: Manifest, seen: { sizeBytes: number; sha256: string }): Finding[] {
+  const exp = manifest.archive;
+  const { sizeBytes: size, sha256 } = seen;
+  return [
+    size === exp.sizeBytes
+      ? { id: 'integrity.size', status: 'pass', reason: `${size} bytes as recorded`, expected: exp.sizeBytes, observed: size }
+      : { id: 'integrity.size', status: 'fail', reason: `archive size ${size} bytes, manifest records ${exp.sizeBytes}`, expected: exp.sizeBytes, observed: size },
+    sha256 === exp.sha256
+      ? { id: 'integrity.sha256', status: 'pass', reason: 'sha256 matches the manifest', expected: exp.sha256, observed: sha256 }
+      : { id: 'integrity.sha256', status: 'fail', reason: `archive sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${exp.sha256.slice(0, 12)}…: the file changed since the backup was taken`, expected: exp.sha256, observed: sha256 },
+  ];
+}
+
 /** What the archive says about itself against what the manifest says about it. */
 export function compareArchiveFacts(manifest: Manifest, archive: DataFacts | undefined, contract: Contract): Finding[] {
   if (!contract.archiveRecordsVersion) return [];

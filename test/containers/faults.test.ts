@@ -1,3 +1,4 @@
+import { dockerRuntime } from '../../harness/runtime/docker.ts';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,7 +70,7 @@ describe.skipIf(skipReason)('faults', () => {
     let paused = false;
     let pausing = false;
     const report = await runDrill(plan!, {
-      engine: await ensureEngine(),
+      runtime: dockerRuntime(await ensureEngine()),
       timeoutMs: 45_000,
       onStage: (_a, stage) => {
         if (stage !== 'restore' || pausing) return;

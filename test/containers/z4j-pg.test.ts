@@ -1,3 +1,4 @@
+import { dockerRuntime } from '../../harness/runtime/docker.ts';
 import { mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,7 +136,7 @@ describe.skipIf(skipReason)('z4j PostgreSQL drill cases', () => {
       session: (ctx: Parameters<typeof z4jProfile.session>[0]) =>
         new Z4jPgSession(ctx, { prepareTarget: async (c) => void (await c.query('CREATE TABLE public.leftover (id int)')) }),
     };
-    const r = await runDrill({ ...plan!, profile: forced }, { engine: await ensureEngine() });
+    const r = await runDrill({ ...plan!, profile: forced }, { runtime: dockerRuntime(await ensureEngine()) });
     expect(r.verdict).toBe('failed');
     expect(r.summary).toBe('provision: target database z4j is not empty: it holds table public.leftover before the restore; refusing to restore over it');
     expect(r.stages.map((s) => s.name)).not.toContain('restore');

@@ -1,3 +1,4 @@
+import { dockerRuntime } from '../../harness/runtime/docker.ts';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { planDrills } from '../../harness/drill/plan.ts';
 import { captureCommand } from '../../harness/commands/capture.ts';
@@ -11,7 +12,7 @@ import { readSecretsFile } from '../../harness/files/secrets-file.ts';
 export async function drill(profile: string, archive: string, opts: { manifest?: string; secrets?: string; acceptEmpty?: boolean } = {}): Promise<DrillReport> {
   const engine = await ensureEngine();
   const [plan] = await planDrills({ profile, archives: [archive], ...opts });
-  return runDrill(plan!, { engine });
+  return runDrill(plan!, { runtime: dockerRuntime(engine) });
 }
 
 /** Writes `<archive>.manifest.json` from the archive, as `restore-drill manifest capture` would. */

@@ -1,3 +1,4 @@
+import { dockerRuntime } from '../../harness/runtime/docker.ts';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
@@ -43,7 +44,7 @@ function drill(secretsText: string | undefined, edit?: (m: Manifest) => void, fi
   edit?.(m);
   const secrets = secretsText === undefined ? undefined : readSecretsFile(fixtureSecretEnv(dir, `s-${createHash('sha256').update(secretsText).digest('hex').slice(0, 8)}.env`, secretsText));
   const plan: DrillPlan = { archive: file, manifestPath: `${file}.manifest.json`, manifestSha256: '0'.repeat(64), manifest: m, profile: z4jProfile, secrets, policy: { acceptEmpty: true, acceptDrop: false } };
-  return runDrill(plan, { engine: noEngine });
+  return runDrill(plan, { runtime: dockerRuntime(noEngine) });
 }
 
 const ORIGINAL = `Z4J_SECRET=install-secret-0123456789\nZ4J_AUDIT_CHAIN_SECRET=${FIXTURE_CHAIN_SECRET}\nZ4J_SESSION_SECRET=session-secret-0123456789\n`;

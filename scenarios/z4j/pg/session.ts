@@ -1,8 +1,7 @@
 import type pg from 'pg';
 import { z4jSecret } from '../secret-env.ts';
-import { ensureImage } from '../../../harness/images/index.ts';
 import { postgresImage } from '../../../harness/images/postgres.ts';
-import { createPrivateNetwork, ensureEngine, type DrillContainer, type ExecOutcome } from '../../../harness/runtime/index.ts';
+import type { DrillContainer, ExecOutcome } from '../../../harness/runtime/index.ts';
 import { POSTGRES_COMMAND, POSTGRES_PORT, POSTGRES_SUPERUSER, psql, waitForPostgres } from '../../../harness/runtime/postgres.ts';
 import type { DrillContext, DrillSession } from '../../../harness/profile.ts';
 import type { ChainObservation, DataFacts, Observations } from '../../../harness/model/types.ts';
@@ -45,7 +44,8 @@ export class Z4jPgSession implements DrillSession {
   #unrestorable = false;
   #app: DrillContainer | undefined;
   #db: DrillContainer | undefined;
-  #network: { name: string; remove: () => Promise<void> } | undefined;
+  /** The drill's private network, shared by the database server and the application only. */
+  #network: string | undefined;
   #conn: PgConnection | undefined;
   /** Set by upgrade(): the next probe reads the target version's migrated database. */
   #upgraded = false;
@@ -108,10 +108,8 @@ export class Z4jPgSession implements DrillSession {
       ctx.check({ id: 'provision.secrets', status: 'fail', reason: `nothing was restored: z4j's CLI refuses to run without its secrets; ${SECRETS_HINT}` });
       return;
     }
-    const { docker } = await ensureEngine({ install: false });
-    const server = await ensureImage(docker, postgresImage(this.#serverMajor));
-    this.#network = await createPrivateNetwork(docker, ctx.drillId);
-    const network = this.#network.name;
+    const server = await ctx.buildImage(postgresImage(this.#serverMajor));
+    const network = (this.#network = await ctx.network());
     const db = (this.#db = await ctx.start({ image: server.tag, network, aliases: [DB_ALIAS], command: POSTGRES_COMMAND, labels: { 'io.restore-drill.role': 'database' } }));
     this.#app = await ctx.start({ network, labels: { 'io.restore-drill.role': 'app' } });
     await waitForPostgres(db);
@@ -219,15 +217,11 @@ export class Z4jPgSession implements DrillSession {
   async upgrade(image: string, version: string): Promise<void> {
     const ctx = this.#ctx;
     await this.#app!.stop();
-    const app = (this.#app = await ctx.start({ image, network: this.#network!.name, labels: { 'io.restore-drill.role': 'upgrade' } }));
+    const app = (this.#app = await ctx.start({ image, network: this.#network!, labels: { 'io.restore-drill.role': 'upgrade' } }));
     this.#version = version;
     this.#upgraded = true;
     if (!(await requireEmptyDataDir(ctx, app, Z4J_HOME, 'upgrade.data-dir'))) return;
     await migrateWithTarget(ctx, app, (cmd) => this.#exec(cmd), version, 'database');
-  }
-
-  async dispose(): Promise<void> {
-    await this.#network?.remove();
   }
 
   async #exec(cmd: string[]): Promise<ExecOutcome> {
