@@ -28,7 +28,7 @@ import type { DrillContext } from '../harness/profile.ts';
 import { createPrivateNetwork, ensureEngine, newDrillId, startContainer } from '../harness/runtime/index.ts';
 import { POSTGRES_COMMAND, psql, waitForPostgres } from '../harness/runtime/postgres.ts';
 import { z4jProfile } from '../scenarios/z4j/index.ts';
-import { makeZ4jPgDeployment } from '../scenarios/z4j/pg/fixtures/deployment.ts';
+import { makeZ4jPgDeployment } from '../scenarios/z4j/pg/sample/deployment.ts';
 import { Z4J_PG_TEST_MAJOR } from '../scenarios/z4j/pg/image.ts';
 import { Z4jPgSession } from '../scenarios/z4j/pg/session.ts';
 import { Z4J_PINNED_VERSION } from '../scenarios/z4j/version.ts';

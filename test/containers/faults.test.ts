@@ -8,7 +8,7 @@ import { DRILL_ID_LABEL, ensureEngine, MANAGED_LABEL, OWNER_PID_LABEL } from '..
 import { planDrills } from '../../harness/drill/plan.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
 import { RunReportSchema } from '../../harness/report/schema.ts';
-import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/fixtures/deployment.ts';
+import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/sample/deployment.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { capture, drill, variant } from '../helpers/drill.ts';
 import fc from 'fast-check';

@@ -9,7 +9,7 @@ import { runCommand } from '../../harness/commands/run.ts';
 import { planDrills } from '../../harness/drill/plan.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
 import { RunReportSchema } from '../../harness/report/schema.ts';
-import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/fixtures/deployment.ts';
+import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/sample/deployment.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { capture, variant } from '../helpers/drill.ts';
 import { skipReason } from './engine.ts';

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { PNG_MAGIC } from '../helpers/png.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureEngine } from '../../harness/runtime/index.ts';
-import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/fixtures/deployment.ts';
+import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/sample/deployment.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { parseEnvFile } from '../../harness/model/secrets.ts';
 import { RunReportSchema } from '../../harness/report/schema.ts';

@@ -12,7 +12,7 @@ import { planDrills } from '../../harness/drill/plan.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import { ensureEngine } from '../../harness/runtime/index.ts';
-import { makeZ4jPgDeployment, type PgDeployment } from '../../scenarios/z4j/pg/fixtures/deployment.ts';
+import { makeZ4jPgDeployment, type PgDeployment } from '../../scenarios/z4j/pg/sample/deployment.ts';
 import { Z4J_PG_TEST_MAJOR } from '../../scenarios/z4j/pg/image.ts';
 import { Z4jPgSession } from '../../scenarios/z4j/pg/session.ts';
 import { connectPg } from '../../scenarios/z4j/pg/facts.ts';
