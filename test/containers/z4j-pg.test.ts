@@ -15,7 +15,7 @@ import { ensureEngine } from '../../harness/runtime/index.ts';
 import { makeZ4jPgDeployment, type PgDeployment } from '../../scenarios/z4j/pg/sample/deployment.ts';
 import { Z4J_PG_TEST_MAJOR } from '../../scenarios/z4j/pg/image.ts';
 import { Z4jPgSession } from '../../scenarios/z4j/pg/session.ts';
-import { connectPg } from '../../scenarios/z4j/pg/facts.ts';
+import { connectPg } from '../../harness/runtime/pg-kit.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { z4jProfile } from '../../scenarios/z4j/index.ts';
 import { capture, captureRefusal, captureUnchecked, drill, failures, variant } from '../helpers/drill.ts';

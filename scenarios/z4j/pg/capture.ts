@@ -16,7 +16,8 @@ import { CHAIN_SECRET_NAME } from '../audit-chain.ts';
 import { chainDamage } from '../archive-chain.ts';
 import { z4jSecret } from '../secret-env.ts';
 import { observePgChainState } from './chain-state.ts';
-import { connectPg, inSnapshot, readPgFacts, walkPgChain, type PgFacts } from './facts.ts';
+import { readPgFacts, walkPgChain, type PgFacts } from './facts.ts';
+import { connectPg, inSnapshot } from '../../../harness/runtime/pg-kit.ts';
 import { recordedVersion, secretsReference, z4jExpectations } from '../expectations.ts';
 
 export const PG_ARCHIVE_FORMAT = 'pg_dump-custom';
