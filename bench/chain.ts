@@ -24,15 +24,15 @@ import { join } from 'node:path';
 import { availableParallelism, tmpdir } from 'node:os';
 import { ensureEngine, newDrillId, startContainer } from '../harness/runtime/index.ts';
 import { ensureImage } from '../harness/images/index.ts';
-import { SecretBag } from '../harness/drill/secrets.ts';
-import { makeZ4jDeployment } from '../scenarios/z4j/fixtures/deployment.ts';
+import { makeZ4jDeployment } from '../scenarios/z4j/sample/deployment.ts';
 import { z4jImage } from '../scenarios/z4j/image.ts';
 import { Z4J_PINNED_VERSION } from '../scenarios/z4j/version.ts';
 import { Z4J_HOME } from '../scenarios/z4j/tables.ts';
-import { growChain } from '../scenarios/z4j/fixtures/grow-chain.ts';
+import { growChain } from '../scenarios/z4j/sample/grow-chain.ts';
 import Database from 'better-sqlite3';
 import { chainKey, chainRows, readChainState } from '../scenarios/z4j/audit-chain.ts';
 import { HMAC_BLOCK, walkChain, type ChainRow } from '../harness/checks/hmac-chain.ts';
+import { readSecretsFile } from '../harness/files/secrets-file.ts';
 
 const BASE_ROWS = Number(process.env.BENCH_BASE_ROWS ?? 20_000);
 const SIZES = (process.env.BENCH_SIZES ?? '100000,2000000').split(',').map(Number);
@@ -43,13 +43,13 @@ const say = (l: string) => process.stderr.write(`bench: ${l}\n`);
 
 const { docker } = await ensureEngine({ install: true, say });
 const dep = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: dir, name: 'base.db', auditRows: BASE_ROWS, say });
-const secret = SecretBag.fromFile(dep.secrets).get('Z4J_AUDIT_CHAIN_SECRET')!;
+const secret = readSecretsFile(dep.secrets).get('Z4J_AUDIT_CHAIN_SECRET')!;
 
 // z4j's own verify, in its own container, on the real database.
 const image = await ensureImage(docker, z4jImage(Z4J_PINNED_VERSION));
 const z4jRate = await (async () => {
   await using c = await startContainer({ image: image.tag, drillId: newDrillId() });
-  await c.writeFile(`${Z4J_HOME}/secret.env`, SecretBag.fromFile(dep.secrets).raw, 0o600);
+  await c.writeFile(`${Z4J_HOME}/secret.env`, readSecretsFile(dep.secrets).raw, 0o600);
   await c.copyIn(dep.archive, `${Z4J_HOME}/z4j.db`, 0o600);
   const r = await c.exec(['z4j', 'audit', 'verify'], { timeoutMs: 1_800_000, env: { Z4J_HOME } });
   const verified = Number(/verified active:\s*([\d,]+)/.exec(r.stdout)?.[1]?.replace(/,/g, '') ?? NaN);

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureEngine } from '../harness/runtime/index.ts';
 import { ensureImage } from '../harness/images/index.ts';
-import { makeZ4jDeployment } from '../scenarios/z4j/fixtures/deployment.ts';
+import { makeZ4jDeployment } from '../scenarios/z4j/sample/deployment.ts';
 import { z4jImage } from '../scenarios/z4j/image.ts';
 import { Z4J_PINNED_VERSION } from '../scenarios/z4j/version.ts';
 import { capture } from '../test/helpers/drill.ts';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ensureEngine, newDrillId, startContainer } from '../harness/runtime/index.ts';
 import { ensureImage } from '../harness/images/index.ts';
 import { runCommand } from '../harness/commands/run.ts';
-import { makeZ4jDeployment } from '../scenarios/z4j/fixtures/deployment.ts';
+import { makeZ4jDeployment } from '../scenarios/z4j/sample/deployment.ts';
 import { z4jImage } from '../scenarios/z4j/image.ts';
 import { Z4J_PINNED_VERSION } from '../scenarios/z4j/version.ts';
 import { capture, variant } from '../test/helpers/drill.ts';

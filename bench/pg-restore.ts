@@ -15,10 +15,11 @@
  *    command.
  * Prints figures; asserts nothing about time (shared machines are noisy).
  */
+import { dockerRuntime } from '../harness/runtime/docker.ts';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { backupCommand } from '../harness/commands/backup.ts';
-import { planDrills } from '../harness/commands/run.ts';
+import { planDrills } from '../harness/drill/plan.ts';
 import { runDrill } from '../harness/drill/run-drill.ts';
 import { ensureImage } from '../harness/images/index.ts';
 import { postgresImage } from '../harness/images/postgres.ts';
@@ -27,7 +28,7 @@ import type { DrillContext } from '../harness/profile.ts';
 import { createPrivateNetwork, ensureEngine, newDrillId, startContainer } from '../harness/runtime/index.ts';
 import { POSTGRES_COMMAND, psql, waitForPostgres } from '../harness/runtime/postgres.ts';
 import { z4jProfile } from '../scenarios/z4j/index.ts';
-import { makeZ4jPgDeployment } from '../scenarios/z4j/pg/fixtures/deployment.ts';
+import { makeZ4jPgDeployment } from '../scenarios/z4j/pg/sample/deployment.ts';
 import { Z4J_PG_TEST_MAJOR } from '../scenarios/z4j/pg/image.ts';
 import { Z4jPgSession } from '../scenarios/z4j/pg/session.ts';
 import { Z4J_PINNED_VERSION } from '../scenarios/z4j/version.ts';
@@ -64,7 +65,7 @@ if (!existsSync(`${archive}.manifest.json`)) {
 let session: Z4jPgSession | undefined;
 const profile = { ...z4jProfile, session: (ctx: DrillContext) => (session = new Z4jPgSession(ctx)) };
 const [plan] = await planDrills({ profile: 'z4j', archives: [archive], secrets });
-const report = await runDrill({ ...plan!, profile }, { engine: await ensureEngine(), execTimeoutMs: 3_600_000 });
+const report = await runDrill({ ...plan!, profile }, { runtime: dockerRuntime(await ensureEngine()), execTimeoutMs: 3_600_000 });
 if (report.verdict !== 'passed') {
   say(`drill ${report.verdict}: ${report.summary}`);
   process.exitCode = 1;

@@ -1,5 +1,5 @@
-import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, UsageError, isRestoreDrillError } from './errors.ts';
+import { Command, CommanderError } from 'commander';
+import { ExitCode, InternalError, UsageError, isRestoreDrillError } from './errors.ts';
 import { TOOL_VERSION } from './version.ts';
 import { setupCommand } from './commands/setup.ts';
 import { imagesBuild, imagesList, imagesPrune } from './commands/images.ts';
@@ -8,28 +8,21 @@ import { captureCommand } from './commands/capture.ts';
 import { backupCommand } from './commands/backup.ts';
 import { sweepCommand } from './commands/sweep.ts';
 import { demoCommand } from './commands/demo.ts';
-import { VERSION_PATTERN, manifestJsonSchema } from './manifest/schema.ts';
+import { manifestJsonSchema } from './manifest/schema.ts';
 import { reportJsonSchema } from './report/schema.ts';
 import { keygenCommand, verifyCommand } from './commands/evidence.ts';
 import { historyCommand } from './commands/history.ts';
 import { stopAllContainers } from './runtime/container.ts';
 import { currentInterruptHandler } from './interrupt.ts';
 import { gateCommand } from './commands/gate.ts';
-import { parseDuration } from './history/store.ts';
-import { printable } from './report/printable.ts';
+import { DRILL_OPTIONS, OPTIONS, SELECTION_OPTIONS, parseVersion, withOptions } from './commands/options.ts';
+import { printable } from './model/printable.ts';
 
 // After a signal, drills still unwinding must not print verdicts they did not reach.
 let interrupted = false;
 const out = (line: string): void => void (interrupted || process.stdout.write(`${line}\n`));
 // One line each: a name holding a newline or an escape sequence is shown escaped.
 const say = (line: string): void => void (interrupted || process.stderr.write(`restore-drill: ${printable(line)}\n`));
-
-const baseOption = () =>
-  new Option('--base <mode>', 'base image: auto (built here before, or debian:bookworm-slim if present, else debootstrap), debootstrap, registry').choices(['auto', 'debootstrap', 'registry']);
-
-const notifyOption = () =>
-  new Option('--notify <url>', 'when the run ends, POST a JSON summary with a Slack-compatible "text" to this URL (default: $RESTORE_DRILL_NOTIFY, which keeps a secret URL out of the process list); only its host is ever printed');
-const notifyOnOption = () => new Option('--notify-on <when>', 'failure: post only when the run did not pass (default); always: after every run').choices(['failure', 'always']);
 
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('restore-drill')
@@ -47,76 +40,24 @@ Exit codes: 0 all drills passed, 1 a drill failed, 2 usage error (nothing starte
 Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engine, drill, walk).`,
     );
 
-  program
+  const run = program
     .command('run')
     .description('drill archives: restore each into a fresh container and compare with its manifest')
-    .requiredOption('--profile <name>', 'application profile (see "restore-drill profiles")')
-    .argument('<archive...>', 'backup archives; each needs <archive>.manifest.json or --manifest')
-    .option('--manifest <path>', 'manifest for the (single) archive')
-    .option('--secrets <file>', "the application's secrets file (KEY=VALUE), e.g. its secret.env")
-    .option(
-      '--reporter <name[=path]>',
-      'a reporter: console (default), json, junit, markdown, html, metrics; =PATH sets where a file reporter writes; repeat it or separate with commas for several',
-      (v: string, prev: string[] = []) => [...prev, v],
-    )
-    .option('--json <path>', 'shorthand for --reporter json=PATH')
-    .option('--sign <private-key>', 'sign the JSON report with this Ed25519 key (see "evidence keygen"); writes REPORT.dsse.json and in-toto attestations, REPORT.intoto.jsonl')
-    .option('--history <path>', 'drill history file (default: $RESTORE_DRILL_HISTORY or the state dir)')
-    .option('--no-history', 'do not record these drills in the history')
-    .option('--latest <n>', 'only the newest N archives of each folder', (v) => parseCount(v, '--latest', 1))
-    .option('--sample <n>', 'N random archives (see --seed, --within)', (v) => parseCount(v, '--sample', 1))
-    .option('--seed <s>', 'seed for --sample: the same seed picks the same archives', (v) => parseCount(v, '--seed'))
-    .option('--within <duration>', 'for --sample: only archives taken within this window, e.g. 30d', (v) => parseDurationOption(v, '--within', false))
-    .option('--oldest-undrilled <n>', 'the N oldest archives with no passed drill in the history', (v) => parseCount(v, '--oldest-undrilled', 1))
-    .option('--jobs <n>', 'drills at once (default: the number of cores)', (v) => parseCount(v, '--jobs', 1))
-    .option('--timeout <duration>', 'limit for one drill, e.g. 15m; it then ends error, naming its stage', (v) => parseDurationOption(v, '--timeout'))
-    .option('--deadline <duration>', 'limit for the whole run, e.g. 2h; no drill starts after it, running ones end error', (v) => parseDurationOption(v, '--deadline'))
-    .option('--accept-empty', 'accept empty backups (no audit rows, tenants or credentials) instead of failing them')
-    .option('--accept-drop', 'accept counts that dropped sharply (below half) against the previous backup of the same folder')
-    .option('--manifest-pubkey <file>', 'require every manifest to be signed by this Ed25519 public key (<manifest>.dsse.json, from "manifest capture --sign")')
-    .option('--exec-timeout <seconds>', 'limit for each command run in a container (default: derived from the archive\'s size and rows, at least 300)', (v) => parsePositive(v, '--exec-timeout'))
-    .addOption(notifyOption())
-    .addOption(notifyOnOption())
-    .action(
-      async (
-        archives: string[],
-        o: RunCliOptions,
-      ) => {
-        setExit(
-          await runCommand({
-            ...runOptions(o),
-            profile: o.profile,
-            archives,
-            out,
-            say,
-          }),
-        );
-      },
-    );
+    .addOption(OPTIONS.profile())
+    .argument('<archive...>', 'backup archives; each needs <archive>.manifest.json or --manifest');
+  withOptions(run, [...DRILL_OPTIONS, ...SELECTION_OPTIONS]).action(async (archives: string[], o: RunCliOptions) => {
+    setExit(await runCommand({ ...runOptions(o), profile: o.profile, archives, out, say }));
+  });
 
-  program
+  const gate = program
     .command('gate')
     .description('will this backup survive the upgrade? drill it with its own version, upgrade the restored data with the target version, check again')
-    .requiredOption('--profile <name>', 'application profile')
+    .addOption(OPTIONS.profile())
     .requiredOption('--archive <path>', 'the archive, or a folder (its newest archive)')
-    .requiredOption('--to-version <version>', 'the version to upgrade to', (v) => parseVersion(v, '--to-version'))
-    .option('--manifest <path>', 'manifest for the archive')
-    .option('--secrets <file>', "the application's secrets file")
-    .option('--reporter <name[=path]>', 'as for run', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--json <path>', 'shorthand for --reporter json=PATH')
-    .option('--sign <private-key>', 'sign the JSON report')
-    .option('--history <path>', 'drill history file')
-    .option('--no-history', 'do not record this drill in the history')
-    .option('--timeout <duration>', 'limit for the drill', (v) => parseDurationOption(v, '--timeout'))
-    .option('--accept-empty', 'accept empty backups (no audit rows, tenants or credentials) instead of failing them')
-    .option('--accept-drop', 'accept counts that dropped sharply (below half) against the previous backup of the same folder')
-    .option('--manifest-pubkey <file>', 'require every manifest to be signed by this Ed25519 public key (<manifest>.dsse.json, from "manifest capture --sign")')
-    .option('--exec-timeout <seconds>', 'limit for each command run in a container (default: derived from the archive\'s size and rows, at least 300)', (v) => parsePositive(v, '--exec-timeout'))
-    .addOption(notifyOption())
-    .addOption(notifyOnOption())
-    .action(async (o: RunCliOptions & { archive: string; toVersion: string }) => {
-      setExit(await gateCommand({ ...runOptions(o), profile: o.profile, archive: o.archive, toVersion: o.toVersion, out, say }));
-    });
+    .requiredOption('--to-version <version>', 'the version to upgrade to', (v) => parseVersion(v, '--to-version'));
+  withOptions(gate, DRILL_OPTIONS).action(async (o: RunCliOptions & { archive: string; toVersion: string }) => {
+    setExit(await gateCommand({ ...runOptions(o), profile: o.profile, archive: o.archive, toVersion: o.toVersion, out, say }));
+  });
 
   const evidence = program.command('evidence').description('signed, self-contained drill reports an auditor can check offline');
   evidence
@@ -135,9 +76,9 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
   program
     .command('history')
     .description('past drills: pass rate and restore-time trend; --coverage lists archives without a recent passed drill')
-    .option('--profile <name>', 'only this profile')
+    .addOption(OPTIONS.someProfile())
     .option('--since <duration>', 'window, e.g. 30d, 12h, 2w', '30d')
-    .option('--history <path>', 'history file (default: $RESTORE_DRILL_HISTORY or the state dir)')
+    .addOption(OPTIONS.history())
     .option('--coverage', 'list archives with no passed drill within --max-age; exit 1 when there are any')
     .option('--max-age <duration>', 'for --coverage: how recent a passed drill must be', '7d')
     .option('--html <page>', 'write the recoverability page: per backup family the last passed drill, coverage gaps (no pass within --max-age), pass rate and a plot of recovery times over --since, each drill linked to its report; one self-contained HTML file')
@@ -149,11 +90,11 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
   program
     .command('backup')
     .description('back up a live system the way the application does, with its manifest taken from the same snapshot')
-    .requiredOption('--profile <name>', 'application profile')
+    .addOption(OPTIONS.profile())
     .requiredOption('--source <url>', 'the live database, e.g. postgresql://user@host:5432/app (a password in it is never printed)')
     .requiredOption('--out <path>', 'where the archive goes; its manifest is written next to it')
-    .option('--secrets <file>', 'secrets file the drill will need (its location is recorded, never its values)')
-    .option('--app-version <version>', 'application version, when the database does not record it', (v) => parseVersion(v, '--app-version'))
+    .addOption(OPTIONS.recordedSecrets())
+    .addOption(OPTIONS.appVersion())
     .option('--network <name>', 'container network from which the database is reachable (default: the host network)')
     .action(async (o: { profile: string; source: string; out: string; secrets?: string; appVersion?: string; network?: string }) => {
       setExit(await backupCommand({ ...o, say }));
@@ -163,10 +104,10 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
   manifest
     .command('capture')
     .description('read a finished backup and write <archive>.manifest.json')
-    .requiredOption('--profile <name>', 'application profile')
+    .addOption(OPTIONS.profile())
     .requiredOption('--archive <path>', 'the backup archive')
-    .option('--secrets <file>', 'secrets file the drill will need (its location is recorded, never its values)')
-    .option('--app-version <version>', 'application version, for archives that do not record it', (v) => parseVersion(v, '--app-version'))
+    .addOption(OPTIONS.recordedSecrets())
+    .addOption(OPTIONS.appVersion())
     .option('--out <path>', 'where to write the manifest (default: next to the archive)')
     .option('--force', 'replace an existing manifest')
     .option('--sign <private-key>', 'also write <manifest>.dsse.json, an Ed25519 signature over the manifest (drills check it with --manifest-pubkey)')
@@ -190,9 +131,9 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
   program
     .command('setup')
     .description('make this host ready: a container engine (installed and started as root on Debian), leftovers swept, images built')
-    .option('--profile <name>', 'only this profile (default: all)')
-    .option('--app-version <version...>', 'application versions to build images for (default: the profile default)', (v: string, prev: string[] = []) => [...prev, parseVersion(v, '--app-version')])
-    .addOption(baseOption())
+    .addOption(OPTIONS.someProfile())
+    .addOption(OPTIONS.appVersions())
+    .addOption(OPTIONS.base())
     .action(async (o: { profile?: string; appVersion?: string[]; base?: 'auto' | 'debootstrap' | 'registry' }) => {
       setExit(await setupCommand({ ...pick(o), say }));
     });
@@ -201,9 +142,9 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
   images
     .command('build')
     .description('build (or find cached) images for profiles and versions')
-    .option('--profile <name>', 'only this profile (default: all)')
-    .option('--app-version <version...>', 'application versions (default: the profile default)', (v: string, prev: string[] = []) => [...prev, parseVersion(v, '--app-version')])
-    .addOption(baseOption())
+    .addOption(OPTIONS.someProfile())
+    .addOption(OPTIONS.appVersions())
+    .addOption(OPTIONS.base())
     .action(async (o: { profile?: string; appVersion?: string[]; base?: 'auto' | 'debootstrap' | 'registry' }) => {
       setExit(await imagesBuild({ ...pick(o), say, out }));
     });
@@ -302,43 +243,6 @@ function runOptions(o: RunCliOptions) {
   };
 }
 
-/** The longest a timer can wait (Node's setTimeout limit); a longer limit would fire at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-function invalid(message: string): CommanderError {
-  return new CommanderError(ExitCode.usage, 'restore-drill.invalidArgument', message);
-}
-
-function parseCount(v: string, name: string, min = 0): number {
-  const n = /^\d+$/.test(v.trim()) ? Number(v) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw invalid(`${name} takes a whole number${min > 0 ? ` of at least ${min}` : ''}, got "${v}"`);
-  return n;
-}
-
-/** A duration like 30d, 12h, 90m, 45s or 2w; more than zero, and (for timers) at most 24 days. */
-function parseDurationOption(v: string, name: string, timer = true): number {
-  let ms: number;
-  try {
-    ms = parseDuration(v);
-  } catch (e) {
-    throw invalid(`${name}: ${(e as Error).message}`);
-  }
-  if (!(ms >= 1000)) throw invalid(`${name} takes a duration of at least 1s (like 30s, 15m, 2h), got "${v}"`);
-  if (timer && ms > MAX_TIMER_MS) throw invalid(`${name} takes a duration of at most 24d, got "${v}"`);
-  return ms;
-}
-
-function parseVersion(v: string, name: string): string {
-  if (v.length > 64 || !VERSION_PATTERN.test(v)) throw invalid(`${name} takes a version like 1.13.0 (digits and dots, then letters, digits, ".", "+" or "-"), got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function parsePositive(v: string, name: string): number {
-  const n = /^\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : Number.NaN;
-  if (!Number.isFinite(n) || n <= 0 || n * 1000 > MAX_TIMER_MS) throw invalid(`${name} takes a number of seconds, more than 0 and at most ${Math.floor(MAX_TIMER_MS / 1000)}, got "${v}"`);
-  return n;
-}
-
 /**
  * Ctrl-C or SIGTERM: a command that registered an interrupt handler (run,
  * gate) stops its drills and writes a partial report; otherwise every
@@ -410,11 +314,12 @@ async function outcome(argv: string[]): Promise<number> {
       if (e.code.startsWith('restore-drill.')) process.stderr.write(`restore-drill: ${printable(e.message)}\n`);
       return ExitCode.usage;
     }
-    if (isRestoreDrillError(e)) {
+    if (isRestoreDrillError(e) && !(e instanceof InternalError)) {
       process.stderr.write(`restore-drill: ${printable(e.message)}\n`);
       return e.exitCode;
     }
-    process.stderr.write(`restore-drill: unexpected error\n${(e as Error).stack ?? String(e)}\n`);
+    // A broken rule of the harness's own, or an error no code names: a bug, said with its stack under the one code for it.
+    process.stderr.write(`restore-drill: unexpected error (RD_INTERNAL: a bug, please report it)\n${(e as Error).stack ?? String(e)}\n`);
     return ExitCode.error;
   }
 }

@@ -1,9 +1,9 @@
 import type { DrillContainer, StartOptions } from './runtime/index.ts';
-import type { ImageRecipe } from './images/index.ts';
+import type { BuiltImage, ImageRecipe } from './images/index.ts';
 import type { Manifest } from './manifest/schema.ts';
-import type { CheckResult, DataFacts, Observations } from './drill/types.ts';
-import type { Contract } from './contract/contract.ts';
-import type { SecretBag, SecretsReading } from './drill/secrets.ts';
+import type { CheckResult, DataFacts, Observations } from './model/types.ts';
+import type { Contract } from './verdict/contract.ts';
+import type { SecretBag, SecretsReading } from './model/secrets.ts';
 
 /**
  * What an application profile provides. The harness knows containers,
@@ -127,8 +127,16 @@ export interface DrillContext {
   workSubdir(name: string): string;
   /** Limit for one command run inside a container. */
   execTimeoutMs: number;
-  /** Starts a labelled container that the drill removes when it ends. */
+  /** Starts a labelled container that the drill removes when it ends (on the runtime the drill was given). */
   start(opts: Omit<StartOptions, 'drillId' | 'image'> & { image?: string }): Promise<DrillContainer>;
+  /** An image the drill needs besides the application's (a database server, say), built by the drill's runtime. */
+  buildImage(recipe: ImageRecipe): Promise<BuiltImage>;
+  /**
+   * The drill's private network (internal: no route out), made on first use
+   * and removed after its containers: for containers that must talk, such as
+   * an application and its database server.
+   */
+  network(): Promise<string>;
   /**
    * Records a check in the current stage (secret values are scrubbed from it).
    * `stop`: a failing check that settles the verdict before anything is

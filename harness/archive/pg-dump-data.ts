@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises';
 import { createInflate } from 'node:zlib';
 import { DumpFormatError, type DumpToc, type TocEntry } from './pg-dump.ts';
 import { DEFAULT_TAR_LIMITS } from './tar-read.ts';
+import { DrillError } from '../errors.ts';
 
 /**
  * Walks every data block of a custom-format dump, from the end of the TOC to
@@ -159,11 +160,11 @@ class CopySink {
     // The tar reader's limits, in its words: a bomb is stopped while inflating, not after.
     const { maxRatio, ratioFloorBytes, maxTotalBytes } = DEFAULT_TAR_LIMITS;
     if (this.#inflate && !this.#error && this.#bytes > ratioFloorBytes && this.#bytes > maxRatio * Math.max(1, this.#compressed)) {
-      this.#stop(new Error(`gzip bomb: ${this.#bytes} bytes inflated from ${this.#compressed} compressed bytes (more than ${maxRatio} times); reading stopped`));
+      this.#stop(new DrillError(`gzip bomb: ${this.#bytes} bytes inflated from ${this.#compressed} compressed bytes (more than ${maxRatio} times); reading stopped`, 'RD_ARCHIVE_DAMAGED'));
       return;
     }
     if (this.#inflate && !this.#error && this.#bytes > maxTotalBytes) {
-      this.#stop(new Error(`the block inflates beyond ${maxTotalBytes} bytes; reading stopped`));
+      this.#stop(new DrillError(`the block inflates beyond ${maxTotalBytes} bytes; reading stopped`, 'RD_ARCHIVE_DAMAGED'));
       return;
     }
     this.#tail = Buffer.concat([this.#tail, b.subarray(-COPY_END.length)]).subarray(-COPY_END.length);

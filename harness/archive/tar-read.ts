@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { judgeEntryName, linkTargetInside } from './tar-path.ts';
+import { DrillError } from '../errors.ts';
 
 /** Bounds on what a tar.gz may make the harness read or write. */
 export interface TarLimits {
@@ -256,7 +257,7 @@ async function gzipIntact(path: string, limits: TarLimits): Promise<boolean> {
       createGunzip(),
       counter((n) => {
         inflated += n;
-        return inflateOverLimit(inflated, compressed, limits) ? new Error('beyond limits') : undefined;
+        return inflateOverLimit(inflated, compressed, limits) ? new DrillError('beyond limits', 'RD_ARCHIVE_DAMAGED') : undefined;
       }),
       devNull(),
     );
@@ -271,7 +272,7 @@ async function mkdirInside(root: string, rel: string): Promise<void> {
   const target = join(root, rel);
   await mkdir(target, { recursive: true, mode: 0o700 });
   const real = await realpath(target);
-  if (real !== root && !real.startsWith(root + sep)) throw new Error(`refusing to write under ${rel}: it resolves outside the target folder`);
+  if (real !== root && !real.startsWith(root + sep)) throw new DrillError(`refusing to write under ${rel}: it resolves outside the target folder`, 'RD_ARCHIVE_DAMAGED');
 }
 
 /** Passes chunks through, telling onChunk about each; an Error returned from it ends the stream. */

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { parseUserJson } from '../files/user-json.ts';
-import type { DrillReport } from '../drill/types.ts';
+import type { DrillReport } from '../model/types.ts';
 import { verifyEnvelope } from '../evidence/dsse.ts';
 import { DRILL_PREDICATE, INTOTO_PAYLOAD_TYPE, StatementSchema, TEST_RESULT_PREDICATE, bundleLine, drillStatements, type Statement } from './statement.ts';
 

@@ -1,10 +1,11 @@
 import { basename } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import { InternalError } from '../errors.ts';
 import { DrillReportSchema } from '../report/schema.ts';
 import type { RunReport } from '../report/index.ts';
 import { DEFAULT_JSON } from '../report/json.ts';
-import type { DrillReport } from '../drill/types.ts';
+import type { DrillReport } from '../model/types.ts';
 import { signEnvelope } from '../evidence/dsse.ts';
 
 /**
@@ -80,7 +81,7 @@ export function drillStatements(drill: DrillReport, toolVersion: string): Statem
   const sha256 = drill.archive.sha256;
   if (!sha256) {
     // Cannot happen (integrity hashes first), and must not pass unattested if it did.
-    if (drill.verdict === 'passed') throw new Error(`drill ${drill.drillId} passed without an archive sha256`);
+    if (drill.verdict === 'passed') throw new InternalError(`drill ${drill.drillId} passed without an archive sha256`);
     return [];
   }
   const subject = [{ name: drill.archive.file, digest: { sha256 } }];

@@ -1,4 +1,5 @@
 import { createDecipheriv } from 'node:crypto';
+import { DrillError } from '../errors.ts';
 
 /** A stored, sealed value and what names it in a finding (never its content). */
 export interface SealedValue {
@@ -28,7 +29,7 @@ export interface DecryptProbeResult {
  * belong together.
  */
 export function decryptProbe(key: Buffer, values: Iterable<SealedValue>, layout: SealedLayout = NONCE_CIPHERTEXT_TAG): DecryptProbeResult {
-  if (key.length !== 32) throw new Error(`the key is ${key.length} bytes; AES-256 needs exactly 32`);
+  if (key.length !== 32) throw new DrillError(`the key is ${key.length} bytes; AES-256 needs exactly 32`, 'RD_UNREADABLE_DATA');
   const out: DecryptProbeResult = { total: 0, decrypted: 0, failures: [] };
   for (const { id, value } of values) {
     out.total++;

@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import { createHash, createHmac } from 'node:crypto';
-import type { ChainObservation, ChainProblem } from '../drill/types.ts';
+import type { ChainObservation, ChainProblem } from '../model/types.ts';
 
 /** One row of an HMAC-linked chain, in chain order. */
 export interface ChainRow {

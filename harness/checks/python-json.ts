@@ -1,3 +1,4 @@
+import { DrillError } from '../errors.ts';
 /**
  * Python's `json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`
  * of the value `json.loads(text)` gives, reproduced byte for byte: applications
@@ -31,7 +32,7 @@ class PyNumber {
 
 /** Python's repr(float): shortest round-trip digits, fixed for 1e-4 <= |x| < 1e16, else d.ddde±XX. */
 export function pythonFloatRepr(x: number): string {
-  if (!Number.isFinite(x)) throw new Error(`Python's json refuses ${x} here (allow_nan=False)`);
+  if (!Number.isFinite(x)) throw new DrillError(`Python's json refuses ${x} here (allow_nan=False)`, 'RD_UNREADABLE_DATA');
   if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
   // Both languages print the shortest round-trip digits; for a non-integral value
   // between 1e-4 and 1e16 both print them in fixed notation, identically.

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
+import { DrillError } from '../errors.ts';
 
 /** A SQLite file opened read-only for checks; never written. */
 export function openReadOnly(path: string): Database.Database {
@@ -66,7 +67,7 @@ export function fingerprintTable(db: Database.Database, table: string, filter?: 
   const info = db.pragma(`table_info(${quoteIdent(table)})`) as Array<{ name: string; pk: number }>;
   if (columns) {
     const gone = columns.filter((c) => !info.some((i) => i.name === c));
-    if (gone.length > 0) throw new Error(`table ${table} no longer has column(s) ${gone.join(', ')}: their content is gone`);
+    if (gone.length > 0) throw new DrillError(`table ${table} no longer has column(s) ${gone.join(', ')}: their content is gone`, 'RD_UNREADABLE_DATA');
   }
   // `columns`: the table as it was (after a schema upgrade added columns, the backup's columns, in their order).
   const select = columns ? columns.map(quoteIdent).join(', ') : '*';

@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
-import { SecretBag } from '../drill/secrets.ts';
 import { manifestPathFor, parseManifest } from '../manifest/load.ts';
 import { getProfile } from '../profiles.ts';
+import { readSecretsFile } from '../files/secrets-file.ts';
 
 export interface BackupOptions {
   profile: string;
@@ -27,7 +27,7 @@ export async function backupCommand(opts: BackupOptions): Promise<number> {
   const out = resolve(opts.out);
   if (existsSync(out)) throw new UsageError(`${out} exists: refusing to overwrite a backup`, 'RD_ARCHIVE_EXISTS');
   if (existsSync(manifestPathFor(out))) throw new UsageError(`${manifestPathFor(out)} exists: refusing to overwrite its manifest`, 'RD_MANIFEST_EXISTS');
-  const secrets = opts.secrets ? SecretBag.fromFile(opts.secrets) : undefined;
+  const secrets = opts.secrets ? readSecretsFile(opts.secrets) : undefined;
   for (const w of secrets?.warnings ?? []) opts.say(`warning: ${w}`);
   // The profile checks its own input (e.g. the URL) before it reaches an engine.
   const { archive, manifest } = await profile.backup({

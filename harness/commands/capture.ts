@@ -2,13 +2,13 @@ import { existsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
-import { SecretBag } from '../drill/secrets.ts';
 import { manifestPathFor } from '../manifest/load.ts';
 import { parseManifest } from '../manifest/load.ts';
 import { getProfile } from '../profiles.ts';
 import { checkOutputPath } from '../files/output-path.ts';
 import { loadPrivateKey } from '../evidence/keys.ts';
 import { manifestSignaturePath, signManifestText } from '../manifest/signature.ts';
+import { readSecretsFile } from '../files/secrets-file.ts';
 
 export interface CaptureOptions {
   profile: string;
@@ -32,7 +32,7 @@ export async function captureCommand(opts: CaptureOptions): Promise<number> {
   const target = checkOutputPath(opts.out ?? manifestPathFor(archive), 'manifest', { createParents: false });
   if (existsSync(target) && !opts.force) throw new UsageError(`${target} exists; use --force to replace it`, 'RD_MANIFEST_EXISTS');
   if (opts.sign) checkOutputPath(manifestSignaturePath(target), 'manifest signature', { createParents: false });
-  const secrets = opts.secrets ? SecretBag.fromFile(opts.secrets) : undefined;
+  const secrets = opts.secrets ? readSecretsFile(opts.secrets) : undefined;
   for (const w of secrets?.warnings ?? []) opts.say(`warning: ${w}`);
   const key = opts.sign ? loadPrivateKey(opts.sign) : undefined;
   const captured = await profile.capture({ archive, ...(secrets ? { secrets } : {}), ...(opts.appVersion ? { appVersion: opts.appVersion } : {}), warn: (w) => opts.say(`warning: ${w}`) });

@@ -6,7 +6,7 @@ import { REPORT_PAYLOAD_TYPE, envelopeText, verifyEnvelope } from '../evidence/d
 import { generateKeys, loadPublicKey } from '../evidence/keys.ts';
 import { verifyBundle } from '../attestation/bundle.ts';
 import { INTOTO_PAYLOAD_TYPE } from '../attestation/statement.ts';
-import type { DrillReport } from '../drill/types.ts';
+import type { DrillReport } from '../model/types.ts';
 import { RunReportSchema } from '../report/schema.ts';
 
 /**

@@ -1,3 +1,4 @@
+import { dockerRuntime } from '../runtime/docker.ts';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -7,23 +8,26 @@ import { sweep } from '../runtime/sweep.ts';
 import { loadManifestFile, manifestPathFor } from '../manifest/load.ts';
 import { manifestSignatureProblem } from '../manifest/signature.ts';
 import type { Manifest } from '../manifest/schema.ts';
-import { SecretBag } from '../drill/secrets.ts';
-import { notStarted, runDrill, unprovenReport, type DrillPlan } from '../drill/run-drill.ts';
+import { SecretBag } from '../model/secrets.ts';
+import { notStarted, runDrill, unprovenReport } from '../drill/run-drill.ts';
+import { planCandidates, type PlanOptions } from '../drill/plan.ts';
 import { runPool } from '../drill/pool.ts';
-import type { DrillReport } from '../drill/types.ts';
+import type { DrillReport } from '../model/types.ts';
 import { createReporters, envelopePath, parseReporterSpecs, type RunEndContext, type RunReport } from '../report/index.ts';
 import { writeFileAtomic } from '../report/write.ts';
+import { ReporterFanOut } from '../report/fan-out.ts';
 import { checkOutputPath } from '../files/output-path.ts';
 import { REPORT_PAYLOAD_TYPE, envelopeText, signEnvelope } from '../evidence/dsse.ts';
 import { loadPrivateKey, loadPublicKey } from '../evidence/keys.ts';
 import { attestationPath, signAttestations } from '../attestation/statement.ts';
 import { History, historyLocation } from '../history/store.ts';
 import { expandArchives } from '../select/expand.ts';
-import { selectArchives, type Candidate, type Selection } from '../select/select.ts';
+import { selectArchives, type Selection } from '../select/select.ts';
 import { onInterrupt } from '../interrupt.ts';
 import { getProfile } from '../profiles.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { notifyRun, notifyTarget, type NotifyOn } from '../notify/notify.ts';
+import { readSecretsFile } from '../files/secrets-file.ts';
 
 export interface RunOptions {
   profile: string;
@@ -65,62 +69,6 @@ export interface RunOptions {
   say: (line: string) => void;
 }
 
-/** What `run` and `gate` take from the command line to plan drills. */
-export type PlanOptions = Pick<RunOptions, 'profile' | 'archives' | 'manifest' | 'secrets' | 'acceptEmpty' | 'acceptDrop' | 'manifestPubkey'>;
-
-/**
- * Validates every input before anything starts (a usage error starts no
- * container): each archive exists and has a valid manifest for this profile
- * that carries every expectation the profile's contract requires.
- */
-export async function planDrills(opts: PlanOptions): Promise<DrillPlan[]> {
-  return (await planCandidates(opts)).candidates.map((c) => c.plan);
-}
-
-interface Planned {
-  candidates: Candidate[];
-  /** Archives found in a folder that cannot be drilled as they are (no manifest, unsigned): reported, never skipped. */
-  unproven: Array<{ archive: string; reason: string }>;
-  secrets: SecretBag | undefined;
-}
-
-async function planCandidates(opts: PlanOptions): Promise<Planned> {
-  const profile = getProfile(opts.profile);
-  if (opts.archives.length === 0) throw new UsageError('no archive given', 'RD_NO_ARCHIVE');
-  const found = expandArchives(opts.archives);
-  if (opts.manifest && found.length > 1) throw new UsageError('--manifest names the manifest of one archive; give one archive with it', 'RD_USAGE');
-  const secrets = opts.secrets ? SecretBag.fromFile(opts.secrets) : undefined;
-  const pubkey = opts.manifestPubkey ? loadPublicKey(opts.manifestPubkey, '--manifest-pubkey') : undefined;
-  const planned: Planned = { candidates: [], unproven: [], secrets };
-  for (const { path: archive, folder, listed } of found) {
-    if (!existsSync(archive)) throw new UsageError(`archive ${archive} does not exist`, 'RD_NO_ARCHIVE');
-    if (!statSync(archive).isFile()) throw new UsageError(`archive ${archive} is not a file`, 'RD_NO_ARCHIVE');
-    const manifestPath = resolve(opts.manifest ?? manifestPathFor(archive));
-    if (listed && !existsSync(manifestPath)) {
-      planned.unproven.push({ archive, reason: `no manifest (${basename(manifestPath)}): this archive is unproven; capture its manifest at backup time with "restore-drill manifest capture"` });
-      continue;
-    }
-    const { manifest, sha256, bytes } = await loadManifestFile(manifestPath);
-    if (manifest.app.name !== profile.name) {
-      throw new UsageError(`manifest ${manifestPath} is for ${manifest.app.name}, not the ${profile.name} profile`, 'RD_PROFILE_MISMATCH');
-    }
-    const problems = profile.contract.manifestProblems(manifest);
-    if (problems.length > 0) {
-      throw new UsageError(`manifest ${manifestPath} lacks what a ${profile.name} drill must check (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.join('; ')}`, 'RD_MANIFEST_INCOMPLETE');
-    }
-    const unsigned = pubkey && (await manifestSignatureProblem(manifestPath, bytes, pubkey));
-    if (unsigned) {
-      if (!listed) throw new UsageError(unsigned, 'RD_MANIFEST_UNSIGNED');
-      planned.unproven.push({ archive, reason: unsigned });
-      continue;
-    }
-    const policy = { acceptEmpty: opts.acceptEmpty === true || manifest.policy?.acceptEmpty === true, acceptDrop: opts.acceptDrop === true || manifest.policy?.acceptDrop === true };
-    const previous = await previousManifest(folder, manifestPath, manifest);
-    planned.candidates.push({ plan: { archive, manifestPath, manifestSha256: sha256, manifest, profile, secrets, policy, ...(previous ? { previous } : {}) }, folder });
-  }
-  return planned;
-}
-
 /**
  * A history file the user named (--history, RESTORE_DRILL_HISTORY) must go in
  * a folder that exists: a mistyped path is refused, nothing is made where it
@@ -135,28 +83,6 @@ function prepareHistoryFolder({ path, named }: { path: string; named: boolean })
     }
   }
   checkOutputPath(path, 'history file', { createParents: false });
-}
-
-/** The manifest of the backup taken before this one in the same folder (same application), if any. */
-async function previousManifest(folder: string, self: string, m: Manifest): Promise<{ manifest: Manifest; path: string } | undefined> {
-  let best: { manifest: Manifest; path: string } | undefined;
-  const at = Date.parse(m.archive.createdAt);
-  for (const f of readdirSync(folder)) {
-    if (!f.endsWith('.manifest.json')) continue;
-    const path = join(folder, f);
-    if (path === self) continue;
-    let other: Manifest;
-    try {
-      // Read like the manifest itself: a FIFO or a device named *.manifest.json in the folder must not stall the run.
-      other = (await loadManifestFile(path)).manifest;
-    } catch {
-      continue; // a broken neighbour is its own archive's problem
-    }
-    const t = Date.parse(other.archive.createdAt);
-    if (other.app.name !== m.app.name || !(t < at)) continue;
-    if (!best || t > Date.parse(best.manifest.archive.createdAt)) best = { manifest: other, path };
-  }
-  return best;
 }
 
 export async function runCommand(opts: RunOptions): Promise<number> {
@@ -184,7 +110,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     const lastPassed = history ? (p: string, sha256: string) => history.lastPassed(p, sha256) : undefined;
     const plans = selectArchives(candidates, opts.selection ?? {}, { now: now(), ...(lastPassed ? { lastPassed } : {}) }).map((c) => c.plan);
     if (plans.length === 0 && unproven.length === 0) throw new UsageError('the selection leaves no archive to drill', 'RD_EMPTY_SELECTION');
-    const reporters = createReporters(specs, { env, out: opts.out, err: process.stderr });
+    const reporters = new ReporterFanOut(createReporters(specs, { env, out: opts.out, err: process.stderr }), opts.say);
     const engine = plans.length > 0 ? await ensureEngine({ say: opts.say }) : undefined;
     if (engine) for (const n of (await sweep(engine.docker)).notRemoved) opts.say(`warning: a leftover was not removed: ${n}`);
 
@@ -197,12 +123,12 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     });
     const deadline = opts.deadlineMs ? setTimeout(() => stop.abort('deadline'), opts.deadlineMs) : undefined;
     const startedAt = now().toISOString();
-    for (const r of reporters) await r.onRunStart?.([...unproven.map((u) => u.archive), ...plans.map((p) => p.archive)]);
+    await reporters.onRunStart([...unproven.map((u) => u.archive), ...plans.map((p) => p.archive)]);
     // Archives that cannot be drilled as they are: each an `error` report, so a folder never passes around them.
     const refused = unproven.map((u) => {
       const report = unprovenReport(opts.profile, u.archive, u.reason);
       history?.record(report);
-      for (const r of reporters) r.onDrillEnd?.(report);
+      reporters.onDrillEnd(report);
       return report;
     });
     let reports: DrillReport[];
@@ -211,23 +137,15 @@ export async function runCommand(opts: RunOptions): Promise<number> {
         plans,
         opts.jobs ?? availableParallelism(),
         async (plan) => {
-          for (const r of reporters) r.onDrillStart?.(plan.archive);
+          reporters.onDrillStart(plan.archive);
           const report = await runDrill(plan, {
-            engine: engine!,
+            runtime: dockerRuntime(engine!),
             signal: stop.signal,
             ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
             ...(opts.execTimeoutMs ? { execTimeoutMs: opts.execTimeoutMs } : {}),
             ...(opts.upgradeTo ? { upgradeTo: opts.upgradeTo } : {}),
-            onStage: (archive, stage) => {
-              for (const r of reporters) r.onStage?.(archive, stage);
-            },
-            ...(reporters.some((r) => r.onProgress)
-              ? {
-                  onProgress: (archive: string, text: string) => {
-                    for (const r of reporters) r.onProgress?.(archive, text);
-                  },
-                }
-              : {}),
+            onStage: (archive, stage) => reporters.onStage(archive, stage),
+            ...(reporters.wantsProgress ? { onProgress: (archive: string, text: string) => reporters.onProgress(archive, text) } : {}),
           });
           // The report stands whatever befalls its record (a full disk, a reporter bug).
           try {
@@ -235,19 +153,13 @@ export async function runCommand(opts: RunOptions): Promise<number> {
           } catch (e) {
             opts.say(`warning: the drill of ${plan.archive} could not be recorded in the history: ${errorMessage(e)}`);
           }
-          for (const r of reporters) {
-            try {
-              r.onDrillEnd?.(report);
-            } catch (e) {
-              opts.say(`warning: the ${r.name} reporter failed on ${plan.archive}: ${errorMessage(e)}`);
-            }
-          }
+          reporters.onDrillEnd(report);
           return report;
         },
         (plan) => {
           if (!stop.signal.aborted) return undefined;
           const report = notStarted(plan, stop.signal.reason === 'deadline' ? 'the run\'s --deadline passed first' : 'the run was interrupted first');
-          for (const r of reporters) r.onDrillEnd?.(report);
+          reporters.onDrillEnd(report);
           return report;
         },
         (plan, e) => notStarted(plan, `the harness crashed: ${errorMessage(e)}`),
@@ -277,18 +189,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       }
     }
     // One reporter failing (a full disk, a path gone since the start) does not cost the others their report.
-    let lost = false;
-    const written: Array<{ reporter: string; path: string }> = [];
-    for (const r of reporters) {
-      try {
-        const wrote = await r.onRunEnd?.(run, ctx);
-        if (wrote) written.push({ reporter: r.name, path: wrote });
-        if (wrote) opts.say(`${r.name} report: ${wrote}`);
-      } catch (e) {
-        lost = true;
-        opts.say(`error: the ${r.name} report could not be written: ${errorMessage(e)}`);
-      }
-    }
+    const { written, lost } = await reporters.onRunEnd(run, ctx);
     // Each drill links to the report a reader would open first (history --html).
     const linked = ['html', 'json', 'junit'].map((n) => written.find((w) => w.reporter === n)).find(Boolean);
     if (history && linked) {

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import type { ContainerActivity } from '../runtime/container.ts';
-import { redactText } from './secrets.ts';
-import { printable } from '../report/printable.ts';
+import { redactText } from '../model/secrets.ts';
+import { printable } from '../model/printable.ts';
 
 /** Output kept while waiting for a line's end: a program printing without newlines cannot grow it without bound. */
 const MAX_PENDING = 4096;

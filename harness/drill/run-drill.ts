@@ -1,349 +1,94 @@
-import { mkdirSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { makeWorkDir, removeWorkDir } from '../runtime/work-dir.ts';
-import { archiveNameNote } from './archive-name.ts';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { sha256File } from '../archive/hash.ts';
-import type { Engine } from '../runtime/engine.ts';
-import { startContainer, type DrillContainer } from '../runtime/container.ts';
+import { basename } from 'node:path';
 import { newDrillId } from '../runtime/labels.ts';
-import { ensureImage } from '../images/index.ts';
-import { compareAll, compareArchiveFacts, compareSecrets } from '../manifest/compare.ts';
-import { HARNESS_REQUIRED_CHECKS, requiredCheckProblems, type Policy } from '../contract/index.ts';
-import type { Manifest } from '../manifest/schema.ts';
-import type { DrillContext, Profile } from '../profile.ts';
-import { TimeoutError, errorMessage } from '../errors.ts';
-import { progressWatcher } from './progress.ts';
-import { debug } from '../log.ts';
-import { redactCheck, redactText, type SecretBag } from './secrets.ts';
-import { COMMAND_LIMIT_FLOOR_MS, commandLimit } from './command-limit.ts';
-import type { CheckResult, DrillReport, Observations, StageName, StageTiming, Verdict } from './types.ts';
+import { localSource } from '../sources/local.ts';
+import { conclude } from '../verdict/index.ts';
+import { redactText } from '../model/secrets.ts';
+import type { DrillReport, Observations } from '../model/types.ts';
+import { archiveNameNote } from './archive-name.ts';
+import { DrillRun, type DrillOptions } from './drill-run.ts';
+import type { DrillPlan } from './plan.ts';
+import { compareStage, fetchStage, imageFor, inspectStage, postUpgradeStage, probeStage, upgradeOf, type JudgedBeforeStart } from './stages.ts';
 
-export interface DrillPlan {
-  archive: string;
-  manifestPath: string;
-  /** sha256 of the manifest's exact bytes: the report (and signed evidence) names what the drill was held against. */
-  manifestSha256: string;
-  manifest: Manifest;
-  profile: Profile;
-  secrets: SecretBag | undefined;
-  /** What empty or shrunken backups this drill accepts (manifest policy or command line). */
-  policy: Policy;
-  /** The previous backup's manifest in the same folder, for the sharp-drop policy. */
-  previous?: { manifest: Manifest; path: string };
-}
-
-export interface DrillOptions {
-  engine: Engine;
-  /** Limit for one command in a container; default: derived from the archive by the profile (see command-limit.ts). */
-  execTimeoutMs?: number;
-  /** The whole drill's limit: when it passes, the drill ends `error`, naming the stage it was in. */
-  timeoutMs?: number;
-  /**
-   * Ends the drill at once (its containers removed), e.g. on SIGINT/SIGTERM or
-   * when the run's deadline passes; abort it with the reason 'interrupted' or 'deadline'.
-   */
-  signal?: AbortSignal;
-  /**
-   * Pre-upgrade gate: after the drill passes, upgrade the restored data with
-   * this version's own migration path and check everything again with it.
-   */
-  upgradeTo?: string;
-  /** Progress lines (stage starts) for the console. */
-  onStage?: (archive: string, stage: StageName) => void;
-  /** What the drill's containers are doing now (command, parsed output, bytes copied), for a live line. */
-  onProgress?: (archive: string, text: string) => void;
-}
+export type { DrillOptions } from './drill-run.ts';
 
 /**
  * Runs one archive through the pipeline. Never throws for a drill problem:
  * every outcome, an unexpected crash included, ends in a report with a verdict.
- * Containers and the work folder are removed whatever happens.
+ * Containers and the work folder are removed whatever happens. The report is
+ * assembled here from what the stages returned; no stage writes into it.
  */
 export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<DrillReport> {
-  const drillId = newDrillId();
-  const startedAt = new Date();
-  const t0 = performance.now();
-  const checks: CheckResult[] = [];
-  const stages: StageTiming[] = [];
-  const containers: DrillContainer[] = [];
-  const report: DrillReport = {
-    drillId,
-    profile: plan.profile.name,
-    archive: { path: plan.archive, file: basename(plan.archive), createdAt: plan.manifest.archive.createdAt },
-    manifest: { path: plan.manifestPath, sha256: plan.manifestSha256 },
-    app: { name: plan.manifest.app.name, version: plan.manifest.app.version },
-    verdict: 'error',
-    summary: '',
-    stages,
-    checks,
-    startedAt: startedAt.toISOString(),
-    finishedAt: '',
-    durationMs: 0,
-  };
+  const run = await DrillRun.begin(plan, opts);
+  const { ctx } = run;
   const renamed = archiveNameNote(plan.archive, plan.manifest.archive.file);
-  if (renamed) report.notes = [renamed];
-  const workDir = await makeWorkDir(drillId);
-  let current: StageName = 'plan';
-  // Timeout and interrupt end the drill where it stands; later checks from the
-  // abandoned stage are ignored so they cannot change the verdict.
-  const abort = new AbortController();
-  let ended: string | undefined;
-  const end = (why: string) => {
-    if (abort.signal.aborted) return;
-    ended = why;
-    abort.abort();
-    void Promise.allSettled(containers.map((c) => c.stop()));
-  };
-  const timer = opts.timeoutMs ? setTimeout(() => end('timeout'), opts.timeoutMs) : undefined;
-  const onOuterAbort = () => end(String(opts.signal?.reason ?? 'interrupted'));
-  if (opts.signal?.aborted) onOuterAbort();
-  opts.signal?.addEventListener('abort', onOuterAbort);
-  const aborted = new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve()));
-  const recipe = plan.profile.image(plan.manifest.app.version, plan.manifest);
-  const limit = commandLimit(plan.profile, plan.manifest, opts.execTimeoutMs);
-  let imageTag = '';
-  const onProgress = opts.onProgress;
-  const watch = onProgress
-    ? progressWatcher({
-        ...(plan.profile.progress ? { parse: (line: string) => plan.profile.progress!(line) } : {}),
-        secrets: plan.secrets?.valuesToRedact() ?? [],
-        emit: (text) => {
-          if (!abort.signal.aborted) onProgress(plan.archive, text);
-        },
-      })
-    : undefined;
-  /** Set by a failing check that settles the verdict before anything starts: the pipeline stops after its stage. */
-  let settled = false;
-
-  const ctx: DrillContext = {
-    drillId,
-    archive: plan.archive,
-    manifest: plan.manifest,
-    secrets: plan.secrets,
-    get image() {
-      return imageTag;
-    },
-    workDir,
-    signal: abort.signal,
-    workSubdir(name) {
-      abort.signal.throwIfAborted();
-      // Not recursive: once the drill removed workDir, this fails instead of recreating it.
-      const dir = join(workDir, name);
-      mkdirSync(dir, { mode: 0o700 });
-      return dir;
-    },
-    execTimeoutMs: limit.ms,
-    async start(o) {
-      if (abort.signal.aborted) throw new Error(`drill ended (${ended}) before a container could start`);
-      const c = await startContainer({ ...o, image: o.image ?? imageTag, drillId });
-      containers.push(c);
-      if (watch) c.activity = watch;
-      if (abort.signal.aborted) await c.stop();
-      return c;
-    },
-    check(result, o) {
-      if (abort.signal.aborted) return;
-      // Kept as found: the verdict is decided on these, and only the report is scrubbed of secrets.
-      checks.push({ ...result, stage: current });
-      if (o?.stop && result.status === 'fail') settled = true;
-    },
-    note(text) {
-      if (abort.signal.aborted) return;
-      (report.notes ??= []).push(text);
-    },
-  };
-
-  /** Runs a stage; returns false when the pipeline must stop after it. */
-  const stage = async (name: StageName, fn: () => Promise<void>): Promise<boolean> => {
-    current = name;
-    opts.onStage?.(plan.archive, name);
-    const before = checks.length;
-    const s = performance.now();
-    let status: StageTiming['status'] = 'passed';
-    try {
-      if (abort.signal.aborted) throw new Error('ended');
-      await Promise.race([fn(), aborted]);
-    } catch (e) {
-      debug.drill('stage %s threw: %O', name, e);
-      ctx.check({
-        id: `${name}.${e instanceof TimeoutError ? 'timeout' : 'crash'}`,
-        status: 'error',
-        reason:
-          e instanceof TimeoutError
-            ? `timed out in stage ${name}: ${e.message} (${limit.explicit ? 'the limit set with --exec-timeout' : `the limit derived from this archive, at least ${COMMAND_LIMIT_FLOOR_MS / 1000} s`}; raise it with --exec-timeout SECONDS)`
-            : `the harness could not finish stage ${name}: ${errorMessage(e)}`,
-      });
-    }
-    if (abort.signal.aborted) {
-      const why: Record<string, string> = {
-        timeout: `timed out in stage ${name}: the drill did not finish within ${(opts.timeoutMs ?? 0) / 1000} s (--timeout)`,
-        deadline: `the run's --deadline passed while the drill was in stage ${name}`,
-        interrupted: `interrupted in stage ${name} (SIGINT/SIGTERM)`,
-      };
-      checks.push({ id: `${name}.${ended}`, stage: name, status: 'error', reason: why[ended ?? ''] ?? `ended in stage ${name}: ${ended}` });
-    }
-    const mine = checks.slice(before);
-    if (mine.some((c) => c.status === 'fail')) status = 'failed';
-    else if (mine.some((c) => c.status === 'error')) status = 'error';
-    stages.push({ name, status, durationMs: performance.now() - s });
-    // A bad archive or secrets file (integrity) starts nothing, and a failed
-    // provision or restore leaves nothing to probe. Inspect findings do not
-    // stop the drill, so the application's own restore still gets its say,
-    // except those that settle the verdict already (an archive not of the
-    // profile's kind, a manifest the archive's own facts contradict): a
-    // container would only repeat them, slowly. A failing probe still lets
-    // the comparison list every difference.
-    if (abort.signal.aborted || settled) return false;
-    return status === 'passed' || name === 'inspect' || name === 'probe';
-  };
-
   const observations: Observations = {
     ...(plan.secrets ? { secretsFileSha256: plan.secrets.fileSha256, secretsSource: plan.secrets.source } : {}),
   };
   /** Judged before anything starts, so a known mismatch is said (failed) without a container, and is not judged again. */
-  const judgedBeforeStart = { secrets: true, archive: false };
+  const judged: JudgedBeforeStart = { secrets: true, archive: false };
+  let fetched: { sha256: string; sizeBytes: number } | undefined;
+  let image: DrillReport['image'];
+  let upgrade: DrillReport['upgrade'];
   let probed = false;
   const session = plan.profile.session(ctx);
-  const compareInput = { manifest: plan.manifest, contract: plan.profile.contract, policy: plan.policy, judgedBeforeStart, ...(plan.previous ? { previous: plan.previous } : {}) };
-
-  /** The gate's second half: the target version migrates the restored data, then everything is checked again. */
-  const runUpgrade = async (toVersion: string) => {
-    report.upgrade = { toVersion };
-    const upgraded =
-      (await stage('upgrade', async () => {
-        if (!session.upgrade) throw new Error(`the ${plan.profile.name} profile cannot upgrade restored data`);
-        const built = await ensureImage(opts.engine.docker, plan.profile.image(toVersion, plan.manifest));
-        report.upgrade = { toVersion, image: { tag: built.tag, id: built.id, cacheHit: built.cacheHit } };
-        await session.upgrade(built.tag, toVersion);
-      })) &&
-      (await stage('post-upgrade', async () => {
-        const after = await session.probe();
-        // The schema revision moves with an upgrade (the probe checks it is the
-        // target's head); everything else must be exactly what the backup held.
-        for (const f of compareAll({ ...compareInput, obs: { ...observations, ...after }, afterUpgrade: true })) ctx.check(f);
-      }));
-    return upgraded;
-  };
   try {
     const ok =
-      (await stage('integrity', async () => {
-        await checkIntegrity(plan, ctx, report);
-        // The secrets file against the one recorded at capture, as the application reads it where the profile knows how.
-        if (plan.secrets && plan.profile.readSecrets) observations.secretsRead = plan.profile.readSecrets(plan.secrets);
-        for (const f of compareSecrets(plan.manifest, observations)) ctx.check(f);
+      (await run.stage('integrity', async () => {
+        const f = await fetchStage(plan, ctx, opts.source ?? localSource, observations);
+        run.archive = f.path;
+        fetched = { sha256: f.sha256, sizeBytes: f.sizeBytes };
       })) &&
-      (await stage('inspect', async () => {
-        const facts = await session.inspect();
-        if (facts) observations.archive = facts;
-        // The version the archive records against the manifest's, before the application can refuse the archive first.
-        if (facts?.appVersion !== undefined) {
-          judgedBeforeStart.archive = true;
-          for (const f of compareArchiveFacts(plan.manifest, facts, plan.profile.contract)) ctx.check(f, { stop: true });
-        }
-      })) &&
-      (await stage('provision', async () => {
-        const built = await ensureImage(opts.engine.docker, recipe);
-        imageTag = built.tag;
-        report.image = { tag: built.tag, id: built.id, cacheHit: built.cacheHit };
+      (await run.stage('inspect', () => inspectStage(plan, ctx, session, observations, judged))) &&
+      (await run.stage('provision', async () => {
+        image = await imageFor(plan, ctx, plan.manifest.app.version);
+        run.imageTag = image.tag;
         await session.provision();
       })) &&
-      (await stage('restore', () => session.restore())) &&
-      (await stage('probe', async () => {
-        Object.assign(observations, await session.probe());
+      (await run.stage('restore', () => session.restore())) &&
+      (await run.stage('probe', async () => {
+        Object.assign(observations, await probeStage(session));
         probed = true;
       }));
-    let compared = false;
-    if (ok && probed) {
-      compared = await stage('compare', async () => {
-        for (const f of compareAll({ ...compareInput, obs: observations })) ctx.check(f);
-      });
-    }
-    if (opts.upgradeTo !== undefined && compared && !checks.some((c) => c.status !== 'pass')) {
-      await runUpgrade(opts.upgradeTo);
+    const compared = ok && probed && (await run.stage('compare', () => compareStage(plan, ctx, observations, judged)));
+    // The gate's second half: the target version migrates the restored data, then everything is checked again.
+    if (opts.upgradeTo !== undefined && compared && !run.checks.some((c) => c.status !== 'pass')) {
+      const toVersion = opts.upgradeTo;
+      upgrade = { toVersion };
+      (await run.stage('upgrade', async () => {
+        const migrate = upgradeOf(plan, session);
+        const target = await imageFor(plan, ctx, toVersion);
+        upgrade = { toVersion, image: target };
+        await migrate(target.tag, toVersion);
+      })) && (await run.stage('post-upgrade', () => postUpgradeStage(plan, ctx, session, observations, judged)));
     }
   } finally {
-    clearTimeout(timer);
-    opts.signal?.removeEventListener('abort', onOuterAbort);
-    // A container the engine would not remove is said, not left in silence (the drill cannot have passed with it).
-    for (const r of await Promise.allSettled(containers.map((c) => c.stop()))) {
-      if (r.status === 'rejected') {
-        checks.push({ id: 'cleanup.containers', stage: current, status: 'error', reason: `${errorMessage(r.reason)}; "restore-drill sweep" removes it once the engine answers` });
-      }
-    }
-    await session.dispose?.().catch((e: unknown) => debug.drill('session dispose failed: %O', e));
-    await removeWorkDir(workDir);
+    await run.cleanup(session.dispose ? () => session.dispose!() : undefined);
   }
-
-  const finished = new Date();
-  report.finishedAt = finished.toISOString();
-  report.durationMs = performance.now() - t0;
-  Object.assign(report, conclude(plan, checks, stages, opts.upgradeTo !== undefined));
-  if (report.notes) {
-    const secrets = plan.secrets?.valuesToRedact() ?? [];
-    report.notes = report.notes.map((n) => redactText(n, secrets));
-  }
-  return report;
+  return assemble(plan, run, { fetched, image, upgrade, notes: [...(renamed ? [renamed] : []), ...run.notes], gate: opts.upgradeTo !== undefined });
 }
 
-/**
- * The verdict, decided on the checks as found; only then are secret values
- * scrubbed from what people read (reasons, expected and observed values), so
- * no secret's value can change a verdict.
- */
-export function conclude(plan: Pick<DrillPlan, 'profile' | 'manifest' | 'secrets'>, checks: CheckResult[], stages: StageTiming[], gate: boolean): Pick<DrillReport, 'verdict' | 'summary' | 'checks'> {
-  const [verdict, summary] = decide(checks, stages, requiredChecks(plan, gate), gate);
+/** The drill's report, from the plan, what the stages returned and the checks they recorded; the verdict decided on those checks. */
+function assemble(
+  plan: DrillPlan,
+  run: DrillRun,
+  got: { fetched: { sha256: string; sizeBytes: number } | undefined; image: DrillReport['image']; upgrade: DrillReport['upgrade']; notes: string[]; gate: boolean },
+): DrillReport {
   const secrets = plan.secrets?.valuesToRedact() ?? [];
-  return { verdict, summary: redactText(summary, secrets), checks: checks.map((c) => redactCheck(c, secrets)) };
-}
-
-/** Every check id a `passed` must hold: the harness's own and the profile's contract (again after a gate's upgrade). */
-export function requiredChecks(plan: Pick<DrillPlan, 'profile' | 'manifest'>, gate: boolean): string[] {
-  const own = [...HARNESS_REQUIRED_CHECKS, ...plan.profile.contract.requiredChecks(plan.manifest)];
-  if (!gate) return own;
-  // After the upgrade the restored data is compared again (ids upgrade.*): every
-  // count, fingerprint and chain property, and what the profile says must hold then.
-  const again = own.filter((id) => /^compare\.(count|fingerprint|chain)\./.test(id)).map((id) => id.replace(/^compare\./, 'upgrade.'));
-  return [...own, ...again, ...(plan.profile.contract.requiredAfterUpgrade?.(plan.manifest) ?? [])];
-}
-
-async function checkIntegrity(plan: DrillPlan, ctx: DrillContext, report: DrillReport): Promise<void> {
-  const exp = plan.manifest.archive;
-  const st = await stat(plan.archive);
-  const sha256 = await sha256File(plan.archive);
-  report.archive.sha256 = sha256;
-  report.archive.sizeBytes = st.size;
-  ctx.check(
-    st.size === exp.sizeBytes
-      ? { id: 'integrity.size', status: 'pass', reason: `${st.size} bytes as recorded`, expected: exp.sizeBytes, observed: st.size }
-      : { id: 'integrity.size', status: 'fail', reason: `archive size ${st.size} bytes, manifest records ${exp.sizeBytes}`, expected: exp.sizeBytes, observed: st.size },
-  );
-  ctx.check(
-    sha256 === exp.sha256
-      ? { id: 'integrity.sha256', status: 'pass', reason: 'sha256 matches the manifest', expected: exp.sha256, observed: sha256 }
-      : { id: 'integrity.sha256', status: 'fail', reason: `archive sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${exp.sha256.slice(0, 12)}…: the file changed since the backup was taken`, expected: exp.sha256, observed: sha256 },
-  );
-}
-
-/**
- * Fail-closed: a failing check fails the drill; any error, a stage that never
- * ran, or a required check that did not run and pass is an error. `passed`
- * means every required check ran and passed, and nothing else objected.
- */
-export function decide(checks: CheckResult[], stages: StageTiming[], required: readonly string[], gate = false): [Verdict, string] {
-  const fails = checks.filter((c) => c.status === 'fail');
-  if (fails.length > 0) return ['failed', `${fails[0]!.stage}: ${fails[0]!.reason}${fails.length > 1 ? ` (+${fails.length - 1} more)` : ''}`];
-  const errors = checks.filter((c) => c.status === 'error');
-  if (errors.length > 0) return ['error', `${errors[0]!.stage}: ${errors[0]!.reason}`];
-  const ran = new Set(stages.map((s) => s.name));
-  const stagesRequired: StageName[] = ['integrity', 'inspect', 'provision', 'restore', 'probe', 'compare', ...(gate ? (['upgrade', 'post-upgrade'] as const) : [])];
-  const missing = stagesRequired.filter((s) => !ran.has(s));
-  if (missing.length > 0) return ['error', `stages not run: ${missing.join(', ')}`];
-  if (checks.length === 0) return ['error', 'no check ran'];
-  const notRun = requiredCheckProblems(checks, required);
-  if (notRun.length > 0) return ['error', `required check${notRun.length === 1 ? '' : 's'} did not run: ${notRun.slice(0, 5).join(', ')}${notRun.length > 5 ? ` (+${notRun.length - 5} more)` : ''}`];
-  return ['passed', `${checks.length} checks passed, ${required.length} of them required`];
+  return {
+    drillId: run.drillId,
+    profile: plan.profile.name,
+    archive: { path: plan.archive, file: basename(plan.archive), createdAt: plan.manifest.archive.createdAt, ...(got.fetched ?? {}) },
+    manifest: { path: plan.manifestPath, sha256: plan.manifestSha256 },
+    app: { name: plan.manifest.app.name, version: plan.manifest.app.version },
+    ...conclude(plan, run.checks, run.stages, got.gate),
+    stages: run.stages,
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    durationMs: performance.now() - run.t0,
+    ...(got.notes.length > 0 ? { notes: got.notes.map((n) => redactText(n, secrets)) } : {}),
+    ...(got.image ? { image: got.image } : {}),
+    ...(got.upgrade ? { upgrade: got.upgrade } : {}),
+  };
 }
 
 /** The report of a drill that never started (deadline passed, or interrupted first): an error, never a pass. */

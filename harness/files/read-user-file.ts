@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { UsageError } from '../errors.ts';
+import { UsageError, type ErrorCode, InternalError } from '../errors.ts';
 
 export interface UserFileOptions {
   /** What the file is, for messages: "manifest", "secrets file". */
@@ -9,7 +9,7 @@ export interface UserFileOptions {
   maxBytes: number;
   /** Refuse a symbolic link instead of following it (secrets: pass the file itself). */
   noSymlink?: boolean;
-  code: string;
+  code: ErrorCode;
 }
 
 /**
@@ -58,7 +58,7 @@ export async function readUserFile(path: string, opts: UserFileOptions): Promise
 
 /** `readUserFile` for small files (at most 1 MiB: keys, secrets files) where a caller cannot wait. */
 export function readUserFileSync(path: string, opts: UserFileOptions): Buffer {
-  if (opts.maxBytes > SYNC_MAX_BYTES) throw new Error(`readUserFileSync(${opts.what}): ${opts.maxBytes} bytes is too much to read synchronously; use readUserFile`);
+  if (opts.maxBytes > SYNC_MAX_BYTES) throw new InternalError(`readUserFileSync(${opts.what}): ${opts.maxBytes} bytes is too much to read synchronously; use readUserFile`);
   refuseSymlink(path, opts);
   let fd: number;
   try {

@@ -1,7 +1,7 @@
 import { closeSync, constants, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { DrillReport } from '../drill/types.ts';
+import type { DrillReport } from '../model/types.ts';
 import { stateDir } from '../paths.ts';
 import { UsageError } from '../errors.ts';
 
@@ -186,6 +186,6 @@ export class History {
 /** "30d", "12h", "90m", "45s", "2w" as milliseconds. */
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/.exec(text.trim());
-  if (!m) throw new Error(`"${text}" is not a duration like 30d, 12h, 90m, 45s or 2w`);
+  if (!m) throw new UsageError(`"${text}" is not a duration like 30d, 12h, 90m, 45s or 2w`);
   return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 's' | 'm' | 'h' | 'd' | 'w'];
 }

@@ -170,7 +170,7 @@ export function followProgress(docker: Docker, stream: NodeJS.ReadableStream, on
       (err: Error | null, output: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
         if (err) return reject(err);
         const failed = output.find((o) => o.error);
-        if (failed) return reject(new Error(failed.errorDetail?.message ?? failed.error));
+        if (failed) return reject(new EnvironmentError(failed.errorDetail?.message ?? failed.error ?? 'the image build failed', 'RD_BASE_BUILD'));
         resolve();
       },
       (event: { stream?: string; status?: string }) => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ImageRecipe } from './recipe.ts';
 import type { BaseSuite } from './base.ts';
+import { EnvironmentError } from '../errors.ts';
 
 const DOCKERFILE = new URL('../../docker/postgres/Dockerfile', import.meta.url);
 
@@ -31,7 +32,7 @@ export function choosePostgresMajor(madeBy: number, accepted: (major: number) =>
 /** A disposable PostgreSQL server of one major, from Debian's packages. */
 export function postgresImage(major: number): ImageRecipe {
   const suite = POSTGRES_SUITES[major];
-  if (!suite) throw new Error(`no Debian suite here ships PostgreSQL ${major} (available: ${availablePostgresMajors().join(', ')})`);
+  if (!suite) throw new EnvironmentError(`no Debian suite here ships PostgreSQL ${major} (available: ${availablePostgresMajors().join(', ')})`, 'RD_IMAGE_BUILD');
   return {
     name: 'postgres',
     version: String(major),

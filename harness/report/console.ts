@@ -1,6 +1,6 @@
-import type { DrillReport, StageName } from '../drill/types.ts';
+import type { DrillReport, StageName } from '../model/types.ts';
 import type { Reporter, ReporterOptions } from './reporter.ts';
-import { printable } from './printable.ts';
+import { printable } from '../model/printable.ts';
 
 /** One line per archive: verdict, archive, stage timings, and the reason when not passed. */
 export function consoleLine(r: DrillReport): string {

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { CheckResult, DrillReport } from '../drill/types.ts';
+import type { CheckResult, DrillReport } from '../model/types.ts';
 import type { Reporter, ReporterOptions, RunEndContext } from './reporter.ts';
 import type { RunReport } from './run-report.ts';
 import { htmlEscape as h, show, writeFileAtomic } from './write.ts';

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { CheckResult, DrillReport } from '../drill/types.ts';
+import type { CheckResult, DrillReport } from '../model/types.ts';
 import type { Reporter, ReporterOptions } from './reporter.ts';
 import { show, writeFileAtomic, xmlEscape } from './write.ts';
 

@@ -1,9 +1,9 @@
 import { appendFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { DrillReport } from '../drill/types.ts';
+import type { DrillReport } from '../model/types.ts';
 import type { Reporter, ReporterOptions } from './reporter.ts';
 import { writeFileAtomic } from './write.ts';
-import { printable } from './printable.ts';
+import { printable } from '../model/printable.ts';
 
 /**
  * A summary table for CI job pages. Appended to $GITHUB_STEP_SUMMARY when set;

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { DrillReport } from '../drill/types.ts';
+import type { DrillReport } from '../model/types.ts';
 import type { Reporter, ReporterOptions, RunEndContext } from './reporter.ts';
 import { writeFileAtomic } from './write.ts';
 

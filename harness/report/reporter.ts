@@ -1,4 +1,4 @@
-import type { DrillReport, StageName } from '../drill/types.ts';
+import type { DrillReport, StageName } from '../model/types.ts';
 import type { RunReport } from './run-report.ts';
 
 /**

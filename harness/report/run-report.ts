@@ -1,4 +1,4 @@
-import type { DrillReport } from '../drill/types.ts';
+import type { DrillReport } from '../model/types.ts';
 
 /** The result of one `restore-drill run`: what the JSON reporter writes (schema/report.schema.json). */
 export interface RunReport {

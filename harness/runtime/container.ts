@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { basename } from 'node:path';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
-import { EnvironmentError, TimeoutError } from '../errors.ts';
+import { EnvironmentError, TimeoutError, DrillError } from '../errors.ts';
 import { debug } from '../log.ts';
 import { managedLabels } from './labels.ts';
 import { ensureEngine } from './engine.ts';
@@ -201,7 +201,7 @@ export class DrillContainer implements AsyncDisposable {
         const entry = { file, fh, size: 0, mtime: new Date() };
         opened.push(entry); // closed by the finally below, whatever happens next
         const st = await fh.stat();
-        if (!st.isFile()) throw new Error(`${file.source} is not a regular file`);
+        if (!st.isFile()) throw new DrillError(`${file.source} is not a regular file`, 'RD_CONTAINER_COMMAND');
         entry.size = st.size;
         entry.mtime = st.mtime;
       }
@@ -251,7 +251,7 @@ export class DrillContainer implements AsyncDisposable {
       }
     });
     await pipeline(archive as NodeJS.ReadableStream & AsyncIterable<Buffer>, extract);
-    if (!found) throw new Error(`${source} in ${this.name} is not a regular file`);
+    if (!found) throw new DrillError(`${source} in ${this.name} is not a regular file`, 'RD_CONTAINER_COMMAND');
   }
 
   /**
@@ -307,7 +307,7 @@ export class DrillContainer implements AsyncDisposable {
     try {
       return await this.#c.getArchive({ path });
     } catch (e) {
-      if ((e as { statusCode?: number }).statusCode === 404 && (await this.#running())) throw new Error(`${path} does not exist in the container ${this.name}`);
+      if ((e as { statusCode?: number }).statusCode === 404 && (await this.#running())) throw new DrillError(`${path} does not exist in the container ${this.name}`, 'RD_CONTAINER_COMMAND');
       throw e;
     }
   }
@@ -353,9 +353,17 @@ export async function removeContainer(c: Pick<Docker.Container, 'unpause' | 'rem
   await withTimeout(removal, ms, `the container ${name} was not removed`);
 }
 
-/** Starts a labelled container; with no network given it runs with network "none". */
+/**
+ * Starts a labelled container on this process's engine, found as the CLI
+ * finds it: for tools outside a drill (fixtures, benches, tests). A drill
+ * starts its containers through the Runtime it was given (ctx.start).
+ */
 export async function startContainer(opts: StartOptions): Promise<DrillContainer> {
-  const { docker } = await ensureEngine();
+  return startContainerOn((await ensureEngine()).docker, opts);
+}
+
+/** Starts a labelled container on the engine given; with no network given it runs with network "none". */
+export async function startContainerOn(docker: Docker, opts: StartOptions): Promise<DrillContainer> {
   const network = opts.network ?? 'none';
   debug.runtime('starting %s (network %s) for drill %s', opts.image, network, opts.drillId);
   const container = await docker.createContainer({

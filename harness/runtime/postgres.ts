@@ -1,4 +1,4 @@
-import { TimeoutError } from '../errors.ts';
+import { TimeoutError, DrillError } from '../errors.ts';
 import type { DrillContainer } from './container.ts';
 
 /**
@@ -26,6 +26,6 @@ export async function waitForPostgres(server: DrillContainer, timeoutMs = 60_000
 /** Runs SQL as the superuser inside the server's container (no client on the host needed). */
 export async function psql(server: DrillContainer, database: string, sql: string, timeoutMs = 60_000): Promise<string> {
   const r = await server.exec(['psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-U', POSTGRES_SUPERUSER, '-d', database, '-c', sql], { timeoutMs });
-  if (r.exitCode !== 0) throw new Error(`psql in ${server.name} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`);
+  if (r.exitCode !== 0) throw new DrillError(`psql in ${server.name} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`, 'RD_CONTAINER_COMMAND');
   return r.stdout;
 }

@@ -7,6 +7,7 @@ import { debug } from '../log.ts';
 import { stateDir } from '../paths.ts';
 import { ownerAlive } from './owner.ts';
 import { OWNER_HOST_LABEL, OWNER_PID_LABEL } from './labels.ts';
+import { InternalError } from '../errors.ts';
 
 const PREFIX = 'restore-drill-';
 /** A work folder's name: the prefix, its kind (a drill id, "capture"), 12 random hex digits. */
@@ -42,7 +43,7 @@ export async function makeWorkDir(kind: string, opts: WorkDirOptions = {}): Prom
   const records = opts.records ?? workDirRecords();
   // Absolute even under a relative TMPDIR: the record must lead a sweep run from anywhere back here.
   const dir = resolve(opts.base ?? tmpdir(), `${PREFIX}${kind}-${randomBytes(6).toString('hex')}`);
-  if (!NAME.test(basename(dir))) throw new Error(`work folder kind ${JSON.stringify(kind)} is not letters, digits and dashes`);
+  if (!NAME.test(basename(dir))) throw new InternalError(`work folder kind ${JSON.stringify(kind)} is not letters, digits and dashes`);
   const owner = { [OWNER_PID_LABEL]: String(process.pid), [OWNER_HOST_LABEL]: hostname() };
   // All synchronous: no other drill of this process runs between the record and its folder.
   forgetGoneFolders(records);

@@ -1,4 +1,4 @@
-import type { DrillPlan } from '../drill/run-drill.ts';
+import type { Manifest } from '../manifest/schema.ts';
 
 export interface Selection {
   /** The newest N archives of each folder. */
@@ -11,8 +11,9 @@ export interface Selection {
   oldestUndrilled?: number;
 }
 
+/** What selection reads of a planned drill (drill/plan.ts's Candidate is one). */
 export interface Candidate {
-  plan: DrillPlan;
+  plan: { archive: string; manifest: Manifest; profile: { name: string } };
   folder: string;
 }
 
@@ -26,7 +27,7 @@ function takenAt(c: Candidate): number {
  * is oldest first, so a nightly log reads in time order.
  */
 /** `lastPassed` answers by the archive's sha256: an overwritten file is a new archive, not one already proven. */
-export function selectArchives(all: Candidate[], sel: Selection, deps: { now: Date; lastPassed?: (profile: string, sha256: string) => Date | undefined }): Candidate[] {
+export function selectArchives<C extends Candidate>(all: C[], sel: Selection, deps: { now: Date; lastPassed?: (profile: string, sha256: string) => Date | undefined }): C[] {
   let picked = [...all].sort((a, b) => takenAt(a) - takenAt(b) || a.plan.archive.localeCompare(b.plan.archive));
   if (sel.latest !== undefined) {
     const byFolder = new Map<string, Candidate[]>();

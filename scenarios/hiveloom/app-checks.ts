@@ -1,5 +1,5 @@
 import type { ExecOutcome } from '../../harness/runtime/index.ts';
-import type { Finding, Observations } from '../../harness/drill/types.ts';
+import type { Finding, Observations } from '../../harness/model/types.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import { key, manifestTenants, type BackupJson } from './layout.ts';
 import { parseAgentList, parseDoctor, parseTenantList, quote } from './parse.ts';

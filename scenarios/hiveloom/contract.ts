@@ -1,7 +1,8 @@
-import type { Contract } from '../../harness/contract/index.ts';
+import type { Contract } from '../../harness/verdict/index.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import { judgeApp } from './app-checks.ts';
 import { key, manifestTenants } from './layout.ts';
+import { HIVELOOM_CHECK } from './check-ids.ts';
 
 /**
  * What a Hiveloom `passed` rests on: exact counts with content fingerprints
@@ -31,16 +32,17 @@ export const hiveloomContract: Contract = {
   requiredChecks(m: Manifest): string[] {
     const counts = Object.keys(m.expectations.counts);
     const fingerprints = Object.keys(m.expectations.fingerprints ?? {});
+    const C = HIVELOOM_CHECK;
     return [
-      'inspect.integrity',
-      'provision.data-dir',
-      'provision.version',
-      'restore.hiveloom-restore',
-      'restore.restart',
-      'probe.master-key',
-      'probe.decrypt',
-      'app.doctor',
-      'app.tenant-list',
+      C.inspectIntegrity,
+      C.dataDir,
+      C.version,
+      C.restore,
+      C.restart,
+      C.masterKey,
+      C.decrypt,
+      C.doctor,
+      C.tenantList,
       ...manifestTenants(m).map((slug) => `app.agent-list.${slug}`),
       ...counts.map((k) => `compare.count.${k}`),
       ...fingerprints.map((k) => `compare.fingerprint.${k}`),

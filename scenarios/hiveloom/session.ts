@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
 import type { DrillContext, DrillSession } from '../../harness/profile.ts';
-import type { DataFacts, Observations } from '../../harness/drill/types.ts';
+import type { DataFacts, Observations } from '../../harness/model/types.ts';
 import type { HiveloomObservations } from './app-checks.ts';
 import { fileIntegrityProblems } from '../../harness/checks/sqlite-db.ts';
 import { errorMessage } from '../../harness/errors.ts';

@@ -1,5 +1,5 @@
 import type { ExecOutcome } from '../../harness/runtime/index.ts';
-import type { Finding, Observations } from '../../harness/drill/types.ts';
+import type { Finding, Observations } from '../../harness/model/types.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import { parseAuditVerify, parseCheck, parseMigrationHeads, parseStatus, quote, type CheckOutput, type Parsed } from './parse.ts';
 import { MIGRATION_HEADS_FILE } from './image.ts';

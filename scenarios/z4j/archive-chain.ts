@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import { compareChain } from '../../harness/manifest/compare.ts';
-import type { ChainObservation, Finding } from '../../harness/drill/types.ts';
+import { compareChain } from '../../harness/verdict/compare.ts';
+import type { ChainObservation, Finding } from '../../harness/model/types.ts';
 import type { ChainExpectation } from '../../harness/manifest/schema.ts';
 import { chainKey, readChainState } from './audit-chain.ts';
 import { judgeChainState, observeChainState, type ChainStateObservation } from './chain-state.ts';

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { ChainKey, ChainRow } from '../../harness/checks/hmac-chain.ts';
 import { pythonCanonicalJson } from '../../harness/checks/python-json.ts';
+import { DrillError } from '../../harness/errors.ts';
 
 /**
  * z4j's authenticated audit chain (row hmac_version 2, z4j >= 1.8), as the
@@ -212,7 +213,7 @@ export function utcIsoMicros(stored: string): string {
   // z4j's usual stored form, "YYYY-MM-DD HH:MM:SS.ffffff" in UTC, by slicing: the walk calls this per row.
   if (STORED_UTC.test(stored)) return `${stored.slice(0, 10)}T${stored.slice(11)}+00:00`;
   const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:?\d{2})?$/.exec(stored.trim());
-  if (!m) throw new Error(`unrecognised timestamp ${JSON.stringify(stored)}`);
+  if (!m) throw new DrillError(`unrecognised timestamp ${JSON.stringify(stored)}`, 'RD_UNREADABLE_DATA');
   const micros = (m[7] ?? '').padEnd(6, '0');
   const tz = m[8];
   if (!tz || tz === 'Z' || /^[+-]00:?00$/.test(tz)) {

@@ -2,7 +2,7 @@ import { rm, stat } from 'node:fs/promises';
 import { makeWorkDir } from '../../harness/runtime/work-dir.ts';
 import { basename } from 'node:path';
 import { sha256File } from '../../harness/archive/hash.ts';
-import { errorMessage, isRestoreDrillError, UsageError } from '../../harness/errors.ts';
+import { DrillError, InternalError, errorMessage, isRestoreDrillError, UsageError } from '../../harness/errors.ts';
 import { hasSqliteHeader, privateCopy } from '../../harness/archive/sqlite-file.ts';
 import type Database from 'better-sqlite3';
 import { openReadOnly } from '../../harness/checks/sqlite-db.ts';
@@ -43,7 +43,8 @@ export async function captureZ4j(input: CaptureInput): Promise<Manifest> {
     try {
       return await captureOpened(input, db, copy);
     } catch (e) {
-      throw isRestoreDrillError(e) ? e : damaged(input.archive, e);
+      // What could not be read in the database (a drill-step error) is the archive's damage, said as a usage error; the rest is said as it is.
+      throw isRestoreDrillError(e) && !(e instanceof DrillError || e instanceof InternalError) ? e : damaged(input.archive, e);
     } finally {
       db.close();
     }

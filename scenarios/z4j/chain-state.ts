@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { pythonCanonicalJson } from '../../harness/checks/python-json.ts';
-import type { ChainObservation, Finding } from '../../harness/drill/types.ts';
+import type { ChainObservation, Finding } from '../../harness/model/types.ts';
 import { chainKey, utcIsoMicros, uuid } from './audit-chain.ts';
 
 /**

@@ -1,8 +1,9 @@
-import type { Contract } from '../../harness/contract/index.ts';
+import type { Contract } from '../../harness/verdict/index.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import { judgeApp } from './app-checks.ts';
 import { PG_ARCHIVE_FORMAT } from './pg/capture.ts';
 import { COUNTED_TABLES, STATUS_LABELS } from './tables.ts';
+import { Z4J_CHECK } from './check-ids.ts';
 
 /**
  * What a z4j `passed` rests on: the backup's alembic revision, the secret.env
@@ -37,29 +38,30 @@ export const z4jContract: Contract = {
 
   requiredChecks(m: Manifest): string[] {
     const pg = m.archive.format === PG_ARCHIVE_FORMAT;
+    const C = Z4J_CHECK;
     return [
-      'compare.app-version',
-      'compare.schema-revision',
-      'compare.secrets-file',
+      C.appVersion,
+      C.schemaRevision,
+      C.secretsFile,
       ...COUNTED_TABLES.flatMap((t) => [`compare.count.${t}`, `compare.fingerprint.${t}`]),
-      'compare.chain.walk',
-      'compare.chain.start',
-      'compare.chain.length',
-      'compare.chain.head',
-      'provision.data-dir',
-      'compare.chain-state.restored',
-      ...(pg ? ['provision.target-db'] : ['inspect.integrity', 'probe.integrity', 'compare.chain-state.archive']),
-      'restore.z4j-restore',
-      'app.check',
-      'app.migration-head',
-      ...Object.values(STATUS_LABELS).map((t) => `app.status.${t}`),
-      'app.audit-verify',
-      'app.audit-verify.rows',
-      'app.restore-audit-row',
+      C.chainWalk,
+      C.chainStart,
+      C.chainLength,
+      C.chainHead,
+      C.dataDir,
+      C.chainStateRestored,
+      ...(pg ? [C.targetDb] : [C.inspectIntegrity, C.probeIntegrity, C.chainStateArchive]),
+      C.restore,
+      C.appCheck,
+      C.migrationHead,
+      ...Object.values(STATUS_LABELS).map((t) => `${C.status}.${t}`),
+      C.auditVerify,
+      C.auditVerifyRows,
+      C.restoreAuditRow,
     ];
   },
 
-  requiredAfterUpgrade: () => ['upgrade.migrate', 'upgrade.chain-state.restored', 'app.migration-head', 'app.audit-verify'],
+  requiredAfterUpgrade: () => [Z4J_CHECK.migrate, Z4J_CHECK.upgradeChainState, Z4J_CHECK.migrationHead, Z4J_CHECK.auditVerify],
 
   emptiness(m: Manifest): string[] {
     const out: string[] = [];

@@ -1,6 +1,6 @@
 import type { DemoBackup, DemoOptions } from '../../harness/profile.ts';
 import { ensureEngine } from '../../harness/runtime/index.ts';
-import { makeZ4jDeployment } from './fixtures/deployment.ts';
+import { makeZ4jDeployment } from './sample/deployment.ts';
 import { Z4J_PINNED_VERSION } from './version.ts';
 
 /** The demo's sample: a z4j deployment seeded through z4j's own services and backed up by `z4j backup`. */

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../../harness/errors.ts';
-import type { SecretBag } from '../../harness/drill/secrets.ts';
-import type { ChainObservation } from '../../harness/drill/types.ts';
+import type { SecretBag } from '../../harness/model/secrets.ts';
+import type { ChainObservation } from '../../harness/model/types.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import { readZ4jSecrets } from './secret-env.ts';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SecretBag, SecretsReading } from '../../harness/drill/secrets.ts';
+import type { SecretBag, SecretsReading } from '../../harness/model/secrets.ts';
 
 /**
  * secret.env exactly as the installed z4j reads it: z4j_brain/secret_store.py

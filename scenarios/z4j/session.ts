@@ -4,8 +4,8 @@ import { hasSqliteHeader, privateCopy } from '../../harness/archive/sqlite-file.
 import { foreignKeyProblems, integrityProblems, openReadOnly, tableColumns, tableExists } from '../../harness/checks/sqlite-db.ts';
 import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
 import type { DrillContext, DrillSession } from '../../harness/profile.ts';
-import type { ChainObservation, DataFacts, Observations } from '../../harness/drill/types.ts';
-import { errorMessage } from '../../harness/errors.ts';
+import type { ChainObservation, DataFacts, Observations } from '../../harness/model/types.ts';
+import { errorMessage, DrillError } from '../../harness/errors.ts';
 import { CHAIN_SECRET_NAME, readChainState } from './audit-chain.ts';
 import { quote } from './parse.ts';
 import { readArchiveChain } from './archive-chain.ts';
@@ -207,7 +207,7 @@ export class Z4jSqliteSession implements DrillSession {
 async function copyDatabaseOut(app: DrillContainer, local: string): Promise<{ hasWal: boolean }> {
   const db = basename(Z4J_DB);
   const { entries, copied } = await app.copyDirOut(Z4J_HOME, { [db]: local, [`${db}-wal`]: `${local}-wal` });
-  if (!copied.includes(db)) throw new Error(`${Z4J_DB} in ${app.name} is not a regular file (the data dir holds: ${entries.join(', ') || 'nothing'})`);
+  if (!copied.includes(db)) throw new DrillError(`${Z4J_DB} in ${app.name} is not a regular file (the data dir holds: ${entries.join(', ') || 'nothing'})`, 'RD_CONTAINER_COMMAND');
   return { hasWal: copied.includes(`${db}-wal`) };
 }
 

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { countRows, fingerprintTable, integrityProblems, tableExists, type RowFilter } from '../../harness/checks/sqlite-db.ts';
 import { walkChain } from '../../harness/checks/hmac-chain.ts';
-import type { ChainObservation } from '../../harness/drill/types.ts';
+import type { ChainObservation } from '../../harness/model/types.ts';
 import { ChainOrderError, chainKey, chainRows, readChainState } from './audit-chain.ts';
 import { nativeWalker, walkNativeSync } from './chain-walk/native.ts';
 import { auditLayout, walkRowidSlice } from './chain-walk/page-walk.ts';

@@ -1,3 +1,4 @@
+import { dockerRuntime } from '../../harness/runtime/docker.ts';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -31,7 +32,7 @@ describe.skipIf(skipReason)('an archive drilled under another name than its mani
     const { manifest, sha256 } = await loadManifestFile(manifestPath);
     const r = await runDrill(
       { archive: renamed, manifestPath, manifestSha256: sha256, manifest, profile: d.profile, secrets: undefined, policy: { acceptEmpty: false, acceptDrop: false } },
-      { engine: await ensureEngine() },
+      { runtime: dockerRuntime(await ensureEngine()) },
     );
     expect(r.checks.filter((c) => c.status !== 'pass')).toEqual([]);
     expect(r.verdict).toBe('passed');

@@ -1,13 +1,14 @@
+import { dockerRuntime } from '../../harness/runtime/docker.ts';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DRILL_ID_LABEL, ensureEngine, MANAGED_LABEL, OWNER_PID_LABEL } from '../../harness/runtime/index.ts';
-import { planDrills } from '../../harness/commands/run.ts';
+import { planDrills } from '../../harness/drill/plan.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
 import { RunReportSchema } from '../../harness/report/schema.ts';
-import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/fixtures/deployment.ts';
+import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/sample/deployment.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { capture, drill, variant } from '../helpers/drill.ts';
 import fc from 'fast-check';
@@ -69,7 +70,7 @@ describe.skipIf(skipReason)('faults', () => {
     let paused = false;
     let pausing = false;
     const report = await runDrill(plan!, {
-      engine: await ensureEngine(),
+      runtime: dockerRuntime(await ensureEngine()),
       timeoutMs: 45_000,
       onStage: (_a, stage) => {
         if (stage !== 'restore' || pausing) return;

@@ -6,10 +6,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureEngine } from '../../harness/runtime/index.ts';
 import { gateCommand } from '../../harness/commands/gate.ts';
 import { RunReportSchema } from '../../harness/report/schema.ts';
-import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/fixtures/deployment.ts';
+import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/sample/deployment.ts';
 import { Z4J_BEFORE_SCHEMA_VERSION, Z4J_OLDER_VERSION, Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { capture } from '../helpers/drill.ts';
-import { makeZ4jPgDeployment } from '../../scenarios/z4j/pg/fixtures/deployment.ts';
+import { makeZ4jPgDeployment } from '../../scenarios/z4j/pg/sample/deployment.ts';
 import { Z4J_PG_TEST_MAJOR } from '../../scenarios/z4j/pg/image.ts';
 import { skipReason } from './engine.ts';
 

@@ -1,3 +1,4 @@
+import { dockerRuntime } from '../../harness/runtime/docker.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,7 @@ import { ensureEngine } from '../../harness/runtime/index.ts';
 import { ensureImage, type ImageRecipe } from '../../harness/images/index.ts';
 import { loadManifestFile } from '../../harness/manifest/load.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
-import type { DrillReport } from '../../harness/drill/types.ts';
+import type { DrillReport } from '../../harness/model/types.ts';
 import type { Profile } from '../../harness/profile.ts';
 import { makeStandinDeployment, MANY_UNUSED, type StandinDeployment } from '../fixtures/hiveloom-standin/deployment.ts';
 import { damageMainPage1, damageWalFrame, dropAllRows, dropOneAgent, dropOneRow, gzipBomb, manifestFor, midWritePlatform, overwritePlatformPage, readEntries, tornArchive, writeEntries, type Entry } from '../fixtures/hiveloom-standin/tamper.ts';
@@ -21,7 +22,7 @@ async function drill(profile: Profile, archive: string, policy = { acceptEmpty: 
   const { manifest, sha256 } = await loadManifestFile(manifestPath);
   // As `run` plans it: a manifest missing what the contract requires is refused before anything starts.
   expect(profile.contract.manifestProblems(manifest)).toEqual([]);
-  return runDrill({ archive, manifestPath, manifestSha256: sha256, manifest, profile, secrets: undefined, policy }, { engine });
+  return runDrill({ archive, manifestPath, manifestSha256: sha256, manifest, profile, secrets: undefined, policy }, { runtime: dockerRuntime(engine) });
 }
 
 const failures = (r: DrillReport) => r.checks.filter((c) => c.status !== 'pass').map((c) => `${c.stage}/${c.id}: ${c.reason}`);

@@ -1,3 +1,4 @@
+import { dockerRuntime } from '../../harness/runtime/docker.ts';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -5,10 +6,10 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureEngine } from '../../harness/runtime/index.ts';
 import { runCommand } from '../../harness/commands/run.ts';
-import { planDrills } from '../../harness/commands/run.ts';
+import { planDrills } from '../../harness/drill/plan.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
 import { RunReportSchema } from '../../harness/report/schema.ts';
-import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/fixtures/deployment.ts';
+import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/sample/deployment.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { capture, variant } from '../helpers/drill.ts';
 import { skipReason } from './engine.ts';
@@ -78,7 +79,7 @@ describe.skipIf(skipReason)('nightly runs over many archives', () => {
     const { docker } = await ensureEngine();
     const engine = await ensureEngine();
     const [slow, fine] = await planDrills({ profile: 'z4j', archives: [join(folder, 'good-1.db'), join(folder, 'good-2.db')], secrets: dep.secrets });
-    const [timedOut, passed] = await Promise.all([runDrill(slow!, { engine, timeoutMs: 2_500 }), runDrill(fine!, { engine })]);
+    const [timedOut, passed] = await Promise.all([runDrill(slow!, { runtime: dockerRuntime(engine), timeoutMs: 2_500 }), runDrill(fine!, { runtime: dockerRuntime(engine) })]);
     expect(timedOut.verdict).toBe('error');
     expect(timedOut.summary).toMatch(/^(provision|restore|probe): timed out in stage (provision|restore|probe): the drill did not finish within 2\.5 s/);
     expect(passed.verdict).toBe('passed');

@@ -1,3 +1,4 @@
+import { dockerRuntime } from '../../harness/runtime/docker.ts';
 import { mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,14 +8,14 @@ import { sha256File } from '../../harness/archive/hash.ts';
 import { walkDumpData } from '../../harness/archive/pg-dump-data.ts';
 import { readDumpToc } from '../../harness/archive/pg-dump.ts';
 import { backupCommand } from '../../harness/commands/backup.ts';
-import { planDrills } from '../../harness/commands/run.ts';
+import { planDrills } from '../../harness/drill/plan.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import { ensureEngine } from '../../harness/runtime/index.ts';
-import { makeZ4jPgDeployment, type PgDeployment } from '../../scenarios/z4j/pg/fixtures/deployment.ts';
+import { makeZ4jPgDeployment, type PgDeployment } from '../../scenarios/z4j/pg/sample/deployment.ts';
 import { Z4J_PG_TEST_MAJOR } from '../../scenarios/z4j/pg/image.ts';
 import { Z4jPgSession } from '../../scenarios/z4j/pg/session.ts';
-import { connectPg } from '../../scenarios/z4j/pg/facts.ts';
+import { connectPg } from '../../harness/runtime/pg-kit.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { z4jProfile } from '../../scenarios/z4j/index.ts';
 import { capture, captureRefusal, captureUnchecked, drill, failures, variant } from '../helpers/drill.ts';
@@ -135,7 +136,7 @@ describe.skipIf(skipReason)('z4j PostgreSQL drill cases', () => {
       session: (ctx: Parameters<typeof z4jProfile.session>[0]) =>
         new Z4jPgSession(ctx, { prepareTarget: async (c) => void (await c.query('CREATE TABLE public.leftover (id int)')) }),
     };
-    const r = await runDrill({ ...plan!, profile: forced }, { engine: await ensureEngine() });
+    const r = await runDrill({ ...plan!, profile: forced }, { runtime: dockerRuntime(await ensureEngine()) });
     expect(r.verdict).toBe('failed');
     expect(r.summary).toBe('provision: target database z4j is not empty: it holds table public.leftover before the restore; refusing to restore over it');
     expect(r.stages.map((s) => s.name)).not.toContain('restore');

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ensureEngine } from '../../harness/runtime/index.ts';
 import { gateCommand } from '../../harness/commands/gate.ts';
 import { RunReportSchema } from '../../harness/report/schema.ts';
-import { makeZ4jDeployment } from '../../scenarios/z4j/fixtures/deployment.ts';
+import { makeZ4jDeployment } from '../../scenarios/z4j/sample/deployment.ts';
 import { Z4J_FIRST_CHAIN_VERSION, Z4J_PINNED_VERSION, Z4J_SECOND_CHAIN_VERSION } from '../../scenarios/z4j/version.ts';
 import { capture, drill, failures } from '../helpers/drill.ts';
 import { skipReason } from './engine.ts';

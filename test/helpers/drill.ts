@@ -1,16 +1,18 @@
+import { dockerRuntime } from '../../harness/runtime/docker.ts';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
-import { planDrills } from '../../harness/commands/run.ts';
+import { planDrills } from '../../harness/drill/plan.ts';
 import { captureCommand } from '../../harness/commands/capture.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
-import type { DrillReport } from '../../harness/drill/types.ts';
+import type { DrillReport } from '../../harness/model/types.ts';
 import { ensureEngine } from '../../harness/runtime/index.ts';
 import type { ManifestInput } from '../../harness/manifest/schema.ts';
+import { readSecretsFile } from '../../harness/files/secrets-file.ts';
 
 /** Drills one archive in-process, as `restore-drill run` would. */
 export async function drill(profile: string, archive: string, opts: { manifest?: string; secrets?: string; acceptEmpty?: boolean } = {}): Promise<DrillReport> {
   const engine = await ensureEngine();
   const [plan] = await planDrills({ profile, archives: [archive], ...opts });
-  return runDrill(plan!, { engine });
+  return runDrill(plan!, { runtime: dockerRuntime(engine) });
 }
 
 /** Writes `<archive>.manifest.json` from the archive, as `restore-drill manifest capture` would. */
@@ -44,9 +46,8 @@ export function failures(r: DrillReport): string[] {
 export async function captureUnchecked(archive: string, secrets: string): Promise<string> {
   const { z4jProfile } = await import('../../scenarios/z4j/index.ts');
   const { secretsReference } = await import('../../scenarios/z4j/expectations.ts');
-  const { SecretBag } = await import('../../harness/drill/secrets.ts');
   const m = await z4jProfile.capture({ archive });
-  Object.assign(m, secretsReference(SecretBag.fromFile(secrets)));
+  Object.assign(m, secretsReference(readSecretsFile(secrets)));
   writeFileSync(`${archive}.manifest.json`, JSON.stringify(m, null, 2));
   return `${archive}.manifest.json`;
 }

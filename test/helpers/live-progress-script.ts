@@ -3,7 +3,7 @@
 // whether stderr is a terminal decides what is drawn.
 import { consoleReporter } from '../../harness/report/console.ts';
 import { progressWatcher } from '../../harness/drill/progress.ts';
-import type { DrillReport } from '../../harness/drill/types.ts';
+import type { DrillReport } from '../../harness/model/types.ts';
 
 const archive = '/backups/nightly.db';
 const reporter = consoleReporter({ env: process.env, out: (l) => process.stdout.write(`${l}\n`), err: process.stderr });

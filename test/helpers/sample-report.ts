@@ -1,4 +1,4 @@
-import type { DrillReport } from '../../harness/drill/types.ts';
+import type { DrillReport } from '../../harness/model/types.ts';
 import type { RunReport } from '../../harness/report/index.ts';
 
 /** A plausible run of two drills (one passed, one failed) for reporter tests. */

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { HMAC_BLOCK, walkChain, type ChainRow } from '../../harness/checks/hmac-chain.ts';
-import { compareChain } from '../../harness/manifest/compare.ts';
+import { compareChain } from '../../harness/verdict/compare.ts';
 
 const KEY = Buffer.from('k'.repeat(32));
 

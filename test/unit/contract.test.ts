@@ -5,17 +5,18 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest } from '../../harness/manifest/load.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
-import { compareAll } from '../../harness/manifest/compare.ts';
-import { conclude, requiredChecks } from '../../harness/drill/run-drill.ts';
-import { SecretBag } from '../../harness/drill/secrets.ts';
-import type { CheckResult, DataFacts, Observations, StageTiming } from '../../harness/drill/types.ts';
-import type { Contract } from '../../harness/contract/index.ts';
+import { compareAll } from '../../harness/verdict/compare.ts';
+import { conclude, requiredChecks } from '../../harness/verdict/index.ts';
+import { SecretBag } from '../../harness/model/secrets.ts';
+import type { CheckResult, DataFacts, Observations, StageTiming } from '../../harness/model/types.ts';
+import type { Contract } from '../../harness/verdict/index.ts';
 import type { Profile } from '../../harness/profile.ts';
 import { z4jProfile } from '../../scenarios/z4j/index.ts';
 import { createHiveloomProfile } from '../../scenarios/hiveloom/index.ts';
 import { captureHiveloom } from '../../scenarios/hiveloom/capture.ts';
 import { createBackup } from '../fixtures/hiveloom-standin/src/backup.ts';
 import { now, openPlatform, openTenantStore, openVault, seal } from '../fixtures/hiveloom-standin/src/store.ts';
+import { readSecretsFile } from '../../harness/files/secrets-file.ts';
 
 /**
  * The contract, property-style, over real captured manifests: a z4j manifest
@@ -197,7 +198,7 @@ describe('secrets cannot change a verdict and never appear in a report', () => {
   it.each(tricky)('a secret whose value is %j', (value) => {
     const path = join(dir, 'secret.env');
     writeFileSync(path, `Z4J_AUDIT_CHAIN_SECRET=chain-secret-value\nZ4J_METRICS_AUTH_TOKEN=${value}\n`);
-    const secrets = SecretBag.fromFile(path);
+    const secrets = readSecretsFile(path);
     const m = z4jManifest;
     const profile = appPasses(z4jProfile);
     for (const [what, damage] of damages(m)) {

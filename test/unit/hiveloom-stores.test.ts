@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compareAll } from '../../harness/manifest/compare.ts';
+import { compareAll } from '../../harness/verdict/compare.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import type { ExecOutcome } from '../../harness/runtime/index.ts';
 import { captureHiveloom } from '../../scenarios/hiveloom/capture.ts';

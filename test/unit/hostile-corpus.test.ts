@@ -14,7 +14,7 @@ import { readTarGz } from '../../harness/archive/tar-read.ts';
 import { DumpFormatError, readDumpToc } from '../../harness/archive/pg-dump.ts';
 import { walkDumpData } from '../../harness/archive/pg-dump-data.ts';
 import { parseManifest } from '../../harness/manifest/load.ts';
-import { parseEnvFile, SecretBag } from '../../harness/drill/secrets.ts';
+import { parseEnvFile, SecretBag } from '../../harness/model/secrets.ts';
 import { isRestoreDrillError } from '../../harness/errors.ts';
 import { main } from '../../harness/cli.ts';
 import { z4jProfile } from '../../scenarios/z4j/index.ts';
@@ -25,6 +25,7 @@ import { readZ4jSecretEnv } from '../../scenarios/z4j/secret-env.ts';
 import { sampleRun } from '../helpers/sample-report.ts';
 import { REPORT_PAYLOAD_TYPE, envelopeText, signEnvelope } from '../../harness/evidence/dsse.ts';
 import { manifestSignaturePath, signManifestText } from '../../harness/manifest/signature.ts';
+import { readSecretsFile } from '../../harness/files/secrets-file.ts';
 
 /**
  * The project's own hostile corpus: seeded, generated damage to every input a
@@ -135,7 +136,7 @@ describe('hostile corpus (no engine)', () => {
 
   it('SQLite: 60 damaged real z4j backups (real signatures) captured with their secret.env end in a manifest or one usage error', async () => {
     const source = readFileSync(smallZ4jBackup(dir, 'z4j-small.db'));
-    const secrets = SecretBag.fromFile(fixtureSecretEnv(dir, 'z4j-small.env'));
+    const secrets = readSecretsFile(fixtureSecretEnv(dir, 'z4j-small.env'));
     let refused = 0;
     await fc.assert(
       fc.asyncProperty(damage(source.length), async (d) => {

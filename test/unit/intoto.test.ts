@@ -8,7 +8,7 @@ import {
   DRILL_PREDICATE, INTOTO_PAYLOAD_TYPE, STATEMENT_TYPE, TEST_RESULT_PREDICATE, attestationPath, bundleLine, drillStatements, signAttestations,
 } from '../../harness/attestation/statement.ts';
 import { loadPrivateKey } from '../../harness/evidence/keys.ts';
-import type { DrillReport } from '../../harness/drill/types.ts';
+import type { DrillReport } from '../../harness/model/types.ts';
 import { sampleRun } from '../helpers/sample-report.ts';
 
 describe('in-toto attestations', () => {

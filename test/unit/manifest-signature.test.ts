@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { manifestSignaturePath, manifestSignatureProblem, signManifestText } from '../../harness/manifest/signature.ts';
-import { planDrills } from '../../harness/commands/run.ts';
+import { planDrills } from '../../harness/drill/plan.ts';
 import { UsageError } from '../../harness/errors.ts';
 
 const fixture = new URL('./fixtures/manifests/z4j-sqlite-1.13.0.manifest.json', import.meta.url).pathname;

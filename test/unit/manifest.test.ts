@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadManifest, parseManifest } from '../../harness/manifest/load.ts';
-import { compareData } from '../../harness/manifest/compare.ts';
+import { compareData } from '../../harness/verdict/compare.ts';
 import type { ManifestInput } from '../../harness/manifest/schema.ts';
 import { UsageError } from '../../harness/errors.ts';
 

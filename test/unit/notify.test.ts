@@ -8,7 +8,7 @@ import { main } from '../../harness/cli.ts';
 import { ExitCode } from '../../harness/errors.ts';
 import { notifyPayload, notifyRun, notifyTarget, type NotifyPayload } from '../../harness/notify/notify.ts';
 import type { RunReport } from '../../harness/report/run-report.ts';
-import type { DrillReport } from '../../harness/drill/types.ts';
+import type { DrillReport } from '../../harness/model/types.ts';
 
 /** A loopback hook: records each post, answers with the status the test sets (or never, when told to hang). */
 interface Hook {

@@ -7,7 +7,7 @@ import { readUserFile, readUserFileSync } from '../../harness/files/read-user-fi
 // The hostile cases (FIFO, device, folder, huge) are in hostile-corpus.test.ts, through the real CLI.
 describe('reading a file a user names', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rd-read-user-file-'));
-  const opts = { what: 'manifest', maxBytes: 1 << 20, code: 'RD_TEST' };
+  const opts = { what: 'manifest', maxBytes: 1 << 20, code: 'RD_MANIFEST_UNREADABLE' as const };
 
   it('reads a whole file, larger than the first buffer, and one that says it holds 0 bytes (/proc)', async () => {
     const big = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 31) & 255));

@@ -9,7 +9,7 @@ import { ExitCode } from '../../harness/errors.ts';
 import { History } from '../../harness/history/store.ts';
 import { families } from '../../harness/history/families.ts';
 import { renderRecoverabilityPage } from '../../harness/report/recoverability.ts';
-import type { DrillReport } from '../../harness/drill/types.ts';
+import type { DrillReport } from '../../harness/model/types.ts';
 import { ensureChromium } from '../helpers/chromium.ts';
 import { PNG_MAGIC } from '../helpers/png.ts';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseEnvFile, redact } from '../../harness/drill/secrets.ts';
+import { parseEnvFile, redact } from '../../harness/model/secrets.ts';
+import { readSecretsFile } from '../../harness/files/secrets-file.ts';
 
 describe('secrets', () => {
   it('reads KEY=VALUE files with comments, quotes and export', () => {
@@ -18,17 +19,16 @@ describe('reading a secrets file', () => {
     const { mkdtempSync, writeFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { SecretBag } = await import('../../harness/drill/secrets.ts');
     const dir = mkdtempSync(join(tmpdir(), 'rd-sec-'));
     writeFileSync(join(dir, 'open.env'), 'Z4J_SECRET=x\n', { mode: 0o644 });
     writeFileSync(join(dir, 'closed.env'), 'Z4J_SECRET=x\n', { mode: 0o600 });
-    expect(SecretBag.fromFile(join(dir, 'open.env')).warnings).toEqual([expect.stringMatching(/can be read by every user on this host \(mode o\+r\); chmod 600 it$/)]);
-    expect(SecretBag.fromFile(join(dir, 'closed.env')).warnings).toEqual([]);
+    expect(readSecretsFile(join(dir, 'open.env')).warnings).toEqual([expect.stringMatching(/can be read by every user on this host \(mode o\+r\); chmod 600 it$/)]);
+    expect(readSecretsFile(join(dir, 'closed.env')).warnings).toEqual([]);
   });
 });
 
 describe('the secrets file against the one recorded at capture (compareSecrets)', async () => {
-  const { compareSecrets } = await import('../../harness/manifest/compare.ts');
+  const { compareSecrets } = await import('../../harness/verdict/compare.ts');
   const { parseManifest } = await import('../../harness/manifest/load.ts');
   const { readFileSync } = await import('node:fs');
   const base = parseManifest(JSON.parse(readFileSync(new URL('./fixtures/manifests/z4j-sqlite-1.13.0.manifest.json', import.meta.url), 'utf8')));

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { expandArchives, globToRegExp } from '../../harness/select/expand.ts';
 import { selectArchives, type Candidate } from '../../harness/select/select.ts';
 import { runPool } from '../../harness/drill/pool.ts';
-import type { DrillPlan } from '../../harness/drill/run-drill.ts';
+import type { DrillPlan } from '../../harness/drill/plan.ts';
 
 function candidate(folder: string, name: string, createdAt: string): Candidate {
   // The sha256 stands for the archive's content: history is keyed by it, not by path.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decide } from '../../harness/drill/run-drill.ts';
-import type { CheckResult, StageTiming } from '../../harness/drill/types.ts';
+import { decide } from '../../harness/verdict/index.ts';
+import type { CheckResult, StageTiming } from '../../harness/model/types.ts';
 
 const all: StageTiming[] = (['integrity', 'inspect', 'provision', 'restore', 'probe', 'compare'] as const).map((name) => ({ name, status: 'passed', durationMs: 1 }));
 const pass: CheckResult = { id: 'x', stage: 'probe', status: 'pass', reason: 'ok' };

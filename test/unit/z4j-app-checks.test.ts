@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Finding } from '../../harness/drill/types.ts';
+import type { Finding } from '../../harness/model/types.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import type { ExecOutcome } from '../../harness/runtime/index.ts';
 import { judgeApp, type Z4jObservations } from '../../scenarios/z4j/app-checks.ts';

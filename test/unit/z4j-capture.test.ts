@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SecretBag } from '../../harness/drill/secrets.ts';
+import { SecretBag } from '../../harness/model/secrets.ts';
 import { isRestoreDrillError, UsageError } from '../../harness/errors.ts';
 import { main } from '../../harness/cli.ts';
 import { captureZ4j } from '../../scenarios/z4j/capture.ts';
 import { changeOneMetadataByte, deleteEndRows } from '../helpers/z4j-tamper.ts';
 import { fixtureSecretEnv, smallZ4jBackup } from '../helpers/z4j-small-backup.ts';
+import { readSecretsFile } from '../../harness/files/secrets-file.ts';
 
 /**
  * Capture refuses a backup every drill would fail, with the drill's own
@@ -16,7 +17,7 @@ import { fixtureSecretEnv, smallZ4jBackup } from '../helpers/z4j-small-backup.ts
  * usage error. The archives carry real z4j 1.13.0 signatures (no engine).
  */
 const dir = mkdtempSync(join(tmpdir(), 'rd-z4j-capture-'));
-const secrets = () => SecretBag.fromFile(fixtureSecretEnv(dir, 'secret.env'));
+const secrets = () => readSecretsFile(fixtureSecretEnv(dir, 'secret.env'));
 
 async function refusal(archive: string, bag: SecretBag | undefined = secrets()): Promise<UsageError> {
   const e = await captureZ4j({ archive, ...(bag ? { secrets: bag } : {}) }).then(
@@ -57,14 +58,14 @@ describe('z4j capture', () => {
   });
 
   it("refuses another install's chain secret", async () => {
-    const other = SecretBag.fromFile(fixtureSecretEnv(dir, 'other.env', 'Z4J_SECRET=s-0123456789\nZ4J_SESSION_SECRET=t-0123456789\nZ4J_AUDIT_CHAIN_SECRET=another-install-chain-secret-0123456789\n'));
+    const other = readSecretsFile(fixtureSecretEnv(dir, 'other.env', 'Z4J_SECRET=s-0123456789\nZ4J_SESSION_SECRET=t-0123456789\nZ4J_AUDIT_CHAIN_SECRET=another-install-chain-secret-0123456789\n'));
     const e = await refusal(smallZ4jBackup(dir, 'wrong-secret.db'), other);
     expect(e.message).toMatch(/the secret supplied is not the one that signed this audit chain/);
     expect(e.message).not.toContain('another-install-chain-secret');
   });
 
   it('refuses a secret.env z4j itself would refuse, naming the line, never a value', async () => {
-    const bad = SecretBag.fromFile(fixtureSecretEnv(dir, 'export.env', `export Z4J_AUDIT_CHAIN_SECRET=whatever-value-123\n`));
+    const bad = readSecretsFile(fixtureSecretEnv(dir, 'export.env', `export Z4J_AUDIT_CHAIN_SECRET=whatever-value-123\n`));
     const e = await refusal(smallZ4jBackup(dir, 'export.db'), bad);
     expect(e.code).toBe('RD_SECRETS_INVALID');
     expect(e.message).toMatch(/export\.env cannot be used: z4j refuses it: secret\.env line 1 contains unsupported key "export Z4J_AUDIT_CHAIN_SECRET"/);
@@ -72,7 +73,7 @@ describe('z4j capture', () => {
   });
 
   it('refuses a secret.env without a key z4j cannot run without, naming it', async () => {
-    const thin = SecretBag.fromFile(fixtureSecretEnv(dir, 'thin.env', `Z4J_AUDIT_CHAIN_SECRET=${'c'.repeat(40)}\nZ4J_SECRET=${'s'.repeat(40)}\n`));
+    const thin = readSecretsFile(fixtureSecretEnv(dir, 'thin.env', `Z4J_AUDIT_CHAIN_SECRET=${'c'.repeat(40)}\nZ4J_SECRET=${'s'.repeat(40)}\n`));
     const e = await refusal(smallZ4jBackup(dir, 'thin.db'), thin);
     expect(e.message).toMatch(/thin\.env cannot be used: it lacks Z4J_SESSION_SECRET, without which z4j's CLI does not run/);
   });

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { walkChain } from '../../harness/checks/hmac-chain.ts';
-import type { ChainObservation } from '../../harness/drill/types.ts';
+import type { ChainObservation } from '../../harness/model/types.ts';
 import { ChainOrderError, chainKey, chainRows, chainRowsInRowidOrder, readChainState } from '../../scenarios/z4j/audit-chain.ts';
 import { walkZ4jChain, walkZ4jChainFast } from '../../scenarios/z4j/sqlite-facts.ts';
-import { growChain } from '../../scenarios/z4j/fixtures/grow-chain.ts';
+import { growChain } from '../../scenarios/z4j/sample/grow-chain.ts';
 
 // Real z4j audit rows (seed.py through z4j's own audit service), 1.8.0 and 1.13.0.
 const fixtures = join(import.meta.dirname, 'fixtures');

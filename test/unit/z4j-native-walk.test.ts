@@ -10,7 +10,7 @@ import { nativeWalker, walkNativeSync, type NativeSlice } from '../../scenarios/
 import { auditLayout, walkPages } from '../../scenarios/z4j/chain-walk/page-walk.ts';
 import { walkInParallel } from '../../scenarios/z4j/chain-walk/parallel.ts';
 import { walkZ4jChain } from '../../scenarios/z4j/sqlite-facts.ts';
-import { growChain } from '../../scenarios/z4j/fixtures/grow-chain.ts';
+import { growChain } from '../../scenarios/z4j/sample/grow-chain.ts';
 import { appendAwkward, AWKWARD } from './fixtures/z4j-awkward.ts';
 
 // Real z4j audit rows (seed.py through z4j's own audit service), 1.8.0 and 1.13.0.

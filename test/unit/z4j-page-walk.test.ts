@@ -9,7 +9,7 @@ import { SqlitePages, UnsupportedFile, type PageCache } from '../../harness/chec
 import { chainKey, chainRowsInRowidOrder, readChainState, rowMessage, type AuditRow } from '../../scenarios/z4j/audit-chain.ts';
 import { auditLayout, walkPages, walkRowidSlice } from '../../scenarios/z4j/chain-walk/page-walk.ts';
 import { walkZ4jChain } from '../../scenarios/z4j/sqlite-facts.ts';
-import { growChain } from '../../scenarios/z4j/fixtures/grow-chain.ts';
+import { growChain } from '../../scenarios/z4j/sample/grow-chain.ts';
 import { appendAwkward, AWKWARD } from './fixtures/z4j-awkward.ts';
 
 // Real z4j audit rows (seed.py through z4j's own audit service), 1.8.0 and 1.13.0.

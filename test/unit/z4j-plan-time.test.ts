@@ -1,17 +1,19 @@
+import { dockerRuntime } from '../../harness/runtime/docker.ts';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runDrill, type DrillPlan } from '../../harness/drill/run-drill.ts';
-import { SecretBag } from '../../harness/drill/secrets.ts';
-import type { DrillReport } from '../../harness/drill/types.ts';
+import { runDrill } from '../../harness/drill/run-drill.ts';
+import type { DrillPlan } from '../../harness/drill/plan.ts';
+import type { DrillReport } from '../../harness/model/types.ts';
 import type { Engine } from '../../harness/runtime/engine.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import { z4jProfile } from '../../scenarios/z4j/index.ts';
 import { captureZ4j } from '../../scenarios/z4j/capture.ts';
 import { FIXTURE_CHAIN_SECRET, fixtureSecretEnv, smallZ4jBackup } from '../helpers/z4j-small-backup.ts';
+import { readSecretsFile } from '../../harness/files/secrets-file.ts';
 
 /**
  * What is known before anything starts is judged before anything starts: the
@@ -34,15 +36,15 @@ let manifest: Manifest;
 
 beforeAll(async () => {
   archive = smallZ4jBackup(dir, 'plan.db');
-  manifest = await captureZ4j({ archive, secrets: SecretBag.fromFile(fixtureSecretEnv(dir, 'secret.env')) });
+  manifest = await captureZ4j({ archive, secrets: readSecretsFile(fixtureSecretEnv(dir, 'secret.env')) });
 });
 
 function drill(secretsText: string | undefined, edit?: (m: Manifest) => void, file = archive): Promise<DrillReport> {
   const m = structuredClone(manifest);
   edit?.(m);
-  const secrets = secretsText === undefined ? undefined : SecretBag.fromFile(fixtureSecretEnv(dir, `s-${createHash('sha256').update(secretsText).digest('hex').slice(0, 8)}.env`, secretsText));
+  const secrets = secretsText === undefined ? undefined : readSecretsFile(fixtureSecretEnv(dir, `s-${createHash('sha256').update(secretsText).digest('hex').slice(0, 8)}.env`, secretsText));
   const plan: DrillPlan = { archive: file, manifestPath: `${file}.manifest.json`, manifestSha256: '0'.repeat(64), manifest: m, profile: z4jProfile, secrets, policy: { acceptEmpty: true, acceptDrop: false } };
-  return runDrill(plan, { engine: noEngine });
+  return runDrill(plan, { runtime: dockerRuntime(noEngine) });
 }
 
 const ORIGINAL = `Z4J_SECRET=install-secret-0123456789\nZ4J_AUDIT_CHAIN_SECRET=${FIXTURE_CHAIN_SECRET}\nZ4J_SESSION_SECRET=session-secret-0123456789\n`;

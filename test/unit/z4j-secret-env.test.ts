@@ -2,16 +2,17 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SecretBag } from '../../harness/drill/secrets.ts';
+import { SecretBag } from '../../harness/model/secrets.ts';
 import { readZ4jSecretEnv, readZ4jSecrets, z4jReadDigest, z4jSecret } from '../../scenarios/z4j/secret-env.ts';
 import { ORIGINAL, ORIGINAL_VALUES, SECRET_ENV_CASES } from '../helpers/z4j-secret-env-corpus.ts';
+import { readSecretsFile } from '../../harness/files/secrets-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rd-z4j-secret-env-'));
 let n = 0;
 function bag(text: string | Buffer): SecretBag {
   const p = join(dir, `s${++n}.env`);
   writeFileSync(p, text, { mode: 0o600 });
-  return SecretBag.fromFile(p);
+  return readSecretsFile(p);
 }
 
 describe('secret.env as z4j 1.13.0 reads it (z4j_brain.secret_store._parse_document)', () => {

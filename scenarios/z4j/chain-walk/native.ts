@@ -2,10 +2,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ChainKey } from '../../../harness/checks/hmac-chain.ts';
-import type { ChainObservation } from '../../../harness/drill/types.ts';
+import type { ChainObservation } from '../../../harness/model/types.ts';
 import { debug } from '../../../harness/log.ts';
 import type { RowidSlice, SliceEnds } from '../audit-chain.ts';
 import { END, MESSAGE, type AuditLayout } from './page-walk.ts';
+import { InternalError } from '../../../harness/errors.ts';
 
 /**
  * The chain walk's native core (./native, Rust): the page walk of
@@ -70,7 +71,7 @@ type Reply = { status: 'clean'; length: number; headHmac: string | null; firstPr
 
 function parse(stdout: string, expected: number): NativeSlice[] {
   const out = (JSON.parse(stdout) as { slices: Reply[] }).slices;
-  if (!Array.isArray(out) || out.length !== expected) throw new Error('the native walk answered for another number of slices');
+  if (!Array.isArray(out) || out.length !== expected) throw new InternalError('the native walk answered for another number of slices');
   return out.map((r) => {
     if (r.status === 'disorder') return { status: 'disorder' };
     if (r.status !== 'clean' || !('length' in r)) return { status: 'other', why: ('why' in r && r.why) || r.status };

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { ChainWalker, HMAC_BLOCK, walkChain, type ChainKey } from '../../../harness/checks/hmac-chain.ts';
 import { pythonCanonicalJson } from '../../../harness/checks/python-json.ts';
 import { intColumn, isText, SqlitePages, UnsupportedFile, type PageCache, type RawRecord } from '../../../harness/checks/sqlite-pages.ts';
-import type { ChainObservation } from '../../../harness/drill/types.ts';
+import type { ChainObservation } from '../../../harness/model/types.ts';
 import { ChainOrderCheck, ChainOrderError, chainRowsInRowidOrder, quotedUuid, ROW_PREFIX, type RowidSlice, type SliceEnds, str, utcIsoMicros, uuid } from '../audit-chain.ts';
 
 /**

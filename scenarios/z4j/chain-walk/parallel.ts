@@ -2,10 +2,11 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { stitchSegments } from '../../../harness/checks/hmac-chain.ts';
-import type { ChainObservation } from '../../../harness/drill/types.ts';
+import type { ChainObservation } from '../../../harness/model/types.ts';
 import { chainCuts, chainKey, keyAfter, type ChainRange, type RowidSlice, type SliceEnds } from '../audit-chain.ts';
 import { nativeWalker, walkNative } from './native.ts';
 import { auditLayout } from './page-walk.ts';
+import { InternalError } from '../../../harness/errors.ts';
 
 /** Below this many rows a single thread is faster than starting workers. */
 export const PARALLEL_MIN_ROWS = 50_000;
@@ -56,7 +57,7 @@ export async function walkInParallel(db: Database.Database, dbPath: string, gene
 }
 
 function fail(): never {
-  throw new Error('a chain walk worker reported rows out of order on the ordered query');
+  throw new InternalError('a chain walk worker reported rows out of order on the ordered query');
 }
 
 /** Each non-empty slice must start strictly after the one before it ended. */
@@ -79,6 +80,6 @@ function runWorker(data: { dbPath: string; generation: string; slice?: RowidSlic
     });
     w.once('message', resolve);
     w.once('error', reject);
-    w.once('exit', (code) => code !== 0 && reject(new Error(`chain walk worker exited with ${code}`)));
+    w.once('exit', (code) => code !== 0 && reject(new InternalError(`chain walk worker exited with ${code}`)));
   });
 }

@@ -10,13 +10,14 @@ import type { CaptureInput } from '../../../harness/profile.ts';
 import { createPrivateNetwork, ensureEngine, newDrillId, startContainer } from '../../../harness/runtime/index.ts';
 import { POSTGRES_COMMAND, POSTGRES_PORT, POSTGRES_SUPERUSER, psql, waitForPostgres } from '../../../harness/runtime/postgres.ts';
 import { TOOL_VERSION } from '../../../harness/version.ts';
-import type { ChainObservation } from '../../../harness/drill/types.ts';
+import type { ChainObservation } from '../../../harness/model/types.ts';
 import type pg from 'pg';
 import { CHAIN_SECRET_NAME } from '../audit-chain.ts';
 import { chainDamage } from '../archive-chain.ts';
 import { z4jSecret } from '../secret-env.ts';
 import { observePgChainState } from './chain-state.ts';
-import { connectPg, inSnapshot, readPgFacts, walkPgChain, type PgFacts } from './facts.ts';
+import { readPgFacts, walkPgChain, type PgFacts } from './facts.ts';
+import { connectPg, inSnapshot } from '../../../harness/runtime/pg-kit.ts';
 import { recordedVersion, secretsReference, z4jExpectations } from '../expectations.ts';
 
 export const PG_ARCHIVE_FORMAT = 'pg_dump-custom';

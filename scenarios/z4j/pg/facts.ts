@@ -2,9 +2,10 @@ import { thisDrillsRestoreRow, type TailRow } from '../restore-row.ts';
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { stitchSegments, walkChain } from '../../../harness/checks/hmac-chain.ts';
-import type { ChainObservation } from '../../../harness/drill/types.ts';
+import type { ChainObservation } from '../../../harness/model/types.ts';
 import { chainKey, rowMessage, type AuditRow } from '../audit-chain.ts';
 import { COUNTED_TABLES } from '../tables.ts';
+import { cursorRows } from '../../../harness/runtime/pg-kit.ts';
 
 /**
  * What a z4j PostgreSQL database says about itself, read with `pg` (the
@@ -15,14 +16,6 @@ import { COUNTED_TABLES } from '../tables.ts';
  * gives equal facts.
  */
 
-export interface PgConnection {
-  host: string;
-  port: number;
-  user: string;
-  database: string;
-  password?: string;
-}
-
 export interface PgFacts {
   version?: string;
   revision?: string;
@@ -30,49 +23,6 @@ export interface PgFacts {
   counts: Record<string, number>;
   fingerprints: Record<string, string>;
   missingTables: string[];
-}
-
-/** Rows fetched per round trip from a cursor: memory stays flat on long tables. */
-const FETCH = 5000;
-
-/**
- * A client whose text output does not depend on the server's or the host's
- * settings: UTC, ISO dates, shortest exact floats, hex bytea.
- */
-export async function connectPg(c: PgConnection): Promise<pg.Client> {
-  // Loaded here, not at the top: every CLI start would pay for it (about 50 ms), SQLite drills included.
-  const { default: { Client } } = await import('pg');
-  const client = new Client({ host: c.host, port: c.port, user: c.user, database: c.database, ...(c.password ? { password: c.password } : {}), connectionTimeoutMillis: 15_000 });
-  await client.connect();
-  await client.query("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; SET bytea_output = 'hex'");
-  return client;
-}
-
-/** Runs `fn` in a read-only repeatable-read transaction: every read sees one snapshot. */
-export async function inSnapshot<T>(client: pg.Client, fn: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-  try {
-    const out = await fn();
-    await client.query('COMMIT');
-    return out;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  }
-}
-
-/** Streams a query's rows through a cursor (the caller is inside a transaction). */
-export async function* cursorRows<R>(client: pg.Client, sql: string, params: unknown[] = [], name = 'rd_cursor'): AsyncGenerator<R[]> {
-  await client.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, params);
-  try {
-    for (;;) {
-      const r = await client.query(`FETCH ${FETCH} FROM ${name}`);
-      if (r.rows.length === 0) return;
-      yield r.rows as R[];
-    }
-  } finally {
-    await client.query(`CLOSE ${name}`).catch(() => undefined);
-  }
 }
 
 export async function tableExists(client: pg.Client, table: string): Promise<boolean> {

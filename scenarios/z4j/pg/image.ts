@@ -4,6 +4,7 @@ import type { ImageRecipe } from '../../../harness/images/index.ts';
 import { availablePostgresMajors, choosePostgresMajor, POSTGRES_SUITES } from '../../../harness/images/postgres.ts';
 import type { Manifest } from '../../../harness/manifest/schema.ts';
 import { MIGRATION_HEADS_SCRIPT, wheelhouse } from '../image.ts';
+import { EnvironmentError } from '../../../harness/errors.ts';
 
 const DOCKERFILE = new URL('../../../docker/z4j-pg/Dockerfile', import.meta.url);
 /** Each Debian suite's python3, which the wheels must fit. */
@@ -23,7 +24,7 @@ export const Z4J_PG_TEST_MAJOR = 17;
  */
 export function z4jPgImage(version: string, pgMajor: number): ImageRecipe {
   const suite = POSTGRES_SUITES[pgMajor];
-  if (!suite) throw new Error(`no Debian suite here ships PostgreSQL ${pgMajor}`);
+  if (!suite) throw new EnvironmentError(`no Debian suite here ships PostgreSQL ${pgMajor}`, 'RD_IMAGE_BUILD');
   const python = SUITE_PYTHON[suite];
   const spec = `z4j[postgres]==${version}`;
   return {

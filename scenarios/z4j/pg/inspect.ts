@@ -1,7 +1,7 @@
 import { walkDumpData } from '../../../harness/archive/pg-dump-data.ts';
 import { copyColumns, copyFields, DumpFormatError, postgresMajor, readDumpToc, type DumpToc } from '../../../harness/archive/pg-dump.ts';
 import { availablePostgresMajors } from '../../../harness/images/postgres.ts';
-import type { CheckResult } from '../../../harness/drill/types.ts';
+import type { CheckResult } from '../../../harness/model/types.ts';
 import type { Manifest } from '../../../harness/manifest/schema.ts';
 import { COUNTED_TABLES } from '../tables.ts';
 import { drillServerMajor, Z4J_PG_CLIENT_MAJORS } from './image.ts';

@@ -1,17 +1,16 @@
 import type pg from 'pg';
 import { z4jSecret } from '../secret-env.ts';
-import { ensureImage } from '../../../harness/images/index.ts';
-import { postgresImage } from '../../../harness/images/postgres.ts';
-import { createPrivateNetwork, ensureEngine, type DrillContainer, type ExecOutcome } from '../../../harness/runtime/index.ts';
-import { POSTGRES_COMMAND, POSTGRES_PORT, POSTGRES_SUPERUSER, psql, waitForPostgres } from '../../../harness/runtime/postgres.ts';
+import type { DrillContainer, ExecOutcome } from '../../../harness/runtime/index.ts';
+import { POSTGRES_PORT, POSTGRES_SUPERUSER, psql } from '../../../harness/runtime/postgres.ts';
 import type { DrillContext, DrillSession } from '../../../harness/profile.ts';
-import type { ChainObservation, DataFacts, Observations } from '../../../harness/drill/types.ts';
+import type { ChainObservation, DataFacts, Observations } from '../../../harness/model/types.ts';
 import { errorMessage } from '../../../harness/errors.ts';
 import { CHAIN_SECRET_NAME, chainKey } from '../audit-chain.ts';
 import { quote } from '../parse.ts';
 import { COUNTED_TABLES, Z4J_HOME } from '../tables.ts';
 import { runAppChecks, type Z4jObservations } from '../app-checks.ts';
-import { chainSigningKeyId, connectPg, inSnapshot, pgTableColumns, readPgChainState, readPgFacts, restoreAppendedPgRows, walkPgChain, type PgConnection } from './facts.ts';
+import { chainSigningKeyId, pgTableColumns, readPgChainState, readPgFacts, restoreAppendedPgRows, walkPgChain } from './facts.ts';
+import { connectPg, inSnapshot, startScratchPostgres, userObjects, type PgConnection } from '../../../harness/runtime/pg-kit.ts';
 import { inspectDump } from './inspect.ts';
 import { observePgChainState } from './chain-state.ts';
 import { archiveInContainer, migrateWithTarget, prepareFreshInstall } from '../install.ts';
@@ -45,7 +44,8 @@ export class Z4jPgSession implements DrillSession {
   #unrestorable = false;
   #app: DrillContainer | undefined;
   #db: DrillContainer | undefined;
-  #network: { name: string; remove: () => Promise<void> } | undefined;
+  /** The drill's private network, shared by the database server and the application only. */
+  #network: string | undefined;
   #conn: PgConnection | undefined;
   /** Set by upgrade(): the next probe reads the target version's migrated database. */
   #upgraded = false;
@@ -108,18 +108,15 @@ export class Z4jPgSession implements DrillSession {
       ctx.check({ id: 'provision.secrets', status: 'fail', reason: `nothing was restored: z4j's CLI refuses to run without its secrets; ${SECRETS_HINT}` });
       return;
     }
-    const { docker } = await ensureEngine({ install: false });
-    const server = await ensureImage(docker, postgresImage(this.#serverMajor));
-    this.#network = await createPrivateNetwork(docker, ctx.drillId);
-    const network = this.#network.name;
-    const db = (this.#db = await ctx.start({ image: server.tag, network, aliases: [DB_ALIAS], command: POSTGRES_COMMAND, labels: { 'io.restore-drill.role': 'database' } }));
+    const scratch = await startScratchPostgres(ctx, this.#serverMajor, { aliases: [DB_ALIAS], role: 'database' });
+    const db = (this.#db = scratch.server);
+    const network = (this.#network = scratch.network);
     this.#app = await ctx.start({ network, labels: { 'io.restore-drill.role': 'app' } });
-    await waitForPostgres(db);
     const version = (await psql(db, 'postgres', 'SHOW server_version')).trim();
-    ctx.check({ id: 'provision.database-server', status: 'pass', reason: `fresh PostgreSQL ${version} (${server.tag}) on internal network ${network}, shared only with the z4j container` });
+    ctx.check({ id: 'provision.database-server', status: 'pass', reason: `fresh PostgreSQL ${version} (${scratch.image.tag}) on internal network ${network}, shared only with the z4j container` });
 
     await psql(db, 'postgres', `CREATE DATABASE ${TARGET_DATABASE}`);
-    this.#conn = { host: db.ipAddress(network), port: POSTGRES_PORT, user: POSTGRES_SUPERUSER, database: TARGET_DATABASE };
+    this.#conn = scratch.connection(TARGET_DATABASE);
     const client = await connectPg(this.#conn);
     try {
       await this.#opts.prepareTarget?.(client);
@@ -219,15 +216,11 @@ export class Z4jPgSession implements DrillSession {
   async upgrade(image: string, version: string): Promise<void> {
     const ctx = this.#ctx;
     await this.#app!.stop();
-    const app = (this.#app = await ctx.start({ image, network: this.#network!.name, labels: { 'io.restore-drill.role': 'upgrade' } }));
+    const app = (this.#app = await ctx.start({ image, network: this.#network!, labels: { 'io.restore-drill.role': 'upgrade' } }));
     this.#version = version;
     this.#upgraded = true;
     if (!(await requireEmptyDataDir(ctx, app, Z4J_HOME, 'upgrade.data-dir'))) return;
     await migrateWithTarget(ctx, app, (cmd) => this.#exec(cmd), version, 'database');
-  }
-
-  async dispose(): Promise<void> {
-    await this.#network?.remove();
   }
 
   async #exec(cmd: string[]): Promise<ExecOutcome> {
@@ -236,24 +229,6 @@ export class Z4jPgSession implements DrillSession {
     if (cmd[0] === 'z4j') this.timings.appCommandsMs += r.durationMs;
     return r;
   }
-}
-
-/** Everything a user (not the system) made in a database: what "empty" must rule out. */
-async function userObjects(client: pg.Client): Promise<string[]> {
-  const r = await client.query<{ o: string }>(
-    `SELECT format('%s %s.%s', CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'relation' END, n.nspname, c.relname) AS o
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND c.relkind IN ('r','p','v','m','S','f')
-     UNION ALL
-     SELECT format('function %s.%s', n.nspname, p.proname) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
-     UNION ALL
-     SELECT format('extension %s', extname) FROM pg_extension WHERE extname <> 'plpgsql'
-     UNION ALL
-     SELECT format('schema %s', nspname) FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'public') AND nspname NOT LIKE 'pg_toast%' AND nspname NOT LIKE 'pg_temp%'
-     ORDER BY 1`,
-  );
-  return r.rows.map((x) => x.o);
 }
 
 /** The chain as the backup had it: the restore's own trailing rows set aside (they were walked too). */

@@ -1,6 +1,6 @@
-import type { ChainObservation, DataFacts, Finding, Observations } from '../drill/types.ts';
-import { SHARP_DROP_MIN_PREVIOUS, SHARP_DROP_RATIO, type Contract, type Policy } from '../contract/contract.ts';
-import type { ChainExpectation, CountExpectation, Manifest } from './schema.ts';
+import type { ChainObservation, DataFacts, Finding, Observations } from '../model/types.ts';
+import { SHARP_DROP_MIN_PREVIOUS, SHARP_DROP_RATIO, type Contract, type Policy } from './contract.ts';
+import type { ChainExpectation, CountExpectation, Manifest } from '../manifest/schema.ts';
 
 export interface CompareInput {
   manifest: Manifest;
@@ -90,6 +90,20 @@ export function compareSecrets(manifest: Manifest, obs: Observations): Finding[]
       expected: rec.fileSha256,
       observed: obs.secretsFileSha256,
     },
+  ];
+}
+
+/** The archive's bytes as fetched (size and sha256) against the manifest: judged before anything is unpacked or started. */
+export function compareIntegrity(manifest: Manifest, seen: { sizeBytes: number; sha256: string }): Finding[] {
+  const exp = manifest.archive;
+  const { sizeBytes: size, sha256 } = seen;
+  return [
+    size === exp.sizeBytes
+      ? { id: 'integrity.size', status: 'pass', reason: `${size} bytes as recorded`, expected: exp.sizeBytes, observed: size }
+      : { id: 'integrity.size', status: 'fail', reason: `archive size ${size} bytes, manifest records ${exp.sizeBytes}`, expected: exp.sizeBytes, observed: size },
+    sha256 === exp.sha256
+      ? { id: 'integrity.sha256', status: 'pass', reason: 'sha256 matches the manifest', expected: exp.sha256, observed: sha256 }
+      : { id: 'integrity.sha256', status: 'fail', reason: `archive sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${exp.sha256.slice(0, 12)}…: the file changed since the backup was taken`, expected: exp.sha256, observed: sha256 },
   ];
 }
 

@@ -1,6 +1,4 @@
-import { readUserFileSync, worldReadable } from '../files/read-user-file.ts';
 import { createHash } from 'node:crypto';
-import { UsageError } from '../errors.ts';
 
 /**
  * Secret values read from a KEY=VALUE file, held in memory only. They reach a
@@ -15,7 +13,8 @@ export class SecretBag {
   /** Values as the application reads them, where that differs from this reader (see alsoRedact). */
   readonly #alsoRedact = new Set<string>();
 
-  private constructor(source: string, raw: Buffer) {
+  /** A bag of the file at `source` whose bytes are `raw` (harness/files/secrets-file.ts reads one from disk). */
+  constructor(source: string, raw: Buffer) {
     this.source = source;
     this.raw = raw;
     this.fileSha256 = createHash('sha256').update(raw).digest('hex');
@@ -24,13 +23,6 @@ export class SecretBag {
 
   /** What the user should know about the file (it is readable by other users). */
   readonly warnings: string[] = [];
-
-  static fromFile(path: string): SecretBag {
-    const raw = readUserFileSync(path, { what: 'secrets file', maxBytes: 1 << 20, noSymlink: true, code: 'RD_SECRETS_UNREADABLE' });
-    const bag = new SecretBag(path, raw);
-    if (worldReadable(path)) bag.warnings.push(`secrets file ${path} can be read by every user on this host (mode o+r); chmod 600 it`);
-    return bag;
-  }
 
   get(name: string): string | undefined {
     return this.#values.get(name);

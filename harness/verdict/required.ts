@@ -1,4 +1,4 @@
-import type { CheckResult } from '../drill/types.ts';
+import type { CheckResult } from '../model/types.ts';
 
 /**
  * Required checks that did not end `pass`: never ran, or ran with no

@@ -1,5 +1,5 @@
 import type { Manifest } from '../manifest/schema.ts';
-import type { Finding, Observations } from '../drill/types.ts';
+import type { Finding, Observations } from '../model/types.ts';
 
 /**
  * What a profile promises a `passed` rests on. The harness holds every drill to

@@ -1,0 +1,72 @@
+import type { DrillContext, DrillSession } from '../profile.ts';
+import type { ArchiveSource } from '../sources/source.ts';
+import type { DrillReport, Observations } from '../model/types.ts';
+import { compareAll, compareArchiveFacts, compareIntegrity, compareSecrets, type CompareInput } from '../verdict/index.ts';
+import { UsageError } from '../errors.ts';
+import { fetchArchive, type Fetched } from './fetch.ts';
+import type { DrillPlan } from './plan.ts';
+
+/**
+ * The pipeline's stages, one function each: what a stage does and what it
+ * returns for the report. Judgement is the verdict layer's (compare*); a stage
+ * records its findings through ctx.check and returns plain values.
+ */
+
+/** What the drill judged before anything started, so the compare stage does not judge it again. */
+export interface JudgedBeforeStart {
+  secrets: boolean;
+  archive: boolean;
+}
+
+type Built = NonNullable<DrillReport['image']>;
+
+function compareInput(plan: DrillPlan, judged: JudgedBeforeStart): Omit<CompareInput, 'obs'> {
+  return { manifest: plan.manifest, contract: plan.profile.contract, policy: plan.policy, judgedBeforeStart: judged, ...(plan.previous ? { previous: plan.previous } : {}) };
+}
+
+/** Integrity: the archive's bytes fetched once through its source and hashed, judged against the manifest with the secrets file, before anything starts. */
+export async function fetchStage(plan: DrillPlan, ctx: DrillContext, source: ArchiveSource, obs: Observations): Promise<Fetched> {
+  const fetched = await fetchArchive(source, plan.archive, (name) => ctx.workSubdir(name), ctx.signal);
+  for (const f of compareIntegrity(plan.manifest, fetched)) ctx.check(f);
+  // The secrets file against the one recorded at capture, as the application reads it where the profile knows how.
+  if (plan.secrets && plan.profile.readSecrets) obs.secretsRead = plan.profile.readSecrets(plan.secrets);
+  for (const f of compareSecrets(plan.manifest, obs)) ctx.check(f);
+  return fetched;
+}
+
+/** Inspect: a look inside that trusts nothing; what the archive says of its own version is judged now, before the application could refuse it first. */
+export async function inspectStage(plan: DrillPlan, ctx: DrillContext, session: DrillSession, obs: Observations, judged: JudgedBeforeStart): Promise<void> {
+  const facts = await session.inspect();
+  if (facts) obs.archive = facts;
+  if (facts?.appVersion !== undefined) {
+    judged.archive = true;
+    for (const f of compareArchiveFacts(plan.manifest, facts, plan.profile.contract)) ctx.check(f, { stop: true });
+  }
+}
+
+/** The image of an application version (the recorded one at provision, the target at a gate's upgrade), for the report. */
+export async function imageFor(plan: DrillPlan, ctx: DrillContext, version: string): Promise<Built> {
+  const built = await ctx.buildImage(plan.profile.image(version, plan.manifest));
+  return { tag: built.tag, id: built.id, cacheHit: built.cacheHit };
+}
+
+export async function probeStage(session: DrillSession): Promise<Pick<Observations, 'restored' | 'profile'>> {
+  return session.probe();
+}
+
+/** Compare: every observation against the manifest and the profile's contract, in the verdict layer. */
+export async function compareStage(plan: DrillPlan, ctx: DrillContext, obs: Observations, judged: JudgedBeforeStart): Promise<void> {
+  for (const f of compareAll({ ...compareInput(plan, judged), obs })) ctx.check(f);
+}
+
+/** Upgrade (gate): a profile that cannot upgrade restored data says so before an image is built. */
+export function upgradeOf(plan: DrillPlan, session: DrillSession): NonNullable<DrillSession['upgrade']> {
+  if (!session.upgrade) throw new UsageError(`the ${plan.profile.name} profile cannot upgrade restored data`, 'RD_USAGE');
+  return session.upgrade.bind(session);
+}
+
+/** Post-upgrade: probed and compared again; the schema revision moves with an upgrade (the probe checks it is the target's head), all else must be what the backup held. */
+export async function postUpgradeStage(plan: DrillPlan, ctx: DrillContext, session: DrillSession, obs: Observations, judged: JudgedBeforeStart): Promise<void> {
+  const after = await session.probe();
+  for (const f of compareAll({ ...compareInput(plan, judged), obs: { ...obs, ...after }, afterUpgrade: true })) ctx.check(f);
+}
