@@ -35,36 +35,62 @@ export class RcloneSource implements ArchiveSource {
     const stat = await this.stat(location, target, signal);
     if (!stat.IsDir) return [this.objectOf(location, target, stat)];
     const folder = target.endsWith('/') || target.endsWith(':') ? target : `${target}/`;
-    const raw = await cliOutput(this.run(['lsjson', '--files-only', '--no-mimetype', folder], signal), this.failure(location), LISTING_LIMIT, () => this.tooLarge(location));
-    const entries = parseJson(raw, location, this) as LsEntry[];
+    const entries = await this.files(location, folder, signal);
+    // A bucket store (S3 and the like) reports any missing name as a directory:
+    // one named without a trailing / that holds nothing is not there.
+    if (entries.length === 0 && !target.endsWith('/') && !target.endsWith(':')) throw this.notFound(location);
     return entries
-      .filter((e) => !e.IsDir && isArchiveCandidate(e.Name))
+      .filter((e) => isArchiveCandidate(e.Name))
       .map((e) => this.objectOf(`rclone:${folder}${e.Name}`, `${folder}${e.Name}`, e))
       .sort((a, b) => (a.location < b.location ? -1 : a.location > b.location ? 1 : 0));
   }
 
   async open(location: string, signal?: AbortSignal): Promise<{ object: SourceObject; stream: Readable }> {
     const target = this.target(location);
-    const stat = await this.stat(location, target, signal);
-    // `rclone cat` of a directory would concatenate every file in it.
-    if (stat.IsDir) throw new SourceError(`${this.display(location)}: a directory, not a file: list it first`, 'RD_SOURCE_PREFIX');
+    const stat = await this.fileStat(location, target, signal);
+    if (!stat) throw this.notFound(location);
     return { object: this.objectOf(location, target, stat), stream: cliStream(this.run(['cat', target], signal), this.failure(location)) };
   }
 
   async readSmall(location: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer | undefined> {
     const target = this.target(location);
+    let stat: LsEntry | undefined;
     try {
-      return await cliOutput(this.run(['cat', '--count', String(maxBytes + 1), target], signal), this.failure(location), maxBytes, () => this.tooLarge(location, maxBytes));
+      stat = await this.fileStat(location, target, signal);
     } catch (e) {
       if (e instanceof SourceError && e.code === 'RD_SOURCE_NOT_FOUND') return undefined;
       throw e;
     }
+    if (!stat) return undefined;
+    if (stat.Size !== undefined && stat.Size > maxBytes) throw this.tooLarge(location, maxBytes);
+    return cliOutput(this.run(['cat', '--count', String(maxBytes + 1), target], signal), this.failure(location), maxBytes, () => this.tooLarge(location, maxBytes));
+  }
+
+  /**
+   * The file a location names; undefined where a bucket store has nothing by
+   * that name. A real directory is refused: `rclone cat` would join its files.
+   */
+  private async fileStat(location: string, target: string, signal?: AbortSignal): Promise<LsEntry | undefined> {
+    const stat = await this.stat(location, target, signal);
+    if (!stat.IsDir) return stat;
+    const folder = target.endsWith('/') || target.endsWith(':') ? target : `${target}/`;
+    if ((await this.files(location, folder, signal)).length === 0 && !target.endsWith('/')) return undefined;
+    throw new SourceError(`${this.display(location)}: a directory, not a file: list it first`, 'RD_SOURCE_PREFIX');
+  }
+
+  private async files(location: string, folder: string, signal?: AbortSignal): Promise<LsEntry[]> {
+    const raw = await cliOutput(this.run(['lsjson', '--files-only', '--no-mimetype', folder], signal), this.failure(location), LISTING_LIMIT, () => this.tooLarge(location));
+    return (parseJson(raw, location, this) as LsEntry[]).filter((e) => !e.IsDir);
+  }
+
+  private notFound(location: string): SourceError {
+    return new SourceError(`${this.display(location)}: not found`, 'RD_SOURCE_NOT_FOUND');
   }
 
   /** The part after `rclone:`, as rclone takes it; refused if it would put a secret in argv. */
   private target(location: string): string {
     const target = location.slice('rclone:'.length);
-    if (!/^[^:/\s][^:]*:/.test(target)) {
+    if (!/^:?[^:/\s][^:]*:/.test(target)) {
       throw new UsageError(`${this.display(location)}: expected rclone:REMOTE:PATH (a remote from the rclone config)`, 'RD_LOCATION');
     }
     const params = /^:?[^:]*,([^:]*):/.exec(target)?.[1] ?? '';

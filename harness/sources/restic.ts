@@ -53,7 +53,10 @@ export class ResticSource implements ArchiveSource {
       }
     }
     // restic ls exits 0 when no snapshot matched the filters: that is not an empty folder.
-    if (!snapshotId) throw new SourceError(`${this.display(location)}: no snapshot matched ${describeSnapshot(loc)}`, 'RD_SOURCE_NOT_FOUND');
+    if (!snapshotId) {
+      const what = loc.snapshot === 'latest' ? `no snapshot matched ${describeSnapshot(loc)}` : `no snapshot ${loc.snapshot} in the repository`;
+      throw new SourceError(`${this.display(location)}: ${what}`, 'RD_SOURCE_NOT_FOUND');
+    }
     const pinned = (node: ResticNode): SourceObject => ({
       location: resticLocation(loc.repository, snapshotId!, node.path),
       name: node.name,
