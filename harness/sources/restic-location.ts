@@ -41,7 +41,8 @@ export function parseResticLocation(location: string): ResticLocation {
       break;
     }
   }
-  if (hash <= 0) throw bad(rest.includes('#') ? 'no :/PATH after the snapshot' : 'no #SNAPSHOT after the repository');
+  if (hash < 0) throw bad(rest.includes('#') ? 'no :/PATH after the snapshot' : 'no #SNAPSHOT after the repository');
+  if (hash === 0) throw bad('no repository before #SNAPSHOT');
   const repository = rest.slice(0, hash);
   const after = rest.slice(hash + 1);
   const sep = after.indexOf(':/');
