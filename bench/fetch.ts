@@ -31,7 +31,7 @@ ensureDebianTool('rclone');
 const dir = mkdtempSync(join(tmpdir(), 'rd-bench-fetch-'));
 const weed = await startSeaweed();
 try {
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     AWS_ENDPOINT_URL_S3: weed.endpoint,
     AWS_ACCESS_KEY_ID: weed.accessKey,
@@ -66,7 +66,7 @@ try {
   const up = spawnSync('rclone', ['copyto', local, 'weed:bench/object.bin'], { env, stdio: 'inherit' });
   if (up.status !== 0) throw new Error(`rclone copyto failed (exit ${up.status})`);
   rmSync(local);
-  console.log(`object: ${GIB} GiB (${size} bytes) on SeaweedFS ${process.env.npm_package_version ?? ''} at 127.0.0.1; ${RUNS} runs each, alternating`);
+  console.log(`object: ${GIB} GiB (${size} bytes) on SeaweedFS at 127.0.0.1; ${RUNS} runs each, alternating`);
 
   const ours: Array<{ seconds: number; growth: number }> = [];
   const peer: Array<{ seconds: number; peak: number }> = [];

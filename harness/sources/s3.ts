@@ -125,7 +125,10 @@ export class S3Source implements ArchiveSource {
     // S3-compatible stores behind a custom endpoint (SeaweedFS, MinIO, Ceph)
     // answer path-style requests; virtual-hosted style would need wildcard DNS.
     const custom = this.endpoint() !== undefined;
-    const base: S3ClientConfig = { forcePathStyle: custom, ...this.options.clientConfig };
+    // Response checksums only where the API requires them: the drill checks the
+    // whole archive's sha256 against the manifest as it arrives (a stronger
+    // check), and the SDK's extra pass over every byte costs throughput.
+    const base: S3ClientConfig = { forcePathStyle: custom, responseChecksumValidation: 'WHEN_REQUIRED', ...this.options.clientConfig };
     const client = new S3Client(base);
     try {
       await client.config.region();
