@@ -19,6 +19,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { sha256File } from '../harness/archive/hash.ts';
 import { startSeaweed } from '../test/helpers/seaweed.ts';
 import { ensureDebianTool } from '../test/helpers/source-tools.ts';
 
@@ -87,6 +88,9 @@ try {
     );
     const p = JSON.parse(wrap.stdout.trim()) as { exit: number; seconds: number; peakKiB: number };
     if (p.exit !== 0) throw new Error(`rclone cat failed: ${wrap.stderr}`);
+    // The peer must have brought the same bytes for its figure to mean anything (checked outside its time).
+    const peerSha = await sha256File(target);
+    if (peerSha !== sha) throw new Error('rclone cat brought other bytes than were put');
     rmSync(target);
     peer.push({ seconds: p.seconds, peak: p.peakKiB * 1024 });
     console.log(`run ${r + 1}: fetch ${mibs(size, m.seconds)} MiB/s (grew ${(m.growth / MIB).toFixed(1)} MiB, peak RSS ${(m.rssPeak / MIB).toFixed(0)} MiB) | rclone cat ${mibs(size, p.seconds)} MiB/s (peak RSS ${(p.peakKiB / 1024).toFixed(0)} MiB)`);
