@@ -45,7 +45,7 @@ export function cliStream(run: CliRun, fail: CliFailure): Readable {
   out.on('close', stop);
   if (run.signal) {
     const onAbort = (): void => {
-      out.destroy(run.signal!.reason instanceof Error ? run.signal!.reason : new Error('aborted'));
+      out.destroy(run.signal!.reason instanceof Error ? run.signal!.reason : new SourceError('the fetch was aborted', 'RD_SOURCE'));
     };
     if (run.signal.aborted) onAbort();
     else run.signal.addEventListener('abort', onAbort, { once: true });
