@@ -200,7 +200,8 @@ export class DrillRun {
     const mine = this.checks.slice(before);
     if (mine.some((c) => c.status === 'fail')) status = 'failed';
     else if (mine.some((c) => c.status === 'error')) status = 'error';
-    this.stages.push({ name, status, durationMs: performance.now() - s });
+    const bytes = this.#bytes.get(name);
+    this.stages.push({ name, status, durationMs: performance.now() - s, ...(bytes !== undefined ? { bytes } : {}) });
     // A bad archive or secrets file (integrity) starts nothing, and a failed
     // provision or restore leaves nothing to probe. Inspect findings do not
     // stop the drill, so the application's own restore still gets its say,
@@ -211,6 +212,13 @@ export class DrillRun {
     if (this.aborted || this.#settled) return false;
     return status === 'passed' || name === 'inspect' || name === 'probe';
   }
+
+  /** Records the bytes a stage moved (fetch), on its timing. */
+  bytes(name: StageName, n: number): void {
+    this.#bytes.set(name, n);
+  }
+
+  readonly #bytes = new Map<StageName, number>();
 
   /** Removes every container, then what the session made, the drill's network and its work folder; whatever happened. */
   async cleanup(dispose: (() => Promise<void>) | undefined): Promise<void> {

@@ -6,8 +6,9 @@ import { redactText } from '../model/secrets.ts';
 import type { DrillReport, Observations } from '../model/types.ts';
 import { archiveNameNote } from './archive-name.ts';
 import { DrillRun, type DrillOptions } from './drill-run.ts';
+import type { FetchOutcome } from './fetch.ts';
 import type { DrillPlan } from './plan.ts';
-import { compareStage, fetchStage, imageFor, inspectStage, postUpgradeStage, probeStage, upgradeOf, type JudgedBeforeStart } from './stages.ts';
+import { compareStage, fetchStage, imageFor, inspectStage, integrityStage, postUpgradeStage, probeStage, upgradeOf, type JudgedBeforeStart } from './stages.ts';
 
 export type { DrillOptions } from './drill-run.ts';
 
@@ -27,17 +28,21 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
   /** Judged before anything starts, so a known mismatch is said (failed) without a container, and is not judged again. */
   const judged: JudgedBeforeStart = { secrets: true, archive: false };
   let fetched: { sha256: string; sizeBytes: number } | undefined;
+  let outcome: FetchOutcome | undefined;
   let image: DrillReport['image'];
   let upgrade: DrillReport['upgrade'];
   let probed = false;
   const session = plan.profile.session(ctx);
   try {
     const ok =
-      (await run.stage('integrity', async () => {
-        const f = await fetchStage(plan, ctx, opts.source ?? localSource, observations);
-        run.archive = f.path;
-        fetched = { sha256: f.sha256, sizeBytes: f.sizeBytes };
+      (await run.stage('fetch', async () => {
+        outcome = await fetchStage(plan, ctx, opts.source ?? plan.remote?.source ?? localSource);
+        run.bytes('fetch', outcome.ok ? outcome.fetched.sizeBytes : outcome.bytesRead);
+        if (!outcome.ok) return;
+        run.archive = outcome.fetched.path;
+        fetched = { sha256: outcome.fetched.sha256, sizeBytes: outcome.fetched.sizeBytes };
       })) &&
+      (await run.stage('integrity', async () => integrityStage(plan, ctx, outcome!, observations))) &&
       (await run.stage('inspect', () => inspectStage(plan, ctx, session, observations, judged))) &&
       (await run.stage('provision', async () => {
         image = await imageFor(plan, ctx, plan.manifest.app.version);
@@ -77,7 +82,7 @@ function assemble(
   return {
     drillId: run.drillId,
     profile: plan.profile.name,
-    archive: { path: plan.archive, file: basename(plan.archive), createdAt: plan.manifest.archive.createdAt, ...(got.fetched ?? {}) },
+    archive: { ...archiveOf(plan), ...(got.fetched ?? {}) },
     manifest: { path: plan.manifestPath, sha256: plan.manifestSha256 },
     app: { name: plan.manifest.app.name, version: plan.manifest.app.version },
     ...conclude(plan, run.checks, run.stages, got.gate),
@@ -91,13 +96,21 @@ function assemble(
   };
 }
 
+/** The archive as a report names it: its path or location's display form, and where a remote one's bytes are pinned. */
+function archiveOf(plan: DrillPlan): DrillReport['archive'] {
+  const r = plan.remote;
+  const file = r ? r.object.name : basename(plan.archive);
+  const source = r ? { kind: r.source.kind, location: plan.archive, ...(r.object.version ? { version: r.object.version } : {}) } : undefined;
+  return { path: plan.archive, file, createdAt: plan.manifest.archive.createdAt, ...(source ? { source } : {}) };
+}
+
 /** The report of a drill that never started (deadline passed, or interrupted first): an error, never a pass. */
 export function notStarted(plan: DrillPlan, reason: string): DrillReport {
   const now = new Date().toISOString();
   return {
     drillId: newDrillId(),
     profile: plan.profile.name,
-    archive: { path: plan.archive, file: basename(plan.archive), createdAt: plan.manifest.archive.createdAt },
+    archive: archiveOf(plan),
     manifest: { path: plan.manifestPath, sha256: plan.manifestSha256 },
     app: { name: plan.manifest.app.name, version: plan.manifest.app.version },
     verdict: 'error',

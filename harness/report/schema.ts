@@ -6,7 +6,7 @@ import { z } from 'zod';
  */
 const Check = z.object({
   id: z.string(),
-  stage: z.enum(['plan', 'integrity', 'inspect', 'provision', 'restore', 'probe', 'compare', 'upgrade', 'post-upgrade']),
+  stage: z.enum(['plan', 'fetch', 'integrity', 'inspect', 'provision', 'restore', 'probe', 'compare', 'upgrade', 'post-upgrade']),
   status: z.enum(['pass', 'fail', 'error']),
   reason: z.string(),
   expected: z.unknown().optional(),
@@ -17,6 +17,8 @@ const Stage = z.object({
   name: Check.shape.stage,
   status: z.enum(['passed', 'failed', 'error', 'skipped']),
   durationMs: z.number().nonnegative(),
+  /** Bytes the stage moved (fetch: the archive's bytes received). */
+  bytes: z.number().int().nonnegative().optional(),
 });
 
 export const DrillReportSchema = z.object({
@@ -28,6 +30,8 @@ export const DrillReportSchema = z.object({
     sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
     sizeBytes: z.number().int().nonnegative().optional(),
     createdAt: z.string().optional(),
+    /** Where the bytes were fetched from (s3, restic, rclone): display form, never a credential; version id, ETag or snapshot id. */
+    source: z.object({ kind: z.string(), location: z.string(), version: z.string().optional() }).optional(),
   }),
   /** The manifest the drill was held against: its path and the sha256 of its exact bytes. */
   manifest: z.object({ path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
