@@ -1,0 +1,126 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dockerRuntime } from '../../harness/runtime/docker.ts';
+import { ensureEngine } from '../../harness/runtime/index.ts';
+import { planCandidates } from '../../harness/drill/plan.ts';
+import { runDrill } from '../../harness/drill/run-drill.ts';
+import type { DrillReport } from '../../harness/model/types.ts';
+import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/fixtures/deployment.ts';
+import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
+import { makeStandinDeployment, type StandinDeployment } from '../fixtures/hiveloom-standin/deployment.ts';
+import { capture, failures } from '../helpers/drill.ts';
+import { type Seaweed, startSeaweed } from '../helpers/seaweed.ts';
+import { skipReason } from './engine.ts';
+
+/**
+ * Drills from s3:// on a real SeaweedFS started on loopback: the manifest read
+ * beside the archive, the bytes fetched once into the drill's work folder and
+ * checked as they arrive, the location and ETag in the report.
+ */
+describe.skipIf(skipReason)('drills from an S3-compatible store (SeaweedFS on 127.0.0.1)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rd-sources-drill-'));
+  const savedEnv = { ...process.env };
+  let weed: Seaweed;
+  let z4j: Deployment;
+  let hive: StandinDeployment;
+
+  const put = (Key: string, Body: Buffer | string) => weed.client.send(new PutObjectCommand({ Bucket: 'drills', Key, Body }));
+
+  async function drillAt(location: string, opts: { secrets?: string; hiveloom?: boolean } = {}): Promise<DrillReport> {
+    const engine = await ensureEngine();
+    const planned = await planCandidates({ profile: opts.hiveloom ? 'hiveloom' : 'z4j', archives: [location], ...(opts.secrets ? { secrets: opts.secrets } : {}) });
+    expect(planned.unproven).toEqual([]);
+    const plan = planned.candidates[0]!.plan;
+    // The stand-in is drilled with the profile wired to it (its launcher as the binary).
+    return runDrill(opts.hiveloom ? { ...plan, profile: hive.profile } : plan, { runtime: dockerRuntime(engine) });
+  }
+
+  beforeAll(async () => {
+    weed = await startSeaweed();
+    // What a user's environment gives the SDK's chain: a custom endpoint and keys, no AWS files.
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_S3: weed.endpoint,
+      AWS_ACCESS_KEY_ID: weed.accessKey,
+      AWS_SECRET_ACCESS_KEY: weed.secretKey,
+      AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
+      AWS_MAX_ATTEMPTS: '2',
+    });
+    delete process.env.AWS_PROFILE;
+    await weed.client.send(new CreateBucketCommand({ Bucket: 'drills' }));
+    const { docker } = await ensureEngine();
+    z4j = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: dir, name: 'z4j-2026-12-01.db' });
+    await capture('z4j', z4j.archive, z4j.secrets);
+    hive = await makeStandinDeployment(docker, dir);
+    const { captureCommand } = await import('../../harness/commands/capture.ts');
+    await captureCommand({ profile: 'hiveloom', archive: hive.instanceArchive, appVersion: hive.version, force: true, say: () => {} });
+    for (const a of [z4j.archive, hive.instanceArchive]) {
+      const folder = a === z4j.archive ? 'z4j' : 'hiveloom';
+      await put(`${folder}/${basename(a)}`, readFileSync(a));
+      await put(`${folder}/${basename(a)}.manifest.json`, readFileSync(`${a}.manifest.json`));
+    }
+    // The same name and manifest, one byte changed after capture (the size the same: only the sha256 can tell).
+    const changed = Buffer.from(readFileSync(z4j.archive));
+    changed[changed.length - 1]! ^= 0xff;
+    await put(`changed/${basename(z4j.archive)}`, changed);
+    await put(`changed/${basename(z4j.archive)}.manifest.json`, readFileSync(`${z4j.archive}.manifest.json`));
+    // An archive with no manifest beside it.
+    await put(`orphan/${basename(z4j.archive)}`, readFileSync(z4j.archive));
+  }, 900_000);
+
+  afterAll(async () => {
+    process.env = savedEnv;
+    await weed?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('passes a z4j SQLite archive drilled from s3://, its manifest beside it; the report names the location, the ETag and the fetch with its bytes', async () => {
+    const location = `s3://drills/z4j/${basename(z4j.archive)}`;
+    const r = await drillAt(location, { secrets: z4j.secrets });
+    expect(failures(r)).toEqual([]);
+    expect(r.verdict).toBe('passed');
+    const size = readFileSync(z4j.archive).length;
+    expect(r.archive).toMatchObject({ path: location, file: basename(z4j.archive), sizeBytes: size, source: { kind: 's3', location } });
+    expect(r.archive.source?.version).toMatch(/^[0-9a-f]{32}$/);
+    expect(r.manifest?.path).toBe(`${location}.manifest.json`);
+    const fetch = r.stages.find((s) => s.name === 'fetch');
+    expect(fetch).toMatchObject({ status: 'passed', bytes: size });
+    expect(r.stages.map((s) => s.name).slice(0, 3)).toEqual(['fetch', 'integrity', 'inspect']);
+    // No credential anywhere in what the drill wrote.
+    expect(JSON.stringify(r)).not.toContain(weed.secretKey);
+  });
+
+  it('passes a Hiveloom (stand-in) instance archive drilled from s3://', async () => {
+    const r = await drillAt(`s3://drills/hiveloom/${basename(hive.instanceArchive)}`, { hiveloom: true });
+    expect(failures(r)).toEqual([]);
+    expect(r.verdict).toBe('passed');
+    expect(r.archive.source?.kind).toBe('s3');
+  });
+
+  it('fails an object changed after capture at integrity, with nothing started', async () => {
+    const r = await drillAt(`s3://drills/changed/${basename(z4j.archive)}`, { secrets: z4j.secrets });
+    expect(r.verdict).toBe('failed');
+    expect(r.stages.map((s) => s.name)).toEqual(['fetch', 'integrity']);
+    expect(r.image).toBeUndefined();
+    const sha = r.checks.find((c) => c.id === 'integrity.sha256')!;
+    expect(sha.status).toBe('fail');
+    expect(sha.stage).toBe('integrity');
+    expect(sha.reason).toContain(`s3://drills/changed/${basename(z4j.archive)}: sha256`);
+  });
+
+  it('an archive named alone with no manifest beside it is refused in one line; in a listed prefix it is unproven, never left out', async () => {
+    const named = `s3://drills/orphan/${basename(z4j.archive)}`;
+    const e = await planCandidates({ profile: 'z4j', archives: [named] }).then(
+      () => undefined,
+      (x: unknown) => x as { message: string; code: string },
+    );
+    expect(e?.code).toBe('RD_MANIFEST_UNREADABLE');
+    expect(e?.message).toBe(`${named}: no manifest at ${named}.manifest.json; capture it with "restore-drill manifest capture" and store it beside the archive, or give --manifest`);
+    const listed = await planCandidates({ profile: 'z4j', archives: ['s3://drills/orphan/'] });
+    expect(listed.candidates).toEqual([]);
+    expect(listed.unproven).toEqual([{ archive: named, reason: expect.stringMatching(/^no manifest \(.*\.manifest\.json beside it\): this archive is unproven/) }]);
+  });
+});
