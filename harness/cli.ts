@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, InternalError, UsageError, isRestoreDrillError } from './errors.ts';
 import { TOOL_VERSION } from './version.ts';
 import { setupCommand } from './commands/setup.ts';
@@ -15,7 +15,7 @@ import { historyCommand } from './commands/history.ts';
 import { stopAllContainers } from './runtime/container.ts';
 import { currentInterruptHandler } from './interrupt.ts';
 import { gateCommand } from './commands/gate.ts';
-import { DRILL_OPTIONS, OPTIONS, SELECTION_OPTIONS, parseVersion, withOptions } from './commands/options.ts';
+import { DRILL_OPTIONS, OPTIONS, SELECTION_OPTIONS, parseDurationOption, parseVersion, withOptions } from './commands/options.ts';
 import { printable } from './model/printable.ts';
 
 // After a signal, drills still unwinding must not print verdicts they did not reach.
@@ -112,8 +112,10 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
     .option('--force', 'replace an existing manifest')
     .option('--sign <private-key>', 'also write <manifest>.dsse.json, an Ed25519 signature over the manifest (drills check it with --manifest-pubkey)')
     .option('--accept-empty', 'record that this backup may be empty (drills of an empty backup fail otherwise)')
-    .action(async (o: { profile: string; archive: string; secrets?: string; appVersion?: string; out?: string; force?: boolean; sign?: string; acceptEmpty?: boolean }) => {
-      setExit(await captureCommand({ ...o, say }));
+    .addOption(new Option('--rto <duration>', "record a recovery-time budget, e.g. 15m: every drill of this archive over it fails").argParser((v) => parseDurationOption(v, '--rto', false)))
+    .action(async (o: { profile: string; archive: string; secrets?: string; appVersion?: string; out?: string; force?: boolean; sign?: string; acceptEmpty?: boolean; rto?: number }) => {
+      const { rto, ...rest } = o;
+      setExit(await captureCommand({ ...rest, ...(rto !== undefined ? { rtoMs: rto } : {}), say }));
     });
   manifest
     .command('schema')
@@ -205,6 +207,8 @@ interface RunCliOptions {
   deadline?: number;
   execTimeout?: number;
   acceptEmpty?: boolean;
+  rto?: number;
+  rtoWarn?: boolean;
   acceptDrop?: boolean;
   manifestPubkey?: string;
   notify?: string;
@@ -235,6 +239,8 @@ function runOptions(o: RunCliOptions) {
     ...(o.timeout !== undefined ? { timeoutMs: o.timeout } : {}),
     ...(o.deadline !== undefined ? { deadlineMs: o.deadline } : {}),
     ...(o.acceptEmpty ? { acceptEmpty: true } : {}),
+    ...(o.rto !== undefined ? { rtoMs: o.rto } : {}),
+    ...(o.rtoWarn ? { rtoWarn: true } : {}),
     ...(o.acceptDrop ? { acceptDrop: true } : {}),
     ...(o.manifestPubkey ? { manifestPubkey: o.manifestPubkey } : {}),
     ...(o.execTimeout !== undefined ? { execTimeoutMs: o.execTimeout * 1000 } : {}),

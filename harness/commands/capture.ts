@@ -21,6 +21,8 @@ export interface CaptureOptions {
   sign?: string;
   /** Record in the manifest that this backup may be empty (an empty instance is expected). */
   acceptEmpty?: boolean;
+  /** Record a recovery-time budget (ms; stored in whole seconds, rounded up). */
+  rtoMs?: number;
   say: (line: string) => void;
 }
 
@@ -36,7 +38,8 @@ export async function captureCommand(opts: CaptureOptions): Promise<number> {
   for (const w of secrets?.warnings ?? []) opts.say(`warning: ${w}`);
   const key = opts.sign ? loadPrivateKey(opts.sign) : undefined;
   const captured = await profile.capture({ archive, ...(secrets ? { secrets } : {}), ...(opts.appVersion ? { appVersion: opts.appVersion } : {}), warn: (w) => opts.say(`warning: ${w}`) });
-  const manifest = opts.acceptEmpty ? { ...captured, policy: { ...captured.policy, acceptEmpty: true } } : captured;
+  const policy = { ...captured.policy, ...(opts.acceptEmpty ? { acceptEmpty: true } : {}), ...(opts.rtoMs !== undefined ? { rtoSeconds: Math.ceil(opts.rtoMs / 1000) } : {}) };
+  const manifest = Object.keys(policy).length > 0 ? { ...captured, policy } : captured;
   parseManifest(manifest, 'the captured manifest'); // a bug here must not write a file the drill would refuse
   // A manifest the drill would refuse is not written: a thin one would give a false sense of cover.
   const problems = profile.contract.manifestProblems(manifest);

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ExitCode, UsageError } from '../errors.ts';
 import { History, historyPath, parseDuration, type HistoryRow } from '../history/store.ts';
 import { manifestPathFor } from '../manifest/load.ts';
@@ -75,9 +75,30 @@ function summary(rows: HistoryRow[], opts: HistoryOptions): void {
     const trend = restores.length < 2 ? 'one measurement' : newer > older * 1.1 ? 'slower' : newer < older * 0.9 ? 'faster' : 'steady';
     opts.print(`restore time: ${avg(restores).toFixed(1)} s average; older half ${older.toFixed(1)} s, newer half ${newer.toFixed(1)} s (${trend})`);
   }
+  recoveryByFamily(rows, opts.print);
   opts.print('finished              verdict  restore  archive');
   for (const r of rows.slice(0, 50)) {
     opts.print(`${r.finishedAt.slice(0, 19)}   ${r.verdict.padEnd(7)}  ${r.restoreMs === null ? '   -   ' : `${(r.restoreMs / 1000).toFixed(1).padStart(5)} s`}  ${r.archivePath}`);
+  }
+}
+
+/**
+ * Recovery time per family (one profile's archives in one folder or prefix),
+ * oldest to newest: each drill's measured time, the newest budget and how many
+ * went over it.
+ */
+function recoveryByFamily(rows: HistoryRow[], print: (line: string) => void): void {
+  const byFamily = new Map<string, HistoryRow[]>();
+  for (const r of [...rows].reverse()) {
+    if (r.recoveryMs === null) continue;
+    const key = `${r.profile} ${dirname(r.archivePath)}`;
+    byFamily.set(key, [...(byFamily.get(key) ?? []), r]);
+  }
+  for (const [family, rs] of byFamily) {
+    const budget = rs.at(-1)!.rtoBudgetMs;
+    const over = budget === null ? 0 : rs.filter((r) => r.rtoBudgetMs !== null && r.recoveryMs! > r.rtoBudgetMs).length;
+    const times = rs.slice(-12).map((r) => `${(r.recoveryMs! / 1000).toFixed(1)}`).join(' → ');
+    print(`recovery time ${family}: ${times} s${budget === null ? ' (no budget)' : `; budget ${(budget / 1000).toFixed(0)} s, ${over} of ${rs.length} over it`}`);
   }
 }
 

@@ -57,6 +57,12 @@ export class DrillRun {
   archive: string;
   /** The image the drill's application containers run (set at provision). */
   imageTag = '';
+  /**
+   * The drill's measured recovery time: from its start (before the fetch)
+   * until the restored application first answered, i.e. the first check the
+   * probe stage recorded (or the probe stage's end if it passed without one).
+   */
+  recoveryMs: number | undefined;
   readonly #plan: DrillPlan;
   readonly #opts: DrillOptions;
   readonly #runtime: Runtime;
@@ -146,6 +152,7 @@ export class DrillRun {
       },
       check(result, o) {
         if (signal.aborted) return;
+        if (run.#current === 'probe') run.recoveryMs ??= performance.now() - run.t0;
         // Kept as found: the verdict is decided on these, and only the report is scrubbed of secrets.
         run.checks.push({ ...result, stage: run.#current });
         if (o?.stop && result.status === 'fail') run.#settled = true;
@@ -200,6 +207,7 @@ export class DrillRun {
     const mine = this.checks.slice(before);
     if (mine.some((c) => c.status === 'fail')) status = 'failed';
     else if (mine.some((c) => c.status === 'error')) status = 'error';
+    if (name === 'probe' && status === 'passed') this.recoveryMs ??= performance.now() - this.t0;
     const bytes = this.#bytes.get(name);
     this.stages.push({ name, status, durationMs: performance.now() - s, ...(bytes !== undefined ? { bytes } : {}) });
     // A bad archive or secrets file (integrity) starts nothing, and a failed

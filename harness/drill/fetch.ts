@@ -48,7 +48,8 @@ export async function receiveArchive(
   }
   // The name is the source's last path segment, made safe for a file name; the folder is the drill's own.
   const name = location.slice(location.lastIndexOf('/') + 1).replace(/[^A-Za-z0-9._-]/g, '_') || 'archive';
-  const path = join(workSubdir('archive'), name);
+  // 'fetched', not 'archive': profiles unpack into workSubdir('archive') at inspect.
+  const path = join(workSubdir('fetched'), name);
   try {
     const got = await fetchArchive(source, location, path, { expected, signal });
     return { ok: true, fetched: { path, sizeBytes: got.sizeBytes, sha256: got.sha256, object: got.object } };

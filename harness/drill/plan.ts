@@ -14,6 +14,7 @@ import { getProfile } from '../profiles.ts';
 import { sourceFor } from '../sources/source-for.ts';
 import { lastSegment } from '../sources/display.ts';
 import type { ArchiveSource, SourceObject } from '../sources/source.ts';
+import { budgetFor, type RtoBudget } from './recovery-time.ts';
 
 export interface DrillPlan {
   /** The archive as reports, history and output name it: a local path, or a location's display form (never a credential). */
@@ -32,6 +33,8 @@ export interface DrillPlan {
   secrets: SecretBag | undefined;
   /** What empty or shrunken backups this drill accepts (manifest policy or command line). */
   policy: Policy;
+  /** The recovery-time budget this drill is held to (manifest, or a tighter --rto), if any. */
+  rto?: RtoBudget;
   /** The previous backup's manifest in the same folder, for the sharp-drop policy. */
   previous?: { manifest: Manifest; path: string };
 }
@@ -58,6 +61,10 @@ export interface PlanOptions {
   acceptDrop?: boolean;
   /** Public key (PEM): every manifest must carry a valid signature by it (<manifest>.dsse.json). */
   manifestPubkey?: string;
+  /** Recovery-time budget from the command line (ms): applies where the manifest records none or a larger one. */
+  rtoMs?: number;
+  /** Over budget is a note, not a failure. */
+  rtoWarn?: boolean;
 }
 
 /**
@@ -112,7 +119,7 @@ export async function planCandidates(opts: PlanOptions): Promise<Planned> {
     }
     const policy = { acceptEmpty: opts.acceptEmpty === true || manifest.policy?.acceptEmpty === true, acceptDrop: opts.acceptDrop === true || manifest.policy?.acceptDrop === true };
     const previous = await previousManifest(folder, manifestPath, manifest);
-    planned.candidates.push({ plan: { archive, manifestPath, manifestSha256: sha256, manifest, profile, secrets, policy, ...(previous ? { previous } : {}) }, folder });
+    planned.candidates.push({ plan: { archive, manifestPath, manifestSha256: sha256, manifest, profile, secrets, policy, ...rtoOf(manifest, opts), ...(previous ? { previous } : {}) }, folder });
   }
   linkRemotePrevious(planned.candidates);
   return planned;
@@ -166,9 +173,14 @@ async function planRemote(
   }
   const policy = { acceptEmpty: opts.acceptEmpty === true || manifest.policy?.acceptEmpty === true, acceptDrop: opts.acceptDrop === true || manifest.policy?.acceptDrop === true };
   planned.candidates.push({
-    plan: { archive, remote: { source, location: object.location, object }, manifestPath, manifestSha256: sha256, manifest, profile, secrets: planned.secrets, policy },
+    plan: { archive, remote: { source, location: object.location, object }, manifestPath, manifestSha256: sha256, manifest, profile, secrets: planned.secrets, policy, ...rtoOf(manifest, opts) },
     folder,
   });
+}
+
+function rtoOf(manifest: Manifest, opts: PlanOptions): { rto?: RtoBudget } {
+  const rto = budgetFor(manifest, opts);
+  return rto ? { rto } : {};
 }
 
 /** The manifest's application and completeness for this profile, before anything starts. */

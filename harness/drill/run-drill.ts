@@ -7,6 +7,7 @@ import type { DrillReport, Observations } from '../model/types.ts';
 import { archiveNameNote } from './archive-name.ts';
 import { DrillRun, type DrillOptions } from './drill-run.ts';
 import type { FetchOutcome } from './fetch.ts';
+import { longestStage, rtoFinding, seconds } from './recovery-time.ts';
 import type { DrillPlan } from './plan.ts';
 import { compareStage, fetchStage, imageFor, inspectStage, integrityStage, postUpgradeStage, probeStage, upgradeOf, type JudgedBeforeStart } from './stages.ts';
 
@@ -54,7 +55,13 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
         Object.assign(observations, await probeStage(session));
         probed = true;
       }));
-    const compared = ok && probed && (await run.stage('compare', () => compareStage(plan, ctx, observations, judged)));
+    const compared =
+      ok &&
+      probed &&
+      (await run.stage('compare', async () => {
+        await compareStage(plan, ctx, observations, judged);
+        judgeRecoveryTime(plan, run);
+      }));
     // The gate's second half: the target version migrates the restored data, then everything is checked again.
     if (opts.upgradeTo !== undefined && compared && !run.checks.some((c) => c.status !== 'pass')) {
       const toVersion = opts.upgradeTo;
@@ -72,6 +79,28 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
   return assemble(plan, run, { fetched, image, upgrade, notes: [...(renamed ? [renamed] : []), ...run.notes], gate: opts.upgradeTo !== undefined });
 }
 
+/** The recovery time against its budget: a check (rto.budget), or with --rto-warn a note when over. */
+function judgeRecoveryTime(plan: DrillPlan, run: DrillRun): void {
+  if (!plan.rto || run.recoveryMs === undefined) return;
+  const f = rtoFinding(plan.rto, run.recoveryMs, run.stages);
+  if (f.status !== 'pass' && plan.rto.warnOnly) run.ctx.note(`${f.reason} (reported only: --rto-warn)`);
+  else run.ctx.check(f);
+}
+
+/** What the report says of the recovery time; a budget that binds but was never judged is an error check (fail-closed). */
+function recoveryOf(plan: DrillPlan, run: DrillRun): DrillReport['recovery'] {
+  if (plan.rto && !plan.rto.warnOnly && !run.checks.some((c) => c.id === 'rto.budget')) {
+    run.checks.push({ id: 'rto.budget', stage: 'compare', status: 'error', reason: `the recovery time was not measured against the budget ${seconds(plan.rto.ms)}: the drill did not reach the restored application's checks` });
+  }
+  const longest = run.recoveryMs !== undefined ? longestStage(run.stages.filter((s) => s.name !== 'compare')) : undefined;
+  const r: NonNullable<DrillReport['recovery']> = {
+    ...(run.recoveryMs !== undefined ? { ms: Math.round(run.recoveryMs) } : {}),
+    ...(plan.rto ? { budgetMs: plan.rto.ms, budgetFrom: plan.rto.from, ...(plan.rto.warnOnly ? { warnOnly: true } : {}) } : {}),
+    ...(longest ? { longestStage: longest.name } : {}),
+  };
+  return Object.keys(r).length > 0 ? r : undefined;
+}
+
 /** The drill's report, from the plan, what the stages returned and the checks they recorded; the verdict decided on those checks. */
 function assemble(
   plan: DrillPlan,
@@ -79,6 +108,7 @@ function assemble(
   got: { fetched: { sha256: string; sizeBytes: number } | undefined; image: DrillReport['image']; upgrade: DrillReport['upgrade']; notes: string[]; gate: boolean },
 ): DrillReport {
   const secrets = plan.secrets?.valuesToRedact() ?? [];
+  const recovery = recoveryOf(plan, run);
   return {
     drillId: run.drillId,
     profile: plan.profile.name,
@@ -86,6 +116,7 @@ function assemble(
     manifest: { path: plan.manifestPath, sha256: plan.manifestSha256 },
     app: { name: plan.manifest.app.name, version: plan.manifest.app.version },
     ...conclude(plan, run.checks, run.stages, got.gate),
+    ...(recovery ? { recovery } : {}),
     stages: run.stages,
     startedAt: run.startedAt.toISOString(),
     finishedAt: new Date().toISOString(),

@@ -118,6 +118,12 @@ export interface DrillReport {
    * a note can neither pass nor fail a drill.
    */
   notes?: string[];
+  /**
+   * Recovery time: from the drill's start (fetch included) until the restored
+   * application's first probe check answered; with the budget it was held to,
+   * and the longest stage up to then.
+   */
+  recovery?: { ms?: number; budgetMs?: number; budgetFrom?: 'manifest' | 'command line'; warnOnly?: boolean; longestStage?: StageName };
   startedAt: string;
   finishedAt: string;
   durationMs: number;

@@ -43,6 +43,16 @@ export const DrillReportSchema = z.object({
   stages: z.array(Stage),
   checks: z.array(Check),
   notes: z.array(z.string()).optional(),
+  /** Recovery time: the drill's start until the restored application's first probe check answered; the budget it was held to. */
+  recovery: z
+    .object({
+      ms: z.number().nonnegative().optional(),
+      budgetMs: z.number().positive().optional(),
+      budgetFrom: z.enum(['manifest', 'command line']).optional(),
+      warnOnly: z.boolean().optional(),
+      longestStage: Check.shape.stage.optional(),
+    })
+    .optional(),
   startedAt: z.string(),
   finishedAt: z.string(),
   durationMs: z.number().nonnegative(),
