@@ -7,6 +7,7 @@ import type { DrillReport, Observations } from '../model/types.ts';
 import { archiveNameNote } from './archive-name.ts';
 import { DrillRun, type DrillOptions } from './drill-run.ts';
 import type { FetchOutcome } from './fetch.ts';
+import { SourceError } from '../sources/source-error.ts';
 import { longestStage, rtoFinding, seconds } from './recovery-time.ts';
 import type { DrillPlan } from './plan.ts';
 import { compareStage, fetchStage, imageFor, inspectStage, integrityStage, postUpgradeStage, probeStage, upgradeOf, type JudgedBeforeStart } from './stages.ts';
@@ -37,7 +38,14 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
   try {
     const ok =
       (await run.stage('fetch', async () => {
-        outcome = await fetchStage(plan, ctx, opts.source ?? plan.remote?.source ?? localSource);
+        try {
+          outcome = await fetchStage(plan, ctx, opts.source ?? plan.remote?.source ?? localSource);
+        } catch (e) {
+          // The store's own answer (403, 404, a connection cut), in its one line: the drill ends error, nothing started.
+          if (!(e instanceof SourceError)) throw e;
+          ctx.check({ id: 'fetch.source', status: 'error', reason: e.message });
+          return;
+        }
         run.bytes('fetch', outcome.ok ? outcome.fetched.sizeBytes : outcome.bytesRead);
         if (!outcome.ok) return;
         run.archive = outcome.fetched.path;

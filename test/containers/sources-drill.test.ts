@@ -13,6 +13,7 @@ import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { makeStandinDeployment, type StandinDeployment } from '../fixtures/hiveloom-standin/deployment.ts';
 import { capture, failures } from '../helpers/drill.ts';
 import { type Seaweed, startSeaweed } from '../helpers/seaweed.ts';
+import { startCutProxy } from '../helpers/cut-proxy.ts';
 import { skipReason } from './engine.ts';
 
 /**
@@ -29,9 +30,14 @@ describe.skipIf(skipReason)('drills from an S3-compatible store (SeaweedFS on 12
 
   const put = (Key: string, Body: Buffer | string) => weed.client.send(new PutObjectCommand({ Bucket: 'drills', Key, Body }));
 
-  async function drillAt(location: string, opts: { secrets?: string; hiveloom?: boolean } = {}): Promise<DrillReport> {
+  async function drillAt(location: string, opts: { secrets?: string; hiveloom?: boolean; rtoMs?: number } = {}): Promise<DrillReport> {
     const engine = await ensureEngine();
-    const planned = await planCandidates({ profile: opts.hiveloom ? 'hiveloom' : 'z4j', archives: [location], ...(opts.secrets ? { secrets: opts.secrets } : {}) });
+    const planned = await planCandidates({
+      profile: opts.hiveloom ? 'hiveloom' : 'z4j',
+      archives: [location],
+      ...(opts.secrets ? { secrets: opts.secrets } : {}),
+      ...(opts.rtoMs ? { rtoMs: opts.rtoMs } : {}),
+    });
     expect(planned.unproven).toEqual([]);
     const plan = planned.candidates[0]!.plan;
     // The stand-in is drilled with the profile wired to it (its launcher as the binary).
@@ -79,9 +85,16 @@ describe.skipIf(skipReason)('drills from an S3-compatible store (SeaweedFS on 12
 
   it('passes a z4j SQLite archive drilled from s3://, its manifest beside it; the report names the location, the ETag and the fetch with its bytes', async () => {
     const location = `s3://drills/z4j/${basename(z4j.archive)}`;
-    const r = await drillAt(location, { secrets: z4j.secrets });
+    // A generous budget: the recovery time is measured and judged within it.
+    const r = await drillAt(location, { secrets: z4j.secrets, rtoMs: 3_600_000 });
     expect(failures(r)).toEqual([]);
     expect(r.verdict).toBe('passed');
+    expect(r.checks.find((c) => c.id === 'rto.budget')).toMatchObject({ status: 'pass', stage: 'compare' });
+    expect(r.recovery).toMatchObject({ budgetMs: 3_600_000, budgetFrom: 'command line' });
+    // The recovery time covers the fetch and everything up to the probe's first answer, and no more than the drill.
+    const upToProbe = r.stages.filter((s) => s.name !== 'compare').reduce((n, s) => n + s.durationMs, 0) - r.stages.find((s) => s.name === 'probe')!.durationMs;
+    expect(r.recovery!.ms!).toBeGreaterThanOrEqual(Math.floor(upToProbe));
+    expect(r.recovery!.ms!).toBeLessThanOrEqual(Math.ceil(r.durationMs));
     const size = readFileSync(z4j.archive).length;
     expect(r.archive).toMatchObject({ path: location, file: basename(z4j.archive), sizeBytes: size, source: { kind: 's3', location } });
     expect(r.archive.source?.version).toMatch(/^[0-9a-f]{32}$/);
@@ -98,6 +111,51 @@ describe.skipIf(skipReason)('drills from an S3-compatible store (SeaweedFS on 12
     expect(failures(r)).toEqual([]);
     expect(r.verdict).toBe('passed');
     expect(r.archive.source?.kind).toBe('s3');
+  });
+
+  it('fails a drill over its recovery-time budget at compare, naming the budget, the measured time and the longest stage', async () => {
+    const r = await drillAt(`s3://drills/z4j/${basename(z4j.archive)}`, { secrets: z4j.secrets, rtoMs: 1000 });
+    expect(r.verdict).toBe('failed');
+    const rto = r.checks.find((c) => c.id === 'rto.budget')!;
+    expect(rto.status).toBe('fail');
+    expect(rto.reason).toMatch(/^recovery took \d+\.\d s, over the budget 1\.0 s \(--rto\); the longest stage was (fetch|integrity|inspect|provision|restore|probe) \(\d+\.\d s\)$/);
+    expect(rto.reason).toContain(`the longest stage was ${r.recovery!.longestStage}`);
+    // Everything else about the backup still passed: only the budget failed it.
+    expect(failures(r)).toEqual([`compare/rto.budget: ${rto.reason}`]);
+  });
+
+  it('a store that closes the connection mid-stream ends the drill error at fetch, in one line, with nothing started', async () => {
+    const size = readFileSync(z4j.archive).length;
+    const port = Number(new URL(weed.endpoint).port);
+    const proxy = await startCutProxy({ host: '127.0.0.1', port }, Math.floor(size / 2));
+    try {
+      process.env.AWS_ENDPOINT_URL_S3 = proxy.url;
+      const location = `s3://drills/z4j/${basename(z4j.archive)}`;
+      const r = await drillAt(location, { secrets: z4j.secrets });
+      expect(r.verdict).toBe('error');
+      expect(r.stages.map((s) => s.name)).toEqual(['fetch']);
+      expect(r.image).toBeUndefined();
+      expect(r.checks).toEqual([{ id: 'fetch.source', stage: 'fetch', status: 'error', reason: expect.stringMatching(new RegExp(`^${location.replace(/[.]/g, '\\.')}: connection cut`)) }]);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_S3 = weed.endpoint;
+      await proxy.close();
+    }
+  });
+
+  it('wrong credentials and a missing object are refused before anything starts, each in one line with exit code 3', async () => {
+    const location = `s3://drills/z4j/${basename(z4j.archive)}`;
+    const refusal = (archives: string[]) => planCandidates({ profile: 'z4j', archives }).then(() => undefined, (x: unknown) => x as { message: string; code: string; exitCode: number });
+    process.env.AWS_SECRET_ACCESS_KEY = 'not-the-secret';
+    try {
+      const denied = await refusal([location]);
+      expect(denied).toMatchObject({ code: 'RD_SOURCE_DENIED', exitCode: 3 });
+      expect(denied!.message).toMatch(new RegExp(`^${location.replace(/[.]/g, '\\.')}: access denied \\(403`));
+      expect(denied!.message).not.toContain('not-the-secret');
+    } finally {
+      process.env.AWS_SECRET_ACCESS_KEY = weed.secretKey;
+    }
+    const missing = await refusal(['s3://drills/z4j/no-such.db']);
+    expect(missing).toMatchObject({ code: 'RD_SOURCE_NOT_FOUND', exitCode: 3, message: 's3://drills/z4j/no-such.db: no such object (404); a prefix ends with /' });
   });
 
   it('fails an object changed after capture at integrity, with nothing started', async () => {
