@@ -44,7 +44,7 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
     .command('run')
     .description('drill archives: restore each into a fresh container and compare with its manifest')
     .addOption(OPTIONS.profile())
-    .argument('<archive...>', 'backup archives; each needs <archive>.manifest.json or --manifest');
+    .argument('<archive...>', 'backup archives, folders or globs, or locations (s3://BUCKET/KEY or PREFIX/, restic:REPO#SNAPSHOT:/PATH, rclone:REMOTE:PATH); each needs <archive>.manifest.json beside it or --manifest');
   withOptions(run, [...DRILL_OPTIONS, ...SELECTION_OPTIONS]).action(async (archives: string[], o: RunCliOptions) => {
     setExit(await runCommand({ ...runOptions(o), profile: o.profile, archives, out, say }));
   });
@@ -82,7 +82,7 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
     .option('--coverage', 'list archives with no passed drill within --max-age; exit 1 when there are any')
     .option('--max-age <duration>', 'for --coverage: how recent a passed drill must be', '7d')
     .option('--html <page>', 'write the recoverability page: per backup family the last passed drill, coverage gaps (no pass within --max-age), pass rate and a plot of recovery times over --since, each drill linked to its report; one self-contained HTML file')
-    .argument('[paths...]', 'for --coverage: archives or folders of archives (default: every archive in the history)')
+    .argument('[paths...]', 'for --coverage: archives or folders of archives, or locations (s3:// prefixes, restic:, rclone:) (default: every archive in the history)')
     .action(async (paths: string[], o: { profile?: string; since: string; history?: string; coverage?: boolean; maxAge: string; html?: string }) =>
       setExit(await historyCommand({ ...o, paths, print: out })),
     );
@@ -105,7 +105,7 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
     .command('capture')
     .description('read a finished backup and write <archive>.manifest.json')
     .addOption(OPTIONS.profile())
-    .requiredOption('--archive <path>', 'the backup archive')
+    .requiredOption('--archive <path>', 'the backup archive: a path, or a location (s3://BUCKET/KEY, restic:REPO#SNAPSHOT:/PATH, rclone:REMOTE:PATH; then --out is needed)')
     .addOption(OPTIONS.recordedSecrets())
     .addOption(OPTIONS.appVersion())
     .option('--out <path>', 'where to write the manifest (default: next to the archive)')

@@ -2,7 +2,11 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ExitCode, UsageError } from '../errors.ts';
 import { History, historyPath, parseDuration, type HistoryRow } from '../history/store.ts';
-import { manifestPathFor } from '../manifest/load.ts';
+import { MANIFEST_MAX_BYTES, manifestPathFor } from '../manifest/load.ts';
+import { createHash } from 'node:crypto';
+import { sourceFor } from '../sources/source-for.ts';
+import type { ArchiveSource, SourceObject } from '../sources/source.ts';
+import { SourceError } from '../sources/source-error.ts';
 import { sha256File } from '../archive/hash.ts';
 import { isArchiveCandidate } from '../select/expand.ts';
 import { checkOutputPath } from '../files/output-path.ts';
@@ -109,15 +113,36 @@ function recoveryByFamily(rows: HistoryRow[], print: (line: string) => void): vo
  * archive without a manifest is listed as unproven, never left out.
  */
 async function coverage(history: History, opts: HistoryOptions, cutoff: number): Promise<number> {
-  const archives = opts.paths.length > 0 ? opts.paths.flatMap(expand) : history.archives(opts.profile).map((a) => a.archivePath);
-  let stale = 0;
-  for (const a of archives) {
-    const why = await uncovered(history, opts.profile, a, cutoff);
+  const env = opts.env ?? process.env;
+  const archives: Array<{ shown: string; remote?: { source: ArchiveSource; object: SourceObject } }> = [];
+  const gone: string[] = [];
+  for (const { archivePath } of opts.paths.length === 0 ? history.archives(opts.profile) : []) {
+    const source = sourceFor(archivePath, env);
+    if (!source) archives.push({ shown: archivePath });
+    else {
+      // A location the history knows: as it is in the store now (a key removed by retention is gone).
+      const [object] = await source.list(archivePath).catch((e: unknown) => {
+        if (e instanceof SourceError && e.code === 'RD_SOURCE_NOT_FOUND') return [];
+        throw e;
+      });
+      if (object) archives.push({ shown: archivePath, remote: { source, object } });
+      else gone.push(archivePath);
+    }
+  }
+  for (const p of opts.paths) {
+    const source = sourceFor(p, env);
+    if (!source) archives.push(...expand(p).map((a) => ({ shown: a })));
+    else for (const object of await source.list(p)) archives.push({ shown: source.display(object.location), remote: { source, object } });
+  }
+  let stale = gone.length;
+  for (const a of gone) opts.print(`${a}\tno longer exists`);
+  for (const { shown: a, remote } of archives) {
+    const why = remote ? await uncoveredRemote(history, opts.profile, remote.source, remote.object, cutoff) : await uncovered(history, opts.profile, a, cutoff);
     if (!why) continue;
     stale++;
     opts.print(`${a}\t${why}`);
   }
-  opts.print(`${stale} of ${archives.length} archives without a passed drill in the last ${opts.maxAge}`);
+  opts.print(`${stale} of ${archives.length + gone.length} archives without a passed drill in the last ${opts.maxAge}`);
   return stale > 0 ? ExitCode.failed : ExitCode.passed;
 }
 
@@ -125,6 +150,22 @@ async function uncovered(history: History, profile: string | undefined, archive:
   if (!existsSync(archive)) return 'no longer exists';
   if (!existsSync(manifestPathFor(archive))) return 'unproven: no manifest beside it, so it cannot be drilled';
   const last = history.lastPassed(profile, await sha256File(archive));
+  if (!last) return 'never passed a drill (as it is now: its content has no passed drill)';
+  if (last.getTime() < cutoff) return `last passed ${last.toISOString()}`;
+  return undefined;
+}
+
+/**
+ * An archive in a store, judged like a local one by its content: its bytes are
+ * streamed once through sha256 (nothing kept), so a key overwritten by a newer
+ * backup is not covered by the old object's pass.
+ */
+async function uncoveredRemote(history: History, profile: string | undefined, source: ArchiveSource, object: SourceObject, cutoff: number): Promise<string | undefined> {
+  if ((await source.readSmall(manifestPathFor(object.location), MANIFEST_MAX_BYTES)) === undefined) return 'unproven: no manifest beside it, so it cannot be drilled';
+  const { stream } = await source.open(object.location);
+  const hash = createHash('sha256');
+  for await (const chunk of stream) hash.update(chunk as Buffer);
+  const last = history.lastPassed(profile, hash.digest('hex'));
   if (!last) return 'never passed a drill (as it is now: its content has no passed drill)';
   if (last.getTime() < cutoff) return `last passed ${last.toISOString()}`;
   return undefined;

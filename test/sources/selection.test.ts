@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { planCandidates } from '../../harness/drill/plan.ts';
@@ -10,6 +10,8 @@ import type { DrillReport } from '../../harness/model/types.ts';
 import type { Profile } from '../../harness/profile.ts';
 import { registerProfiles } from '../../harness/profiles.ts';
 import { selectArchives } from '../../harness/select/select.ts';
+import { historyCommand } from '../../harness/commands/history.ts';
+import { captureCommand } from '../../harness/commands/capture.ts';
 import { type Seaweed, startSeaweed } from '../helpers/seaweed.ts';
 
 /**
@@ -22,18 +24,25 @@ const work = mkdtempSync(join(tmpdir(), 'rd-selection-test-'));
 const savedEnv = { ...process.env };
 
 // A profile with no expectations of its own: what is tested here is the planning, not a contract.
-const toy = { name: 'toy', contract: { manifestProblems: () => [] } } as unknown as Profile;
+// Its capture reads the archive file it is given (the fetched copy), as a real profile's does.
+const toy = {
+  name: 'toy',
+  contract: { manifestProblems: () => [], emptiness: () => [] },
+  capture: async ({ archive }: { archive: string }) => {
+    const b = readFileSync(archive);
+    return JSON.parse(manifestOf('2026-11-28', b, basename(archive))) as unknown;
+  },
+} as unknown as Profile;
 
 const DAYS = ['2026-11-28', '2026-11-29', '2026-11-30'];
 const body = (day: string) => Buffer.from(`backup of ${day}`);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-function manifestOf(day: string): string {
-  const b = body(day);
+function manifestOf(day: string, b = body(day), file = `${day}.tar`): string {
   return JSON.stringify({
     schemaVersion: 1,
     app: { name: 'toy', version: '1.0.0' },
-    archive: { file: `${day}.tar`, format: 'tar', sha256: sha(b), sizeBytes: b.length, createdAt: `${day}T02:00:00Z` },
+    archive: { file, format: 'tar', sha256: sha(b), sizeBytes: b.length, createdAt: `${day}T02:00:00Z` },
     expectations: { counts: {} },
     capture: { tool: 'restore-drill', toolVersion: '0.1.0', capturedAt: `${day}T02:05:00Z` },
   });
@@ -103,5 +112,36 @@ describe('an s3:// prefix as a selection', () => {
   it('--manifest cannot name the manifest of a whole prefix', async () => {
     const e = await planCandidates({ profile: 'toy', archives: ['s3://sel/nightly/'], manifest: 's3://sel/nightly/2026-11-28.tar.manifest.json' }).catch((x: unknown) => x as Error);
     expect((e as Error).message).toBe('--manifest names the manifest of one archive; give one archive with it');
+  });
+
+  it('history --coverage takes a prefix: each archive judged by its content as it is in the store now, the one without a manifest unproven', async () => {
+    const historyFile = join(work, 'coverage.db');
+    const h = History.open(historyFile);
+    h.record({ drillId: 'c1', profile: 'toy', archive: { path: 's3://sel/nightly/2026-11-28.tar', file: '2026-11-28.tar', sha256: sha(body(DAYS[0]!)) }, verdict: 'passed', summary: 'ok', stages: [], checks: [], startedAt: '2026-12-01T00:00:00Z', finishedAt: '2026-12-01T00:10:00Z', durationMs: 1 });
+    h.close();
+    const lines: string[] = [];
+    const code = await historyCommand({ since: '30d', maxAge: '30d', coverage: true, history: historyFile, paths: ['s3://sel/nightly/'], now: new Date('2026-12-02T00:00:00Z'), print: (l) => lines.push(l) });
+    expect(code).toBe(1);
+    expect(lines).toEqual([
+      's3://sel/nightly/2026-11-29.tar\tnever passed a drill (as it is now: its content has no passed drill)',
+      's3://sel/nightly/2026-11-30.tar\tnever passed a drill (as it is now: its content has no passed drill)',
+      's3://sel/nightly/2026-12-01.tar\tunproven: no manifest beside it, so it cannot be drilled',
+      '3 of 4 archives without a passed drill in the last 30d',
+    ]);
+  });
+
+  it('manifest capture reads an archive in a store once into a private folder it removes, and writes the manifest to --out (never to the store)', async () => {
+    const said: string[] = [];
+    const noOut = await captureCommand({ profile: 'toy', archive: 's3://sel/nightly/2026-11-28.tar', say: (l) => said.push(l) }).catch((x: unknown) => x as Error);
+    expect((noOut as Error).message).toMatch(/^s3:\/\/sel\/nightly\/2026-11-28\.tar: give --out FILE for the manifest of an archive in a store/);
+    const before = readdirSync(tmpdir()).filter((n) => n.startsWith('restore-drill-capture-'));
+    const out = join(work, 'captured.manifest.json');
+    expect(await captureCommand({ profile: 'toy', archive: 's3://sel/nightly/2026-11-28.tar', out, say: (l) => said.push(l) })).toBe(0);
+    const m = JSON.parse(readFileSync(out, 'utf8')) as { archive: { file: string; sha256: string; sizeBytes: number } };
+    expect(m.archive).toMatchObject({ file: '2026-11-28.tar', sha256: sha(body(DAYS[0]!)), sizeBytes: body(DAYS[0]!).length });
+    expect(said[0]).toMatch(/^fetched s3:\/\/sel\/nightly\/2026-11-28\.tar \(version [0-9a-f]+\)$/);
+    // The fetched copy's folder is gone.
+    expect(readdirSync(tmpdir()).filter((n) => n.startsWith('restore-drill-capture-'))).toEqual(before);
+    expect(existsSync(out)).toBe(true);
   });
 });
