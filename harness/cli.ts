@@ -53,7 +53,7 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
     .command('gate')
     .description('will this backup survive the upgrade? drill it with its own version, upgrade the restored data with the target version, check again')
     .addOption(OPTIONS.profile())
-    .requiredOption('--archive <path>', 'the archive, or a folder (its newest archive)')
+    .requiredOption('--archive <path>', 'the archive, or a folder or prefix (its newest archive): a path or a location (s3://, restic:, rclone:)')
     .requiredOption('--to-version <version>', 'the version to upgrade to', (v) => parseVersion(v, '--to-version'));
   withOptions(gate, DRILL_OPTIONS).action(async (o: RunCliOptions & { archive: string; toVersion: string }) => {
     setExit(await gateCommand({ ...runOptions(o), profile: o.profile, archive: o.archive, toVersion: o.toVersion, out, say }));
