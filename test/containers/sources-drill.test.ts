@@ -1,6 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerRuntime } from '../../harness/runtime/docker.ts';
@@ -14,6 +17,7 @@ import { makeStandinDeployment, type StandinDeployment } from '../fixtures/hivel
 import { capture, failures } from '../helpers/drill.ts';
 import { type Seaweed, startSeaweed } from '../helpers/seaweed.ts';
 import { startCutProxy } from '../helpers/cut-proxy.ts';
+import { ensureDebianTool } from '../helpers/source-tools.ts';
 import { skipReason } from './engine.ts';
 
 /**
@@ -111,6 +115,29 @@ describe.skipIf(skipReason)('drills from an S3-compatible store (SeaweedFS on 12
     expect(failures(r)).toEqual([]);
     expect(r.verdict).toBe('passed');
     expect(r.archive.source?.kind).toBe('s3');
+  });
+
+  it('passes the z4j archive drilled from a restic repository on the S3 store, pinned to the snapshot its manifest came from', async () => {
+    ensureDebianTool('restic');
+    const folder = dirname(z4j.archive);
+    writeFileSync(join(dir, 'restic-password'), `pw-${randomBytes(6).toString('hex')}\n`, { mode: 0o600 });
+    Object.assign(process.env, { RESTIC_PASSWORD_FILE: join(dir, 'restic-password'), RESTIC_CACHE_DIR: join(dir, 'restic-cache') });
+    await weed.client.send(new CreateBucketCommand({ Bucket: 'restic' }));
+    const repo = `s3:${weed.endpoint}/restic/repo`;
+    const restic = (args: string[]) => {
+      const r = spawnSync('restic', ['--quiet', ...args], { env: { ...process.env, RESTIC_REPOSITORY: repo }, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`restic ${args[0]}: ${r.stderr}`);
+      return r.stdout;
+    };
+    restic(['init']);
+    // The archive and its manifest, as a backup job would have them in one snapshot.
+    restic(['backup', '--host', 'db1', z4j.archive, `${z4j.archive}.manifest.json`]);
+    const [snap] = JSON.parse(restic(['snapshots', '--json'])) as Array<{ id: string }>;
+    const r = await drillAt(`restic:${repo}#latest,host=db1:${folder}/${basename(z4j.archive)}`, { secrets: z4j.secrets });
+    expect(failures(r)).toEqual([]);
+    expect(r.verdict).toBe('passed');
+    expect(r.archive.source).toEqual({ kind: 'restic', location: `restic:${repo}#${snap!.id}:${folder}/${basename(z4j.archive)}`, version: snap!.id });
+    expect(r.manifest?.path).toBe(`restic:${repo}#${snap!.id}:${folder}/${basename(z4j.archive)}.manifest.json`);
   });
 
   it('fails a drill over its recovery-time budget at compare, naming the budget, the measured time and the longest stage', async () => {
