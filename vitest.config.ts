@@ -13,6 +13,17 @@ export default defineConfig({
       },
       {
         test: {
+          // Archive sources against real servers started on loopback (SeaweedFS,
+          // restic, rclone): no engine, but seconds of server start-up each.
+          name: 'sources',
+          include: ['test/sources/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: 'containers',
           include: ['test/containers/**/*.test.ts'],
           setupFiles: ['test/helpers/register-profiles.ts'],

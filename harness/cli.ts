@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, InternalError, UsageError, isRestoreDrillError } from './errors.ts';
 import { TOOL_VERSION } from './version.ts';
 import { setupCommand } from './commands/setup.ts';
@@ -15,7 +15,7 @@ import { historyCommand } from './commands/history.ts';
 import { stopAllContainers } from './runtime/container.ts';
 import { currentInterruptHandler } from './interrupt.ts';
 import { gateCommand } from './commands/gate.ts';
-import { DRILL_OPTIONS, OPTIONS, SELECTION_OPTIONS, parseVersion, withOptions } from './commands/options.ts';
+import { DRILL_OPTIONS, OPTIONS, SELECTION_OPTIONS, parseDurationOption, parseVersion, withOptions } from './commands/options.ts';
 import { printable } from './model/printable.ts';
 
 // After a signal, drills still unwinding must not print verdicts they did not reach.
@@ -44,7 +44,7 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
     .command('run')
     .description('drill archives: restore each into a fresh container and compare with its manifest')
     .addOption(OPTIONS.profile())
-    .argument('<archive...>', 'backup archives; each needs <archive>.manifest.json or --manifest');
+    .argument('<archive...>', 'backup archives, folders or globs, or locations (s3://BUCKET/KEY or PREFIX/, restic:REPO#SNAPSHOT:/PATH, rclone:REMOTE:PATH); each needs <archive>.manifest.json beside it or --manifest');
   withOptions(run, [...DRILL_OPTIONS, ...SELECTION_OPTIONS]).action(async (archives: string[], o: RunCliOptions) => {
     setExit(await runCommand({ ...runOptions(o), profile: o.profile, archives, out, say }));
   });
@@ -53,7 +53,7 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
     .command('gate')
     .description('will this backup survive the upgrade? drill it with its own version, upgrade the restored data with the target version, check again')
     .addOption(OPTIONS.profile())
-    .requiredOption('--archive <path>', 'the archive, or a folder (its newest archive)')
+    .requiredOption('--archive <path>', 'the archive, or a folder or prefix (its newest archive): a path or a location (s3://, restic:, rclone:)')
     .requiredOption('--to-version <version>', 'the version to upgrade to', (v) => parseVersion(v, '--to-version'));
   withOptions(gate, DRILL_OPTIONS).action(async (o: RunCliOptions & { archive: string; toVersion: string }) => {
     setExit(await gateCommand({ ...runOptions(o), profile: o.profile, archive: o.archive, toVersion: o.toVersion, out, say }));
@@ -82,7 +82,7 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
     .option('--coverage', 'list archives with no passed drill within --max-age; exit 1 when there are any')
     .option('--max-age <duration>', 'for --coverage: how recent a passed drill must be', '7d')
     .option('--html <page>', 'write the recoverability page: per backup family the last passed drill, coverage gaps (no pass within --max-age), pass rate and a plot of recovery times over --since, each drill linked to its report; one self-contained HTML file')
-    .argument('[paths...]', 'for --coverage: archives or folders of archives (default: every archive in the history)')
+    .argument('[paths...]', 'for --coverage: archives or folders of archives, or locations (s3:// prefixes, restic:, rclone:) (default: every archive in the history)')
     .action(async (paths: string[], o: { profile?: string; since: string; history?: string; coverage?: boolean; maxAge: string; html?: string }) =>
       setExit(await historyCommand({ ...o, paths, print: out })),
     );
@@ -105,15 +105,17 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
     .command('capture')
     .description('read a finished backup and write <archive>.manifest.json')
     .addOption(OPTIONS.profile())
-    .requiredOption('--archive <path>', 'the backup archive')
+    .requiredOption('--archive <path>', 'the backup archive: a path, or a location (s3://BUCKET/KEY, restic:REPO#SNAPSHOT:/PATH, rclone:REMOTE:PATH; then --out is needed)')
     .addOption(OPTIONS.recordedSecrets())
     .addOption(OPTIONS.appVersion())
     .option('--out <path>', 'where to write the manifest (default: next to the archive)')
     .option('--force', 'replace an existing manifest')
     .option('--sign <private-key>', 'also write <manifest>.dsse.json, an Ed25519 signature over the manifest (drills check it with --manifest-pubkey)')
     .option('--accept-empty', 'record that this backup may be empty (drills of an empty backup fail otherwise)')
-    .action(async (o: { profile: string; archive: string; secrets?: string; appVersion?: string; out?: string; force?: boolean; sign?: string; acceptEmpty?: boolean }) => {
-      setExit(await captureCommand({ ...o, say }));
+    .addOption(new Option('--rto <duration>', "record a recovery-time budget, e.g. 15m: every drill of this archive over it fails").argParser((v) => parseDurationOption(v, '--rto', false)))
+    .action(async (o: { profile: string; archive: string; secrets?: string; appVersion?: string; out?: string; force?: boolean; sign?: string; acceptEmpty?: boolean; rto?: number }) => {
+      const { rto, ...rest } = o;
+      setExit(await captureCommand({ ...rest, ...(rto !== undefined ? { rtoMs: rto } : {}), say }));
     });
   manifest
     .command('schema')
@@ -205,6 +207,8 @@ interface RunCliOptions {
   deadline?: number;
   execTimeout?: number;
   acceptEmpty?: boolean;
+  rto?: number;
+  rtoWarn?: boolean;
   acceptDrop?: boolean;
   manifestPubkey?: string;
   notify?: string;
@@ -235,6 +239,8 @@ function runOptions(o: RunCliOptions) {
     ...(o.timeout !== undefined ? { timeoutMs: o.timeout } : {}),
     ...(o.deadline !== undefined ? { deadlineMs: o.deadline } : {}),
     ...(o.acceptEmpty ? { acceptEmpty: true } : {}),
+    ...(o.rto !== undefined ? { rtoMs: o.rto } : {}),
+    ...(o.rtoWarn ? { rtoWarn: true } : {}),
     ...(o.acceptDrop ? { acceptDrop: true } : {}),
     ...(o.manifestPubkey ? { manifestPubkey: o.manifestPubkey } : {}),
     ...(o.execTimeout !== undefined ? { execTimeoutMs: o.execTimeout * 1000 } : {}),

@@ -1,8 +1,12 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ExitCode, UsageError } from '../errors.ts';
 import { History, historyPath, parseDuration, type HistoryRow } from '../history/store.ts';
-import { manifestPathFor } from '../manifest/load.ts';
+import { MANIFEST_MAX_BYTES, manifestPathFor } from '../manifest/load.ts';
+import { createHash } from 'node:crypto';
+import { sourceFor } from '../sources/source-for.ts';
+import type { ArchiveSource, SourceObject } from '../sources/source.ts';
+import { SourceError } from '../sources/source-error.ts';
 import { sha256File } from '../archive/hash.ts';
 import { isArchiveCandidate } from '../select/expand.ts';
 import { checkOutputPath } from '../files/output-path.ts';
@@ -75,9 +79,30 @@ function summary(rows: HistoryRow[], opts: HistoryOptions): void {
     const trend = restores.length < 2 ? 'one measurement' : newer > older * 1.1 ? 'slower' : newer < older * 0.9 ? 'faster' : 'steady';
     opts.print(`restore time: ${avg(restores).toFixed(1)} s average; older half ${older.toFixed(1)} s, newer half ${newer.toFixed(1)} s (${trend})`);
   }
+  recoveryByFamily(rows, opts.print);
   opts.print('finished              verdict  restore  archive');
   for (const r of rows.slice(0, 50)) {
     opts.print(`${r.finishedAt.slice(0, 19)}   ${r.verdict.padEnd(7)}  ${r.restoreMs === null ? '   -   ' : `${(r.restoreMs / 1000).toFixed(1).padStart(5)} s`}  ${r.archivePath}`);
+  }
+}
+
+/**
+ * Recovery time per family (one profile's archives in one folder or prefix),
+ * oldest to newest: each drill's measured time, the newest budget and how many
+ * went over it.
+ */
+function recoveryByFamily(rows: HistoryRow[], print: (line: string) => void): void {
+  const byFamily = new Map<string, HistoryRow[]>();
+  for (const r of [...rows].reverse()) {
+    if (r.recoveryMs === null) continue;
+    const key = `${r.profile} ${dirname(r.archivePath)}`;
+    byFamily.set(key, [...(byFamily.get(key) ?? []), r]);
+  }
+  for (const [family, rs] of byFamily) {
+    const budget = rs.at(-1)!.rtoBudgetMs;
+    const over = budget === null ? 0 : rs.filter((r) => r.rtoBudgetMs !== null && r.recoveryMs! > r.rtoBudgetMs).length;
+    const times = rs.slice(-12).map((r) => `${(r.recoveryMs! / 1000).toFixed(1)}`).join(' → ');
+    print(`recovery time ${family}: ${times} s${budget === null ? ' (no budget)' : `; budget ${(budget / 1000).toFixed(0)} s, ${over} of ${rs.length} over it`}`);
   }
 }
 
@@ -88,15 +113,36 @@ function summary(rows: HistoryRow[], opts: HistoryOptions): void {
  * archive without a manifest is listed as unproven, never left out.
  */
 async function coverage(history: History, opts: HistoryOptions, cutoff: number): Promise<number> {
-  const archives = opts.paths.length > 0 ? opts.paths.flatMap(expand) : history.archives(opts.profile).map((a) => a.archivePath);
-  let stale = 0;
-  for (const a of archives) {
-    const why = await uncovered(history, opts.profile, a, cutoff);
+  const env = opts.env ?? process.env;
+  const archives: Array<{ shown: string; remote?: { source: ArchiveSource; object: SourceObject } }> = [];
+  const gone: string[] = [];
+  for (const { archivePath } of opts.paths.length === 0 ? history.archives(opts.profile) : []) {
+    const source = sourceFor(archivePath, env);
+    if (!source) archives.push({ shown: archivePath });
+    else {
+      // A location the history knows: as it is in the store now (a key removed by retention is gone).
+      const [object] = await source.list(archivePath).catch((e: unknown) => {
+        if (e instanceof SourceError && e.code === 'RD_SOURCE_NOT_FOUND') return [];
+        throw e;
+      });
+      if (object) archives.push({ shown: archivePath, remote: { source, object } });
+      else gone.push(archivePath);
+    }
+  }
+  for (const p of opts.paths) {
+    const source = sourceFor(p, env);
+    if (!source) archives.push(...expand(p).map((a) => ({ shown: a })));
+    else for (const object of await source.list(p)) archives.push({ shown: source.display(object.location), remote: { source, object } });
+  }
+  let stale = gone.length;
+  for (const a of gone) opts.print(`${a}\tno longer exists`);
+  for (const { shown: a, remote } of archives) {
+    const why = remote ? await uncoveredRemote(history, opts.profile, remote.source, remote.object, cutoff) : await uncovered(history, opts.profile, a, cutoff);
     if (!why) continue;
     stale++;
     opts.print(`${a}\t${why}`);
   }
-  opts.print(`${stale} of ${archives.length} archives without a passed drill in the last ${opts.maxAge}`);
+  opts.print(`${stale} of ${archives.length + gone.length} archives without a passed drill in the last ${opts.maxAge}`);
   return stale > 0 ? ExitCode.failed : ExitCode.passed;
 }
 
@@ -104,6 +150,22 @@ async function uncovered(history: History, profile: string | undefined, archive:
   if (!existsSync(archive)) return 'no longer exists';
   if (!existsSync(manifestPathFor(archive))) return 'unproven: no manifest beside it, so it cannot be drilled';
   const last = history.lastPassed(profile, await sha256File(archive));
+  if (!last) return 'never passed a drill (as it is now: its content has no passed drill)';
+  if (last.getTime() < cutoff) return `last passed ${last.toISOString()}`;
+  return undefined;
+}
+
+/**
+ * An archive in a store, judged like a local one by its content: its bytes are
+ * streamed once through sha256 (nothing kept), so a key overwritten by a newer
+ * backup is not covered by the old object's pass.
+ */
+async function uncoveredRemote(history: History, profile: string | undefined, source: ArchiveSource, object: SourceObject, cutoff: number): Promise<string | undefined> {
+  if ((await source.readSmall(manifestPathFor(object.location), MANIFEST_MAX_BYTES)) === undefined) return 'unproven: no manifest beside it, so it cannot be drilled';
+  const { stream } = await source.open(object.location);
+  const hash = createHash('sha256');
+  for await (const chunk of stream) hash.update(chunk as Buffer);
+  const last = history.lastPassed(profile, hash.digest('hex'));
   if (!last) return 'never passed a drill (as it is now: its content has no passed drill)';
   if (last.getTime() < cutoff) return `last passed ${last.toISOString()}`;
   return undefined;

@@ -33,6 +33,12 @@ export const OPTIONS = {
   jobs: () => new Option('--jobs <n>', 'drills at once (default: the number of cores)').argParser((v) => parseCount(v, '--jobs', 1)),
   timeout: () => new Option('--timeout <duration>', 'limit for one drill, e.g. 15m; it then ends error, naming its stage').argParser((v) => parseDurationOption(v, '--timeout')),
   deadline: () => new Option('--deadline <duration>', 'limit for the whole run, e.g. 2h; no drill starts after it, running ones end error').argParser((v) => parseDurationOption(v, '--deadline')),
+  rto: () =>
+    new Option(
+      '--rto <duration>',
+      "recovery-time budget, e.g. 15m: a drill whose recovery time (its start until the restored application's first probe check answers) is over it fails; a manifest's own budget binds, this can only tighten it",
+    ).argParser((v) => parseDurationOption(v, '--rto', false)),
+  rtoWarn: () => new Option('--rto-warn', 'report a recovery time over its budget as a note instead of failing the drill'),
   acceptEmpty: () => new Option('--accept-empty', 'accept empty backups (no audit rows, tenants or credentials) instead of failing them'),
   acceptDrop: () => new Option('--accept-drop', 'accept counts that dropped sharply (below half) against the previous backup of the same folder'),
   manifestPubkey: () => new Option('--manifest-pubkey <file>', 'require every manifest to be signed by this Ed25519 public key (<manifest>.dsse.json, from "manifest capture --sign")'),
@@ -60,6 +66,8 @@ export const DRILL_OPTIONS = [
   'history',
   'noHistory',
   'timeout',
+  'rto',
+  'rtoWarn',
   'acceptEmpty',
   'acceptDrop',
   'manifestPubkey',

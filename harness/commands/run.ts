@@ -56,6 +56,10 @@ export interface RunOptions {
   acceptEmpty?: boolean;
   /** Accept counts that dropped sharply against the previous backup of the same folder. */
   acceptDrop?: boolean;
+  /** Recovery-time budget (ms) where the manifest records none or a larger one. */
+  rtoMs?: number;
+  /** Over budget is a note, not a failure. */
+  rtoWarn?: boolean;
   /** Public key (PEM): every manifest must carry a valid signature by it (<manifest>.dsse.json). */
   manifestPubkey?: string;
   execTimeoutMs?: number;

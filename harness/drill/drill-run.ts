@@ -57,6 +57,12 @@ export class DrillRun {
   archive: string;
   /** The image the drill's application containers run (set at provision). */
   imageTag = '';
+  /**
+   * The drill's measured recovery time: from its start (before the fetch)
+   * until the restored application first answered, i.e. the first check the
+   * probe stage recorded (or the probe stage's end if it passed without one).
+   */
+  recoveryMs: number | undefined;
   readonly #plan: DrillPlan;
   readonly #opts: DrillOptions;
   readonly #runtime: Runtime;
@@ -146,6 +152,7 @@ export class DrillRun {
       },
       check(result, o) {
         if (signal.aborted) return;
+        if (run.#current === 'probe') run.recoveryMs ??= performance.now() - run.t0;
         // Kept as found: the verdict is decided on these, and only the report is scrubbed of secrets.
         run.checks.push({ ...result, stage: run.#current });
         if (o?.stop && result.status === 'fail') run.#settled = true;
@@ -200,7 +207,9 @@ export class DrillRun {
     const mine = this.checks.slice(before);
     if (mine.some((c) => c.status === 'fail')) status = 'failed';
     else if (mine.some((c) => c.status === 'error')) status = 'error';
-    this.stages.push({ name, status, durationMs: performance.now() - s });
+    if (name === 'probe' && status === 'passed') this.recoveryMs ??= performance.now() - this.t0;
+    const bytes = this.#bytes.get(name);
+    this.stages.push({ name, status, durationMs: performance.now() - s, ...(bytes !== undefined ? { bytes } : {}) });
     // A bad archive or secrets file (integrity) starts nothing, and a failed
     // provision or restore leaves nothing to probe. Inspect findings do not
     // stop the drill, so the application's own restore still gets its say,
@@ -211,6 +220,13 @@ export class DrillRun {
     if (this.aborted || this.#settled) return false;
     return status === 'passed' || name === 'inspect' || name === 'probe';
   }
+
+  /** Records the bytes a stage moved (fetch), on its timing. */
+  bytes(name: StageName, n: number): void {
+    this.#bytes.set(name, n);
+  }
+
+  readonly #bytes = new Map<StageName, number>();
 
   /** Removes every container, then what the session made, the drill's network and its work folder; whatever happened. */
   async cleanup(dispose: (() => Promise<void>) | undefined): Promise<void> {

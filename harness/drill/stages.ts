@@ -3,7 +3,8 @@ import type { ArchiveSource } from '../sources/source.ts';
 import type { DrillReport, Observations } from '../model/types.ts';
 import { compareAll, compareArchiveFacts, compareIntegrity, compareSecrets, type CompareInput } from '../verdict/index.ts';
 import { UsageError } from '../errors.ts';
-import { fetchArchive, type Fetched } from './fetch.ts';
+import { receiveArchive, type FetchOutcome } from './fetch.ts';
+import type { Finding } from '../model/types.ts';
 import type { DrillPlan } from './plan.ts';
 
 /**
@@ -24,14 +25,38 @@ function compareInput(plan: DrillPlan, judged: JudgedBeforeStart): Omit<CompareI
   return { manifest: plan.manifest, contract: plan.profile.contract, policy: plan.policy, judgedBeforeStart: judged, ...(plan.previous ? { previous: plan.previous } : {}) };
 }
 
-/** Integrity: the archive's bytes fetched once through its source and hashed, judged against the manifest with the secrets file, before anything starts. */
-export async function fetchStage(plan: DrillPlan, ctx: DrillContext, source: ArchiveSource, obs: Observations): Promise<Fetched> {
-  const fetched = await fetchArchive(source, plan.archive, (name) => ctx.workSubdir(name), ctx.signal);
-  for (const f of compareIntegrity(plan.manifest, fetched)) ctx.check(f);
+/**
+ * Fetch: the archive's bytes read once through its source and hashed as they
+ * arrive (a remote one into the drill's work folder, checked against the
+ * manifest's size and sha256 on the way, so a changed object stops here).
+ */
+export async function fetchStage(plan: DrillPlan, ctx: DrillContext, source: ArchiveSource): Promise<FetchOutcome> {
+  const location = plan.remote?.location ?? plan.archive;
+  return receiveArchive(source, location, { sha256: plan.manifest.archive.sha256, sizeBytes: plan.manifest.archive.sizeBytes }, (name) => ctx.workSubdir(name), ctx.signal);
+}
+
+/** Integrity: what arrived judged against the manifest, with the secrets file, before anything starts. */
+export function integrityStage(plan: DrillPlan, ctx: DrillContext, outcome: FetchOutcome, obs: Observations): void {
+  for (const f of outcome.ok ? compareIntegrity(plan.manifest, outcome.fetched) : mismatchFindings(outcome)) ctx.check(f);
   // The secrets file against the one recorded at capture, as the application reads it where the profile knows how.
   if (plan.secrets && plan.profile.readSecrets) obs.secretsRead = plan.profile.readSecrets(plan.secrets);
   for (const f of compareSecrets(plan.manifest, obs)) ctx.check(f);
-  return fetched;
+}
+
+/** A fetch stopped because the bytes differed: both integrity checks fail, the one that stopped it with what was seen. */
+function mismatchFindings(outcome: Extract<FetchOutcome, { ok: false }>): Finding[] {
+  const m = outcome.mismatch;
+  const at = m.object.version ? ` (version ${m.object.version})` : '';
+  if (m.field === 'sha256') {
+    return [
+      { id: 'integrity.size', status: 'pass', reason: `${outcome.bytesRead} bytes as recorded`, expected: outcome.bytesRead, observed: outcome.bytesRead },
+      { id: 'integrity.sha256', status: 'fail', reason: `${m.message}${at}: the object changed since the backup was taken; nothing was started`, expected: m.expected, observed: m.observed },
+    ];
+  }
+  return [
+    { id: 'integrity.size', status: 'fail', reason: `${m.message}${at}: the object changed since the backup was taken; the fetch stopped and nothing was started`, expected: m.expected, observed: m.observed },
+    { id: 'integrity.sha256', status: 'fail', reason: 'not the archive the manifest records: its size differs, so the fetch stopped before the whole object arrived' },
+  ];
 }
 
 /** Inspect: a look inside that trusts nothing; what the archive says of its own version is judged now, before the application could refuse it first. */

@@ -78,7 +78,9 @@ export function families(history: History, opts: { profile?: string; since: Date
           if (t < cutoff) return [{ archive: a, why: `last passed ${new Date(t).toISOString()}` }];
           return [];
         });
-      return { profile, folder, drills: rows.filter((r) => r.finishedAt >= since).map(page), ...(last ? { lastPassed: page(last) } : {}), gaps };
+      // The budget the newest drill was held to: the line the plot draws.
+      const budget = rows.find((r) => r.rtoBudgetMs !== null)?.rtoBudgetMs ?? undefined;
+      return { profile, folder, drills: rows.filter((r) => r.finishedAt >= since).map(page), ...(last ? { lastPassed: page(last) } : {}), gaps, ...(budget !== undefined ? { budgetMs: budget } : {}) };
     });
 }
 

@@ -33,6 +33,9 @@ export interface HistoryRow {
   finishedAt: string;
   durationMs: number;
   restoreMs: number | null;
+  /** Recovery time (the drill's start until the restored application first answered), and the budget it was held to. */
+  recoveryMs: number | null;
+  rtoBudgetMs: number | null;
 }
 
 const SCHEMA = `
@@ -76,13 +79,17 @@ export class History {
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
     this.#db.exec(SCHEMA);
+    // Files written before recovery times were recorded gain the columns (NULL for their drills).
+    const columns = new Set((this.#db.prepare('PRAGMA table_info(drills)').all() as Array<{ name: string }>).map((c) => c.name));
+    for (const c of ['recovery_ms', 'rto_budget_ms']) if (!columns.has(c)) this.#db.exec(`ALTER TABLE drills ADD COLUMN ${c} REAL`);
   }
 
   record(r: DrillReport): void {
     const restore = r.stages.find((s) => s.name === 'restore');
     this.#db
       .prepare(
-        `INSERT INTO drills VALUES (@drillId, @profile, @archivePath, @archiveFile, @archiveSha256, @appVersion, @verdict, @summary, @startedAt, @finishedAt, @durationMs, @restoreMs)`,
+        `INSERT INTO drills (drill_id, profile, archive_path, archive_file, archive_sha256, app_version, verdict, summary, started_at, finished_at, duration_ms, restore_ms, recovery_ms, rto_budget_ms)
+         VALUES (@drillId, @profile, @archivePath, @archiveFile, @archiveSha256, @appVersion, @verdict, @summary, @startedAt, @finishedAt, @durationMs, @restoreMs, @recoveryMs, @rtoBudgetMs)`,
       )
       .run({
         drillId: r.drillId,
@@ -97,6 +104,8 @@ export class History {
         finishedAt: r.finishedAt,
         durationMs: r.durationMs,
         restoreMs: restore && restore.status === 'passed' ? restore.durationMs : null,
+        recoveryMs: r.recovery?.ms ?? null,
+        rtoBudgetMs: r.recovery?.budgetMs ?? null,
       });
   }
 
@@ -105,7 +114,8 @@ export class History {
     const rows = this.#db
       .prepare(
         `SELECT drill_id drillId, profile, archive_path archivePath, archive_file archiveFile, archive_sha256 archiveSha256, app_version appVersion,
-                verdict, summary, started_at startedAt, finished_at finishedAt, duration_ms durationMs, restore_ms restoreMs
+                verdict, summary, started_at startedAt, finished_at finishedAt, duration_ms durationMs, restore_ms restoreMs,
+                recovery_ms recoveryMs, rto_budget_ms rtoBudgetMs
            FROM drills WHERE (@profile IS NULL OR profile = @profile) AND finished_at >= @since ORDER BY finished_at DESC`,
       )
       .all({ profile: opts.profile ?? null, since: (opts.since ?? new Date(0)).toISOString() });

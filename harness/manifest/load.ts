@@ -23,9 +23,14 @@ export async function loadManifest(path: string): Promise<Manifest> {
 /** A manifest with the sha256 of its exact bytes (what a report and signed evidence name) and those bytes. */
 export async function loadManifestFile(path: string): Promise<{ manifest: Manifest; sha256: string; bytes: Buffer }> {
   const bytes = await readUserFile(path, { what: 'manifest', maxBytes: MANIFEST_MAX_BYTES, code: 'RD_MANIFEST_UNREADABLE' });
+  return parseManifestBytes(bytes, path);
+}
+
+/** A manifest's bytes as read from wherever it was (a file, an object beside an archive), validated; `shown` names it in errors. */
+export function parseManifestBytes(bytes: Buffer, shown: string): { manifest: Manifest; sha256: string; bytes: Buffer } {
   const json = parseUserJson(bytes.toString('utf8'));
-  if (!json.ok) throw new UsageError(`manifest ${path} is not JSON: ${json.reason}`, 'RD_MANIFEST_UNREADABLE');
-  return { manifest: parseManifest(json.value, path), sha256: createHash('sha256').update(bytes).digest('hex'), bytes };
+  if (!json.ok) throw new UsageError(`manifest ${shown} is not JSON: ${json.reason}`, 'RD_MANIFEST_UNREADABLE');
+  return { manifest: parseManifest(json.value, shown), sha256: createHash('sha256').update(bytes).digest('hex'), bytes };
 }
 
 export function parseManifest(raw: unknown, source = 'manifest'): Manifest {

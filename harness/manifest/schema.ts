@@ -125,6 +125,12 @@ export const Manifest = z
       .object({
         acceptEmpty: z.boolean().optional(),
         acceptDrop: z.boolean().optional(),
+        /**
+         * Recovery-time budget in seconds, recorded at capture (--rto): a drill
+         * whose measured recovery time is over it fails. It binds every drill of
+         * this archive; a command line can tighten it, never loosen it.
+         */
+        rtoSeconds: z.number().positive().optional(),
       })
       .strict()
       .optional(),

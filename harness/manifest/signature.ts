@@ -28,15 +28,27 @@ export function signManifestText(bytes: Buffer, key: KeyObject): string {
  * is read like every file a user names: a FIFO, a device, a folder or an
  * oversized file is a problem named, never a wait.
  */
-export async function manifestSignatureProblem(manifestPath: string, bytes: Buffer, publicKey: KeyObject): Promise<string | undefined> {
+export async function manifestSignatureProblem(
+  manifestPath: string,
+  bytes: Buffer,
+  publicKey: KeyObject,
+  /** Reads the signature where it is not a local file (beside an archive in a store): undefined when there is none. */
+  readSignature?: (sigPath: string, maxBytes: number) => Promise<Buffer | undefined>,
+): Promise<string | undefined> {
   const sigPath = manifestSignaturePath(manifestPath);
-  if (!existsSync(sigPath)) return `manifest ${manifestPath} is not signed (no ${sigPath}); sign it at capture with --sign`;
+  const unsigned = `manifest ${manifestPath} is not signed (no ${sigPath}); sign it at capture with --sign`;
+  if (!readSignature && !existsSync(sigPath)) return unsigned;
   let text: string;
   try {
-    text = (await readUserFile(sigPath, { what: 'manifest signature', maxBytes: MANIFEST_ENVELOPE_MAX_BYTES, code: 'RD_MANIFEST_UNSIGNED' })).toString('utf8');
+    if (readSignature) {
+      const got = await readSignature(sigPath, MANIFEST_ENVELOPE_MAX_BYTES);
+      if (got === undefined) return unsigned;
+      text = got.toString('utf8');
+    } else text = (await readUserFile(sigPath, { what: 'manifest signature', maxBytes: MANIFEST_ENVELOPE_MAX_BYTES, code: 'RD_MANIFEST_UNSIGNED' })).toString('utf8');
   } catch (e) {
     // A FIFO, a device, a folder or a huge file where the signature should be: no signature, said as such.
-    if (isRestoreDrillError(e)) return e.message;
+    // A store that failed to answer (403, a cut) is its own error, not a missing signature.
+    if (isRestoreDrillError(e) && !e.code.startsWith('RD_SOURCE')) return e.message;
     throw e;
   }
   const json = parseUserJson(text);

@@ -1,7 +1,7 @@
 import type { SecretsReading } from './secrets.ts';
 
 /** The stages of a drill, in order. */
-export const STAGES = ['plan', 'integrity', 'inspect', 'provision', 'restore', 'probe', 'compare', 'upgrade', 'post-upgrade'] as const;
+export const STAGES = ['plan', 'fetch', 'integrity', 'inspect', 'provision', 'restore', 'probe', 'compare', 'upgrade', 'post-upgrade'] as const;
 export type StageName = (typeof STAGES)[number];
 
 /**
@@ -27,6 +27,8 @@ export interface StageTiming {
   name: StageName;
   status: StageStatus;
   durationMs: number;
+  /** Bytes the stage moved, where it moves an archive's (fetch: the bytes received). */
+  bytes?: number;
 }
 
 export type Verdict = 'passed' | 'failed' | 'error';
@@ -89,7 +91,16 @@ export type ChainProblem =
 export interface DrillReport {
   drillId: string;
   profile: string;
-  archive: { path: string; file: string; sha256?: string; sizeBytes?: number; /** When the backup was taken (manifest). */ createdAt?: string };
+  archive: {
+    path: string;
+    file: string;
+    sha256?: string;
+    sizeBytes?: number;
+    /** When the backup was taken (manifest). */
+    createdAt?: string;
+    /** Where the bytes were fetched from, when not a local file: the location's display form (no credential), its kind, and what pins the bytes there (object version id or ETag, restic snapshot id). */
+    source?: { kind: string; location: string; version?: string };
+  };
   /** The manifest the drill was checked against: where it was and its exact bytes' sha256. */
   manifest?: { path: string; sha256: string };
   app?: { name: string; version: string };
@@ -107,6 +118,12 @@ export interface DrillReport {
    * a note can neither pass nor fail a drill.
    */
   notes?: string[];
+  /**
+   * Recovery time: from the drill's start (fetch included) until the restored
+   * application's first probe check answered; with the budget it was held to,
+   * and the longest stage up to then.
+   */
+  recovery?: { ms?: number; budgetMs?: number; budgetFrom?: 'manifest' | 'command line'; warnOnly?: boolean; longestStage?: StageName };
   startedAt: string;
   finishedAt: string;
   durationMs: number;

@@ -57,6 +57,13 @@ export function renderHtml(run: RunReport, ctx: RunEndContext = {}): string {
 `;
 }
 
+function recoveryText(r: NonNullable<DrillReport['recovery']>): string {
+  const measured = r.ms !== undefined ? `${(r.ms / 1000).toFixed(1)} s` : 'not measured';
+  if (r.budgetMs === undefined) return `${measured} (no budget)`;
+  const over = r.ms !== undefined && r.ms > r.budgetMs;
+  return `${measured} against a budget of ${(r.budgetMs / 1000).toFixed(0)} s (${h(r.budgetFrom ?? '')})${over ? ` · <b>over budget</b>${r.warnOnly ? ' (reported only)' : ''}` : ''}${r.longestStage ? ` · longest stage ${h(r.longestStage)}` : ''}`;
+}
+
 function drillCard(d: DrillReport, now: string): string {
   const age = d.archive.createdAt ? ageText(new Date(now).getTime() - new Date(d.archive.createdAt).getTime()) : 'unknown';
   const facts: Array<[string, string]> = [
@@ -68,6 +75,8 @@ function drillCard(d: DrillReport, now: string): string {
     ['image', d.image ? `<code>${h(d.image.tag)}</code>` : 'not started'],
     ['image digest', d.image ? `<code>${h(d.image.id)}</code>` : '-'],
     ['drill', `<code>${h(d.drillId)}</code> · ${h(d.startedAt)} · ${(d.durationMs / 1000).toFixed(1)} s`],
+    ...(d.archive.source ? [['fetched from', `${h(d.archive.source.kind)} · <code>${h(d.archive.source.location)}</code>${d.archive.source.version ? ` · version <code>${h(d.archive.source.version)}</code>` : ''}`] as [string, string]] : []),
+    ...(d.recovery ? [['recovery time', recoveryText(d.recovery)] as [string, string]] : []),
   ];
   return `<section class="card"><h2><span class="badge ${d.verdict}">${d.verdict}</span> ${h(d.archive.file)}</h2>
 <p class="summary${d.verdict === 'passed' ? ' ok' : ''}">${h(d.summary)}</p>

@@ -17,6 +17,17 @@ export function junitReporter(opts: ReporterOptions): Reporter {
   };
 }
 
+/** Recovery time against its budget, in seconds, as suite properties (the rto.budget check is a testcase of its own). */
+function recoveryProperties(d: DrillReport): Record<string, string> {
+  const r = d.recovery;
+  if (!r) return {};
+  return {
+    ...(r.ms !== undefined ? { recoverySeconds: (r.ms / 1000).toFixed(1) } : {}),
+    ...(r.budgetMs !== undefined ? { rtoBudgetSeconds: (r.budgetMs / 1000).toFixed(0), rtoBudgetFrom: r.budgetFrom ?? '' } : {}),
+    ...(r.longestStage ? { longestStage: r.longestStage } : {}),
+  };
+}
+
 export function junitXml(drills: DrillReport[]): string {
   const count = (d: DrillReport, s: CheckResult['status']) => d.checks.filter((c) => c.status === s).length;
   const total = drills.reduce((n, d) => n + d.checks.length, 0);
@@ -30,7 +41,7 @@ export function junitXml(drills: DrillReport[]): string {
       `  <testsuite name="${xmlEscape(suite)}" tests="${d.checks.length}" failures="${count(d, 'fail')}" errors="${count(d, 'error')}" skipped="0" time="${(d.durationMs / 1000).toFixed(3)}" timestamp="${d.startedAt}">`,
     );
     lines.push('    <properties>');
-    for (const [k, v] of Object.entries({ verdict: d.verdict, summary: d.summary, archive: d.archive.path, sha256: d.archive.sha256 ?? '', image: d.image?.tag ?? '', imageId: d.image?.id ?? '', appVersion: d.app?.version ?? '' })) {
+    for (const [k, v] of Object.entries({ verdict: d.verdict, summary: d.summary, archive: d.archive.path, sha256: d.archive.sha256 ?? '', image: d.image?.tag ?? '', imageId: d.image?.id ?? '', appVersion: d.app?.version ?? '', ...recoveryProperties(d) })) {
       lines.push(`      <property name="${k}" value="${xmlEscape(v)}"/>`);
     }
     lines.push('    </properties>');

@@ -62,6 +62,16 @@ export function prometheusText(drills: DrillReport[], ctx: RunEndContext = {}): 
     }),
   );
   metric(
+    'restore_drill_recovery_seconds',
+    "Recovery time of the latest drill: its start (fetch included) until the restored application's first probe check answered.",
+    drills.flatMap((d): Array<[Record<string, string>, number]> => (d.recovery?.ms !== undefined ? [[base(d), round(d.recovery.ms / 1000)]] : [])),
+  );
+  metric(
+    'restore_drill_rto_budget_seconds',
+    'Recovery-time budget the latest drill was held to (manifest, or a tighter --rto).',
+    drills.flatMap((d): Array<[Record<string, string>, number]> => (d.recovery?.budgetMs !== undefined ? [[base(d), round(d.recovery.budgetMs / 1000)]] : [])),
+  );
+  metric(
     'restore_drill_duration_seconds',
     'Duration of the whole latest drill.',
     drills.map((d): [Record<string, string>, number] => [base(d), round(d.durationMs / 1000)]),

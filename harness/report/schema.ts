@@ -6,7 +6,7 @@ import { z } from 'zod';
  */
 const Check = z.object({
   id: z.string(),
-  stage: z.enum(['plan', 'integrity', 'inspect', 'provision', 'restore', 'probe', 'compare', 'upgrade', 'post-upgrade']),
+  stage: z.enum(['plan', 'fetch', 'integrity', 'inspect', 'provision', 'restore', 'probe', 'compare', 'upgrade', 'post-upgrade']),
   status: z.enum(['pass', 'fail', 'error']),
   reason: z.string(),
   expected: z.unknown().optional(),
@@ -17,6 +17,8 @@ const Stage = z.object({
   name: Check.shape.stage,
   status: z.enum(['passed', 'failed', 'error', 'skipped']),
   durationMs: z.number().nonnegative(),
+  /** Bytes the stage moved (fetch: the archive's bytes received). */
+  bytes: z.number().int().nonnegative().optional(),
 });
 
 export const DrillReportSchema = z.object({
@@ -28,6 +30,8 @@ export const DrillReportSchema = z.object({
     sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
     sizeBytes: z.number().int().nonnegative().optional(),
     createdAt: z.string().optional(),
+    /** Where the bytes were fetched from (s3, restic, rclone): display form, never a credential; version id, ETag or snapshot id. */
+    source: z.object({ kind: z.string(), location: z.string(), version: z.string().optional() }).optional(),
   }),
   /** The manifest the drill was held against: its path and the sha256 of its exact bytes. */
   manifest: z.object({ path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
@@ -39,6 +43,16 @@ export const DrillReportSchema = z.object({
   stages: z.array(Stage),
   checks: z.array(Check),
   notes: z.array(z.string()).optional(),
+  /** Recovery time: the drill's start until the restored application's first probe check answered; the budget it was held to. */
+  recovery: z
+    .object({
+      ms: z.number().nonnegative().optional(),
+      budgetMs: z.number().positive().optional(),
+      budgetFrom: z.enum(['manifest', 'command line']).optional(),
+      warnOnly: z.boolean().optional(),
+      longestStage: Check.shape.stage.optional(),
+    })
+    .optional(),
   startedAt: z.string(),
   finishedAt: z.string(),
   durationMs: z.number().nonnegative(),

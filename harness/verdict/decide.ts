@@ -43,7 +43,7 @@ export function decide(checks: CheckResult[], stages: StageTiming[], required: r
   const errors = checks.filter((c) => c.status === 'error');
   if (errors.length > 0) return ['error', `${errors[0]!.stage}: ${errors[0]!.reason}`];
   const ran = new Set(stages.map((s) => s.name));
-  const stagesRequired: StageName[] = ['integrity', 'inspect', 'provision', 'restore', 'probe', 'compare', ...(gate ? (['upgrade', 'post-upgrade'] as const) : [])];
+  const stagesRequired: StageName[] = ['fetch', 'integrity', 'inspect', 'provision', 'restore', 'probe', 'compare', ...(gate ? (['upgrade', 'post-upgrade'] as const) : [])];
   const missing = stagesRequired.filter((s) => !ran.has(s));
   if (missing.length > 0) return ['error', `stages not run: ${missing.join(', ')}`];
   if (checks.length === 0) return ['error', 'no check ran'];

@@ -54,7 +54,7 @@ describe.skipIf(skipReason)('z4j drills held to the contract', () => {
     expect(failures(r)).toContain(
       `inspect/compare.app-version: the archive records z4j ${Z4J_OLDER_VERSION} but the manifest says ${Z4J_PINNED_VERSION}: the drill would run the wrong version; capture the manifest again from this archive`,
     );
-    expect(r.stages.map((s) => s.name)).toEqual(['integrity', 'inspect']);
+    expect(r.stages.map((s) => s.name)).toEqual(['fetch', 'integrity', 'inspect']);
     expect(r.image).toBeUndefined();
   });
 
@@ -66,7 +66,7 @@ describe.skipIf(skipReason)('z4j drills held to the contract', () => {
     const f = failures(r);
     expect(f).toHaveLength(1);
     expect(f[0]).toMatch(new RegExp(`^integrity/compare.secrets-file: secrets file ${mixed} is not the one recorded at capture \\(.*\\): it has the same names \\(.*Z4J_SESSION_SECRET.*\\) with other values`));
-    expect(r.stages.map((s) => s.name)).toEqual(['integrity']);
+    expect(r.stages.map((s) => s.name)).toEqual(['fetch', 'integrity']);
     expect(JSON.stringify(r)).not.toContain('from-another-install-0123456789abcdef');
   });
 
@@ -86,13 +86,13 @@ describe.skipIf(skipReason)('z4j drills held to the contract', () => {
     writeFileSync(exported, text.replace(/^Z4J_SECRET=/m, 'export Z4J_SECRET='), { mode: 0o600 });
     const r = await drill('z4j', good.archive, { secrets: exported });
     expect(r.verdict).toBe('failed');
-    expect(r.stages.map((s) => s.name)).toEqual(['integrity']);
+    expect(r.stages.map((s) => s.name)).toEqual(['fetch', 'integrity']);
     expect(r.checks.find((c) => c.id === 'compare.secrets-file')?.reason).toMatch(/z4j refuses it: secret\.env line \d+ contains unsupported key "export Z4J_SECRET" \(remove the "export " prefix\)/);
     const quoted = join(dir, 'quoted.secret.env');
     writeFileSync(quoted, text.replace(/^Z4J_AUDIT_CHAIN_SECRET=(.*)$/m, 'Z4J_AUDIT_CHAIN_SECRET="$1"'), { mode: 0o600 });
     const q = await drill('z4j', good.archive, { secrets: quoted });
     expect(q.verdict).toBe('failed');
-    expect(q.stages.map((s) => s.name)).toEqual(['integrity']);
+    expect(q.stages.map((s) => s.name)).toEqual(['fetch', 'integrity']);
     expect(q.checks.find((c) => c.id === 'compare.secrets-file')?.reason).toMatch(/with other values/);
   });
 

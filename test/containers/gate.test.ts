@@ -35,7 +35,7 @@ describe.skipIf(skipReason)('pre-upgrade gate', () => {
     expect(code).toBe(0);
     expect(d.image?.tag).toContain(`z4j:${Z4J_OLDER_VERSION}-`);
     expect(d.upgrade?.image?.tag).toContain(`z4j:${Z4J_PINNED_VERSION}-`);
-    expect(d.stages.map((s) => s.name)).toEqual(['integrity', 'inspect', 'provision', 'restore', 'probe', 'compare', 'upgrade', 'post-upgrade']);
+    expect(d.stages.map((s) => s.name)).toEqual(['fetch', 'integrity', 'inspect', 'provision', 'restore', 'probe', 'compare', 'upgrade', 'post-upgrade']);
     const after = d.checks.filter((c) => c.stage === 'post-upgrade').map((c) => c.id);
     for (const id of ['app.migration-head', 'upgrade.count.users', 'upgrade.count.audit_log', 'upgrade.chain.head', 'upgrade.chain.walk', 'app.audit-verify']) expect(after).toContain(id);
     expect(d.checks.find((c) => c.stage === 'post-upgrade' && c.id === 'app.migration-head')?.reason).toContain(`z4j ${Z4J_PINNED_VERSION}'s migration head`);

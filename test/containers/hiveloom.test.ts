@@ -324,7 +324,7 @@ describe.skipIf(skipReason)('Hiveloom drills (against the stand-in test fixture)
         const r = await drill(d.profile, a);
         expect(r.verdict).toBe('failed');
         expect(r.summary).toContain(`inspect: refused entry "${entry}"`);
-        expect(r.stages.map((s) => s.name)).toEqual(['integrity', 'inspect', 'provision']);
+        expect(r.stages.map((s) => s.name)).toEqual(['fetch', 'integrity', 'inspect', 'provision']);
         expect(r.checks.find((c) => c.id === 'provision.refused')?.reason).toContain(`"${entry}"`);
         expect(r.checks.some((c) => c.id === 'provision.data-dir')).toBe(false);
       });
@@ -338,7 +338,7 @@ describe.skipIf(skipReason)('Hiveloom drills (against the stand-in test fixture)
       const r = await drill(d.profile, a);
       expect(r.verdict).toBe('failed');
       expect(r.summary).toMatch(/^inspect: refused entry "data\/platform\.db": gzip bomb: \d+ bytes inflated from \d+ compressed bytes \(more than 200 times\)/);
-      expect(r.stages.map((s) => s.name)).toEqual(['integrity', 'inspect', 'provision']);
+      expect(r.stages.map((s) => s.name)).toEqual(['fetch', 'integrity', 'inspect', 'provision']);
       expect(performance.now() - t0).toBeLessThan(60_000);
     });
   });

@@ -52,7 +52,7 @@ describe.skipIf(skipReason)('z4j SQLite drill cases', () => {
     const r = await drill('z4j', good.archive, { secrets: other });
     expect(r.verdict).toBe('failed');
     expect(r.summary).toMatch(/^integrity: secrets file .* is not the one recorded at capture .*: it has the same names .* with other values - it is not the secret.env of the install that made this backup/);
-    expect(r.stages.map((s) => s.name)).toEqual(['integrity']);
+    expect(r.stages.map((s) => s.name)).toEqual(['fetch', 'integrity']);
     // A manifest that records this file (captured with it by mistake): the chain says the secret is not its signer.
     const mistaken = variant(good.archive, 'mistaken-secret.db');
     await captureUnchecked(mistaken, other);
@@ -66,7 +66,7 @@ describe.skipIf(skipReason)('z4j SQLite drill cases', () => {
     const r = await drill('z4j', good.archive);
     expect(r.verdict).toBe('failed');
     expect(r.summary).toMatch(/^integrity: secret material missing: no secrets file was supplied \(--secrets\); the manifest records the one at .*\.secret\.env/);
-    expect(r.stages.map((s) => s.name)).toEqual(['integrity']);
+    expect(r.stages.map((s) => s.name)).toEqual(['fetch', 'integrity']);
     expect(r.image).toBeUndefined();
   });
 
@@ -77,7 +77,7 @@ describe.skipIf(skipReason)('z4j SQLite drill cases', () => {
     const r = await drill('z4j', archive, { secrets: good.secrets });
     expect(r.verdict).toBe('failed');
     expect(r.summary).toMatch(new RegExp(`^integrity: archive size ${Math.floor(size / 2)} bytes, manifest records ${size}`));
-    expect(r.stages.map((s) => s.name)).toEqual(['integrity']);
+    expect(r.stages.map((s) => s.name)).toEqual(['fetch', 'integrity']);
   });
 
   it('fails a backup that was truncated before its checksum was taken, at inspect and restore', async () => {
@@ -107,7 +107,7 @@ describe.skipIf(skipReason)('z4j SQLite drill cases', () => {
     const r = await drill('z4j', archive, { secrets: good.secrets });
     expect(r.verdict).toBe('failed');
     expect(r.summary).toMatch(/^integrity: archive sha256 \w+… does not match the manifest's/);
-    expect(r.stages.map((s) => s.name)).toEqual(['integrity']);
+    expect(r.stages.map((s) => s.name)).toEqual(['fetch', 'integrity']);
     expect(r.image).toBeUndefined();
   });
 

@@ -78,7 +78,7 @@ describe.skipIf(skipReason)('z4j PostgreSQL drill cases', () => {
     expect(r.summary).toMatch(/^inspect: the dump's data is damaged: the archive ends inside the data of TABLE DATA public\.\w+ .*it is truncated/);
     expect(r.checks.find((c) => c.id === 'provision.refused')?.reason).toMatch(/^nothing was started/);
     expect(r.checks.some((c) => c.id === 'provision.database-server')).toBe(false);
-    expect(r.stages.map((s) => s.name)).toEqual(['integrity', 'inspect', 'provision']);
+    expect(r.stages.map((s) => s.name)).toEqual(['fetch', 'integrity', 'inspect', 'provision']);
   });
 
   it('fails a dump made by a newer PostgreSQL major than any drill server, starting nothing', async () => {
@@ -116,7 +116,7 @@ describe.skipIf(skipReason)('z4j PostgreSQL drill cases', () => {
     // The whole file is another install's: said before anything starts.
     const early = await drill('z4j', live.archive, { secrets: other });
     expect(early.verdict).toBe('failed');
-    expect(early.stages.map((s) => s.name)).toEqual(['integrity']);
+    expect(early.stages.map((s) => s.name)).toEqual(['fetch', 'integrity']);
     expect(early.summary).toMatch(/^integrity: secrets file .* is not the one recorded at capture/);
     // A manifest that records this file (captured with it by mistake): the chain says the secret is not its signer.
     const mistaken = variant(live.archive, 'mistaken-secret.dump');

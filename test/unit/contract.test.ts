@@ -26,7 +26,7 @@ import { readSecretsFile } from '../../harness/files/secrets-file.ts';
  * either match the manifest or carry one kind of damage.
  */
 
-const STAGES: StageTiming[] = (['integrity', 'inspect', 'provision', 'restore', 'probe', 'compare'] as const).map((name) => ({ name, status: 'passed', durationMs: 1 }));
+const STAGES: StageTiming[] = (['fetch', 'integrity', 'inspect', 'provision', 'restore', 'probe', 'compare'] as const).map((name) => ({ name, status: 'passed', durationMs: 1 }));
 const policy = { acceptEmpty: false, acceptDrop: false };
 
 /** The observations of a restore that gave back exactly what the manifest records. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decide } from '../../harness/verdict/index.ts';
 import type { CheckResult, StageTiming } from '../../harness/model/types.ts';
 
-const all: StageTiming[] = (['integrity', 'inspect', 'provision', 'restore', 'probe', 'compare'] as const).map((name) => ({ name, status: 'passed', durationMs: 1 }));
+const all: StageTiming[] = (['fetch', 'integrity', 'inspect', 'provision', 'restore', 'probe', 'compare'] as const).map((name) => ({ name, status: 'passed', durationMs: 1 }));
 const pass: CheckResult = { id: 'x', stage: 'probe', status: 'pass', reason: 'ok' };
 
 describe('verdict (fail-closed)', () => {
@@ -10,7 +10,7 @@ describe('verdict (fail-closed)', () => {
     expect(decide([pass], all, ['x'])[0]).toBe('passed');
   });
   it('is an error when a stage did not run', () => {
-    expect(decide([pass], all.slice(0, 4), [])).toEqual(['error', 'stages not run: probe, compare']);
+    expect(decide([pass], all.slice(0, 5), [])).toEqual(['error', 'stages not run: probe, compare']);
   });
   it('is an error when no check ran', () => {
     expect(decide([], all, [])[0]).toBe('error');

@@ -66,7 +66,7 @@ describe('the secrets file, judged before anything starts', () => {
   it("another install's values fail at integrity, naming the file, never a value, and nothing is started", async () => {
     const r = await drill(ORIGINAL.replace('install-secret-0123456789', 'other-install-secret-987'));
     expect(r.verdict).toBe('failed');
-    expect(r.stages.map((s) => s.name)).toEqual(['integrity']);
+    expect(r.stages.map((s) => s.name)).toEqual(['fetch', 'integrity']);
     expect(started(r)).toBe(false);
     const c = check(r, 'compare.secrets-file')!;
     expect(c.reason).toMatch(/^secrets file .*s-\w+\.env is not the one recorded at capture \(.*secret\.env\): it has the same names \(Z4J_AUDIT_CHAIN_SECRET, Z4J_SECRET, Z4J_SESSION_SECRET\) with other values/);
@@ -102,7 +102,7 @@ describe("the archive's own facts, judged before anything starts", () => {
   it('a manifest naming another version than the archive records fails at inspect, nothing started', async () => {
     const r = await drill(ORIGINAL, (m) => void (m.app.version = '1.12.1'));
     expect(r.verdict).toBe('failed');
-    expect(r.stages.map((s) => s.name)).toEqual(['integrity', 'inspect']);
+    expect(r.stages.map((s) => s.name)).toEqual(['fetch', 'integrity', 'inspect']);
     expect(started(r)).toBe(false);
     expect(check(r, 'compare.app-version')).toMatchObject({ stage: 'inspect', status: 'fail', reason: expect.stringMatching(/the archive records z4j 1\.13\.0 but the manifest says 1\.12\.1/) });
   });
@@ -120,7 +120,7 @@ describe("the archive's own facts, judged before anything starts", () => {
     const bytes = Buffer.from('this is not a database\n'.repeat(100));
     const r = await drill(ORIGINAL, (m) => void (m.archive = { ...m.archive, sha256: createHash('sha256').update(bytes).digest('hex'), sizeBytes: bytes.length }), notDb);
     expect(r.verdict).toBe('failed');
-    expect(r.stages.map((s) => s.name)).toEqual(['integrity', 'inspect']);
+    expect(r.stages.map((s) => s.name)).toEqual(['fetch', 'integrity', 'inspect']);
     expect(started(r)).toBe(false);
     expect(check(r, 'inspect.sqlite-header')?.status).toBe('fail');
   });
@@ -133,14 +133,14 @@ describe("the archive's own facts, judged before anything starts", () => {
     const bytes = readFileSync(other);
     const r = await drill(ORIGINAL, (m) => void (m.archive = { ...m.archive, sha256: createHash('sha256').update(bytes).digest('hex'), sizeBytes: bytes.length }), other);
     expect(r.verdict).toBe('failed');
-    expect(r.stages.map((s) => s.name)).toEqual(['integrity', 'inspect']);
+    expect(r.stages.map((s) => s.name)).toEqual(['fetch', 'integrity', 'inspect']);
     expect(started(r)).toBe(false);
     expect(check(r, 'inspect.z4j-tables')?.reason).toMatch(/^the archive is a SQLite database but not z4j's: it has no users, projects, agents, tasks, sessions, audit_log, alembic_version, audit_chain_state tables/);
   });
 
   it('a matching archive and secrets file go on to provision (where this engine refuses: the stop is the finding, not the test)', async () => {
     const r = await drill(ORIGINAL);
-    expect(r.stages.map((s) => s.name)).toEqual(['integrity', 'inspect', 'provision']);
+    expect(r.stages.map((s) => s.name)).toEqual(['fetch', 'integrity', 'inspect', 'provision']);
     expect(r.verdict).toBe('error');
     expect(r.checks.filter((c) => c.status === 'fail')).toEqual([]);
   });

@@ -1,0 +1,20 @@
+/**
+ * One fetch of an s3:// object in a fresh process (for bench:fetch): prints
+ * JSON with its seconds, sha256 and how much the process grew while the bytes
+ * streamed (peak RSS minus the RSS just before the fetch began).
+ * Usage: tsx bench/fetch-one.ts s3://BUCKET/KEY TARGET_FILE
+ */
+import { fetchArchive } from '../harness/sources/fetch.ts';
+import { S3Source } from '../harness/sources/s3.ts';
+
+const [location, target] = process.argv.slice(2);
+if (!location || !target) throw new Error('usage: fetch-one.ts LOCATION TARGET');
+const source = new S3Source();
+// Load the SDK and make the client first, so what is measured is the streaming.
+await source.list(location);
+const before = process.memoryUsage().rss;
+const t0 = process.hrtime.bigint();
+const got = await fetchArchive(source, location, target);
+const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+const peak = process.resourceUsage().maxRSS * 1024;
+process.stdout.write(`${JSON.stringify({ seconds, sizeBytes: got.sizeBytes, sha256: got.sha256, rssBefore: before, rssPeak: peak, growth: peak - before })}\n`);

@@ -1,0 +1,114 @@
+/**
+ * npm run bench:fetch — fetchArchive of an s3:// object against `rclone cat`
+ * of the same object from the same server, side by side.
+ *
+ * 1. A real SeaweedFS on 127.0.0.1 (as the source tests start it) and one
+ *    object of BENCH_FETCH_GIB GiB (default 2) of incompressible bytes, put
+ *    there by rclone (multipart).
+ * 2. BENCH_RUNS (default 3) rounds, alternating: the fetch (our S3 source
+ *    through @aws-sdk/client-s3, sha256 while it arrives, into a file) in a
+ *    fresh process, then `rclone cat OBJECT > file`; each run's seconds and
+ *    peak RSS (the process's own growth while streaming, for the fetch).
+ * 3. Medians, throughput in MiB/s, and the fetch's throughput as a ratio of
+ *    rclone's (target: at least 0.9x, with memory flat).
+ * Prints figures; asserts nothing about time (shared machines are noisy).
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { sha256File } from '../harness/archive/hash.ts';
+import { startSeaweed } from '../test/helpers/seaweed.ts';
+import { ensureDebianTool } from '../test/helpers/source-tools.ts';
+
+const GIB = Number(process.env.BENCH_FETCH_GIB ?? 2);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const MIB = 1024 * 1024;
+const size = Math.round(GIB * 1024) * MIB;
+
+ensureDebianTool('rclone');
+const dir = mkdtempSync(join(tmpdir(), 'rd-bench-fetch-'));
+const weed = await startSeaweed();
+try {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    AWS_ENDPOINT_URL_S3: weed.endpoint,
+    AWS_ACCESS_KEY_ID: weed.accessKey,
+    AWS_SECRET_ACCESS_KEY: weed.secretKey,
+    AWS_CONFIG_FILE: join(dir, 'none'),
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
+    RCLONE_CONFIG: join(dir, 'rclone.conf'),
+    RCLONE_CONFIG_WEED_TYPE: 's3',
+    RCLONE_CONFIG_WEED_PROVIDER: 'Other',
+    RCLONE_CONFIG_WEED_ENDPOINT: weed.endpoint,
+    RCLONE_CONFIG_WEED_ACCESS_KEY_ID: weed.accessKey,
+    RCLONE_CONFIG_WEED_SECRET_ACCESS_KEY: weed.secretKey,
+  };
+  // rclone's S3 client cannot take a CA bundle with its own transport, and
+  // the loopback endpoint is plain http anyway.
+  delete env.AWS_CA_BUNDLE;
+  await weed.client.send(new CreateBucketCommand({ Bucket: 'bench' }));
+
+  // Incompressible bytes: a random 16 MiB block, each copy made different by its index.
+  const local = join(dir, 'object.bin');
+  const block = randomBytes(16 * MIB);
+  const fd = openSync(local, 'w');
+  const expect = createHash('sha256');
+  for (let off = 0, i = 0; off < size; off += block.length, i++) {
+    block.writeUInt32LE(i, 0);
+    const part = block.subarray(0, Math.min(block.length, size - off));
+    writeSync(fd, part);
+    expect.update(part);
+  }
+  closeSync(fd);
+  const sha = expect.digest('hex');
+  const up = spawnSync('rclone', ['copyto', local, 'weed:bench/object.bin'], { env, stdio: 'inherit' });
+  if (up.status !== 0) throw new Error(`rclone copyto failed (exit ${up.status})`);
+  rmSync(local);
+  console.log(`object: ${GIB} GiB (${size} bytes) on SeaweedFS at 127.0.0.1; ${RUNS} runs each, alternating`);
+
+  const ours: Array<{ seconds: number; growth: number }> = [];
+  const peer: Array<{ seconds: number; peak: number }> = [];
+  for (let r = 0; r < RUNS; r++) {
+    const target = join(dir, 'fetched.bin');
+    const one = spawnSync('npx', ['tsx', join(import.meta.dirname, 'fetch-one.ts'), 's3://bench/object.bin', target], { env, encoding: 'utf8' });
+    if (one.status !== 0) throw new Error(`fetch failed: ${one.stderr}`);
+    const m = JSON.parse(one.stdout.trim().split('\n').at(-1)!) as { seconds: number; sha256: string; sizeBytes: number; growth: number; rssPeak: number };
+    if (m.sha256 !== sha || m.sizeBytes !== size) throw new Error('the fetch brought other bytes than were put');
+    rmSync(target);
+    ours.push({ seconds: m.seconds, growth: m.growth });
+
+    // rclone cat into a file, timed and measured by a small wrapper (its peak RSS from the kernel's rusage).
+    const wrap = spawnSync(
+      'python3',
+      ['-c', 'import resource,subprocess,sys,time,json\nt=time.monotonic()\nr=subprocess.run(sys.argv[2:],stdout=open(sys.argv[1],"wb"))\nprint(json.dumps({"exit":r.returncode,"seconds":time.monotonic()-t,"peakKiB":resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))', target, 'rclone', 'cat', 'weed:bench/object.bin'],
+      { env, encoding: 'utf8' },
+    );
+    const p = JSON.parse(wrap.stdout.trim()) as { exit: number; seconds: number; peakKiB: number };
+    if (p.exit !== 0) throw new Error(`rclone cat failed: ${wrap.stderr}`);
+    // The peer must have brought the same bytes for its figure to mean anything (checked outside its time).
+    const peerSha = await sha256File(target);
+    if (peerSha !== sha) throw new Error('rclone cat brought other bytes than were put');
+    rmSync(target);
+    peer.push({ seconds: p.seconds, peak: p.peakKiB * 1024 });
+    console.log(`run ${r + 1}: fetch ${mibs(size, m.seconds)} MiB/s (grew ${(m.growth / MIB).toFixed(1)} MiB, peak RSS ${(m.rssPeak / MIB).toFixed(0)} MiB) | rclone cat ${mibs(size, p.seconds)} MiB/s (peak RSS ${(p.peakKiB / 1024).toFixed(0)} MiB)`);
+  }
+  const ourS = median(ours.map((o) => o.seconds));
+  const peerS = median(peer.map((o) => o.seconds));
+  console.log(`median: fetch ${mibs(size, ourS)} MiB/s, rclone cat ${mibs(size, peerS)} MiB/s, ratio ${(peerS / ourS).toFixed(2)}x (target >= 0.9x)`);
+  console.log(`memory: the fetching process grew at most ${(Math.max(...ours.map((o) => o.growth)) / MIB).toFixed(1)} MiB while ${GIB} GiB streamed (limit 64 MiB); rclone's peak RSS ${(Math.max(...peer.map((o) => o.peak)) / MIB).toFixed(0)} MiB`);
+} finally {
+  await weed.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function mibs(bytes: number, seconds: number): string {
+  return (bytes / MIB / seconds).toFixed(0);
+}
