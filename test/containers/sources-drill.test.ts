@@ -11,7 +11,7 @@ import { ensureEngine } from '../../harness/runtime/index.ts';
 import { planCandidates } from '../../harness/drill/plan.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
 import type { DrillReport } from '../../harness/model/types.ts';
-import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/fixtures/deployment.ts';
+import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/sample/deployment.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { makeStandinDeployment, type StandinDeployment } from '../fixtures/hiveloom-standin/deployment.ts';
 import { capture, failures } from '../helpers/drill.ts';
