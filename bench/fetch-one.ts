@@ -4,6 +4,7 @@
  * streamed (peak RSS minus the RSS just before the fetch began).
  * Usage: tsx bench/fetch-one.ts s3://BUCKET/KEY TARGET_FILE
  */
+import { readFileSync } from 'node:fs';
 import { fetchArchive } from '../harness/sources/fetch.ts';
 import { S3Source } from '../harness/sources/s3.ts';
 
@@ -16,5 +17,8 @@ const before = process.memoryUsage().rss;
 const t0 = process.hrtime.bigint();
 const got = await fetchArchive(source, location, target);
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-const peak = process.resourceUsage().maxRSS * 1024;
+// VmHWM, not getrusage's maxrss: Linux keeps maxrss across exec, so a child
+// would report the RSS of the process it was forked from if that was larger.
+const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+const peak = hwm ? Number(hwm[1]) * 1024 : process.resourceUsage().maxRSS * 1024;
 process.stdout.write(`${JSON.stringify({ seconds, sizeBytes: got.sizeBytes, sha256: got.sha256, rssBefore: before, rssPeak: peak, growth: peak - before })}\n`);

@@ -80,7 +80,9 @@ try {
     rmSync(target);
     ours.push({ seconds: m.seconds, growth: m.growth });
 
-    // rclone cat into a file, timed and measured by a small wrapper (its peak RSS from the kernel's rusage).
+    // rclone cat into a file, timed and measured by a small wrapper (its peak RSS
+    // from the kernel's rusage of children: a small Python forks it, so the
+    // maxrss carried across exec is Python's few MiB at most).
     const wrap = spawnSync(
       'python3',
       ['-c', 'import resource,subprocess,sys,time,json\nt=time.monotonic()\nr=subprocess.run(sys.argv[2:],stdout=open(sys.argv[1],"wb"))\nprint(json.dumps({"exit":r.returncode,"seconds":time.monotonic()-t,"peakKiB":resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))', target, 'rclone', 'cat', 'weed:bench/object.bin'],
