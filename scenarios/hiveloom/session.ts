@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
 import type { DrillContext, DrillSession } from '../../harness/profile.ts';
+import type { HiveloomSessionCheckId } from './check-ids.ts';
 import type { DataFacts, Observations } from '../../harness/model/types.ts';
 import type { HiveloomObservations } from './app-checks.ts';
 import { fileIntegrityProblems } from '../../harness/checks/sqlite-db.ts';
@@ -31,13 +32,13 @@ const ENV = { HIVELOOM_DATA_DIR: DATA_DIR, HIVELOOM_ENDPOINT: `http://127.0.0.1:
  * key is read only at start-up (so the server is restarted after the restore).
  */
 export class HiveloomSession implements DrillSession {
-  readonly #ctx: DrillContext;
+  readonly #ctx: DrillContext<HiveloomSessionCheckId>;
   #archive: OpenedArchive | undefined;
   #app: DrillContainer | undefined;
   #serverPid: string | undefined;
   #serves = 0;
 
-  constructor(ctx: DrillContext) {
+  constructor(ctx: DrillContext<HiveloomSessionCheckId>) {
     this.#ctx = ctx;
   }
 
@@ -318,7 +319,7 @@ export class HiveloomSession implements DrillSession {
   }
 
   /** Starts `hiveloom serve` in the background and waits for /healthz (`hiveloom health`). */
-  async #startServer(id: string, onFailure: 'fail' | 'error', when?: string): Promise<boolean> {
+  async #startServer(id: HiveloomSessionCheckId, onFailure: 'fail' | 'error', when?: string): Promise<boolean> {
     const ctx = this.#ctx;
     const log = `${DRILL_DIR}/serve-${++this.#serves}.log`;
     const r = await this.#exec(['sh', '-c', `hiveloom serve --host 127.0.0.1 --port ${PORT} --data-dir ${DATA_DIR} >${log} 2>&1 & echo $!`]);

@@ -1,12 +1,13 @@
 import { walkDumpData } from '../../../harness/archive/pg-dump-data.ts';
 import { copyColumns, copyFields, DumpFormatError, postgresMajor, readDumpToc, type DumpToc } from '../../../harness/archive/pg-dump.ts';
 import { availablePostgresMajors } from '../../../harness/images/postgres.ts';
-import type { CheckResult } from '../../../harness/model/types.ts';
+import type { Finding as AnyFinding } from '../../../harness/model/types.ts';
 import type { Manifest } from '../../../harness/manifest/schema.ts';
 import { COUNTED_TABLES } from '../tables.ts';
+import type { Z4jSessionCheckId } from '../check-ids.ts';
 import { drillServerMajor, Z4J_PG_CLIENT_MAJORS } from './image.ts';
 
-type Finding = Omit<CheckResult, 'stage'>;
+type Finding = AnyFinding<Z4jSessionCheckId>;
 
 /** Tables whose data a z4j restore cannot do without: the counted ones, the chain's state, the revision. */
 export const REQUIRED_TABLE_DATA = [...COUNTED_TABLES, 'audit_chain_state', 'alembic_version'] as const;
