@@ -63,6 +63,8 @@ function mismatchFindings(outcome: Extract<FetchOutcome, { ok: false }>): Findin
 export async function inspectStage(plan: DrillPlan, ctx: DrillContext, session: DrillSession, obs: Observations, judged: JudgedBeforeStart): Promise<void> {
   const facts = await session.inspect();
   if (facts) obs.archive = facts;
+  // The contract's judgement of what the archive holds, in the stage it concerns.
+  if (facts) for (const f of plan.profile.contract.judgeArchive?.(plan.manifest, facts) ?? []) ctx.check(f);
   if (facts?.appVersion !== undefined) {
     judged.archive = true;
     for (const f of compareArchiveFacts(plan.manifest, facts, plan.profile.contract)) ctx.check(f, { stop: true });

@@ -1,5 +1,5 @@
 import type { Manifest } from '../manifest/schema.ts';
-import type { Finding, Observations } from '../model/types.ts';
+import type { DataFacts, Finding, Observations } from '../model/types.ts';
 
 /**
  * What a profile promises a `passed` rests on. The harness holds every drill to
@@ -19,6 +19,11 @@ export interface Contract {
   archiveRecordsVersion: boolean;
   /** Why this backup counts as empty (empty when it is not); judged by the emptiness policy. */
   emptiness(manifest: Manifest): string[];
+  /**
+   * What the session read in the archive (its own facts, as observations) against the manifest, judged at
+   * inspect, before anything starts: a backup that cannot match its manifest is named before a server runs.
+   */
+  judgeArchive?(manifest: Manifest, archive: DataFacts): Finding[];
   /** The profile's own observations (what the application said, and its own readings) against the manifest. */
   compareProfile(manifest: Manifest, obs: Observations, when: 'restore' | 'upgrade'): Finding[];
 }

@@ -77,7 +77,6 @@ const STILL_JUDGED_IN_A_SESSION = new Set([
   'inspect.pg-table-data',
   'inspect.pg-server',
   'inspect.pg-server-recorded',
-  'inspect.pg-rows.*',
   // z4j, the restored data.
   'probe.foreign-keys',
   'probe.chain',
@@ -92,7 +91,7 @@ const FORWARDED: Record<string, { from: string; built?: string[] }> = {
   // z4j's SQLite inspect: the archive's chain as readArchiveChain judged it.
   'scenarios/z4j/session.ts f': { from: 'scenarios/z4j/archive-chain.ts', built: ['inspect.chain.*'] },
   // z4j's PostgreSQL inspect: the dump as inspectDump judged it.
-  'scenarios/z4j/pg/session.ts f': { from: 'scenarios/z4j/pg/inspect.ts', built: ['inspect.pg-rows.*'] },
+  'scenarios/z4j/pg/session.ts f': { from: 'scenarios/z4j/pg/inspect.ts' },
   // Hiveloom's #startServer(id, ...): the ids are its callers'.
   'scenarios/hiveloom/session.ts {id,status:onFailure': { from: 'scenarios/hiveloom/session.ts#startServer' },
 };

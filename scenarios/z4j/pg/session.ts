@@ -95,8 +95,9 @@ export class Z4jPgSession implements DrillSession {
     }
     this.#serverMajor = found.serverMajor;
     this.#unrestorable = found.unrestorable;
-    // What the dump says about itself (its z4j_meta and alembic_version data), held against the manifest in the compare stage.
-    return { counts: {}, fingerprints: {}, ...(found.appVersion ? { appVersion: found.appVersion } : {}), ...(found.revision ? { schemaRevision: found.revision } : {}) };
+    // What the dump says about itself (its z4j_meta and alembic_version data, the rows its COPY data holds per table),
+    // held against the manifest by the contract: the rows at inspect (judgeArchive), the version and revision then too.
+    return { counts: found.rows, fingerprints: {}, ...(found.appVersion ? { appVersion: found.appVersion } : {}), ...(found.revision ? { schemaRevision: found.revision } : {}) };
   }
 
   async provision(): Promise<void> {
