@@ -12,11 +12,11 @@ import type { SecretBag, SecretsReading } from './model/secrets.ts';
  * check-id type: its session's `ctx.check` takes those ids (and the harness's
  * operational ones) only, so a misspelt id is a type error.
  */
-export interface Profile<Id extends string = string> {
+export interface Profile<Id extends string = string, Provisioned = unknown> {
   name: string;
   summary: string;
   /** What a manifest must carry and a drill must prove for a `passed`. */
-  contract: Contract;
+  contract: Contract<Provisioned>;
   /**
    * How long the application's slowest command may take for this archive
    * (its restore of a large backup, say), from what the manifest records.
@@ -46,7 +46,7 @@ export interface Profile<Id extends string = string> {
    */
   readSecrets?(secrets: SecretBag): SecretsReading;
   /** A fresh per-drill session: it holds the drill's containers across stages. */
-  session(ctx: DrillContext<Id>): DrillSession;
+  session(ctx: DrillContext<Id>): DrillSession<Provisioned>;
   /**
    * `restore-drill demo`: makes a sample deployment and backs it up with the
    * application's own tool; the demo command captures and drills it.
@@ -90,12 +90,16 @@ export interface CaptureInput {
  * One drill's stages as the profile implements them. They return what they
  * observed; the one compare stage judges it. `ctx.check` is for operational
  * facts (a data dir was empty, a command completed, a file could not be read).
+ * `Provisioned`: what provision observed, for the contract's judgeProvision.
  */
-export interface DrillSession {
+export interface DrillSession<Provisioned = unknown> {
   /** A look inside the archive before anything starts; must not trust it. Returns what the archive says about itself. */
   inspect(): Promise<DataFacts | undefined>;
-  /** Starts containers (through ctx.start) with an empty data directory, checked empty. */
-  provision(): Promise<void>;
+  /**
+   * Starts containers (through ctx.start) with an empty data directory, checked empty. Returns what it
+   * observed there (the application's version, say), judged by the contract; nothing when it stopped early.
+   */
+  provision(): Promise<Provisioned | undefined | void>;
   /** The application's own restore command. */
   restore(): Promise<void>;
   /** The application's own checks plus the harness's independent ones. */

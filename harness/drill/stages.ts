@@ -71,6 +71,12 @@ export async function inspectStage(plan: DrillPlan, ctx: DrillContext, session: 
   }
 }
 
+/** Provision: the session starts its containers; what it observed there is judged by the contract, in this stage. */
+export async function provisionStage(plan: DrillPlan, ctx: DrillContext, session: DrillSession): Promise<void> {
+  const seen = await session.provision();
+  if (seen !== undefined) for (const f of plan.profile.contract.judgeProvision?.(plan.manifest, seen) ?? []) ctx.check(f);
+}
+
 /** The image of an application version (the recorded one at provision, the target at a gate's upgrade), for the report. */
 export async function imageFor(plan: DrillPlan, ctx: DrillContext, version: string): Promise<Built> {
   const built = await ctx.buildImage(plan.profile.image(version, plan.manifest));

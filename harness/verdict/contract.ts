@@ -8,7 +8,7 @@ import type { DataFacts, Finding, Observations } from '../model/types.ts';
  * `passed`. Without it, a drill passes when nothing *found* a failure, and what
  * runs would depend on what the manifest happens to contain.
  */
-export interface Contract {
+export interface Contract<Provisioned = unknown> {
   /** Plan time: each problem names the manifest field it is about ("$.expectations.chain: ..."). */
   manifestProblems(manifest: Manifest): string[];
   /** The check ids a `passed` drill of this manifest must hold, each passing at least once. */
@@ -24,6 +24,12 @@ export interface Contract {
    * inspect, before anything starts: a backup that cannot match its manifest is named before a server runs.
    */
   judgeArchive?(manifest: Manifest, archive: DataFacts): Finding[];
+  /**
+   * What the session observed while provisioning (its type is the profile's: the application's own
+   * version, say) against the manifest, judged in the provision stage: a finding that is not a pass
+   * there stops the pipeline, as any failed provision does.
+   */
+  judgeProvision?(manifest: Manifest, seen: Provisioned): Finding[];
   /** The profile's own observations (what the application said, and its own readings) against the manifest. */
   compareProfile(manifest: Manifest, obs: Observations, when: 'restore' | 'upgrade'): Finding[];
 }

@@ -60,7 +60,6 @@ const STILL_JUDGED_IN_A_SESSION = new Set([
   'inspect.tenant-store',
   'inspect.decrypt',
   // Hiveloom, the binary and the restored data.
-  'provision.version',
   'probe.master-key',
   'probe.decrypt',
   'probe.integrity',
