@@ -1,20 +1,22 @@
 import type { DrillContainer, StartOptions } from './runtime/index.ts';
 import type { BuiltImage, ImageRecipe } from './images/index.ts';
 import type { Manifest } from './manifest/schema.ts';
-import type { CheckResult, DataFacts, Observations } from './model/types.ts';
+import type { DataFacts, Finding, Observations } from './model/types.ts';
 import type { Contract } from './verdict/contract.ts';
 import type { SecretBag, SecretsReading } from './model/secrets.ts';
 
 /**
  * What an application profile provides. The harness knows containers,
  * archives, manifests and checks; a profile (scenarios/<app>/) knows how its
- * application restores and how to read what it says.
+ * application restores and how to read what it says. `Id` is the profile's
+ * check-id type: its session's `ctx.check` takes those ids (and the harness's
+ * operational ones) only, so a misspelt id is a type error.
  */
-export interface Profile {
+export interface Profile<Id extends string = string, Provisioned = unknown> {
   name: string;
   summary: string;
   /** What a manifest must carry and a drill must prove for a `passed`. */
-  contract: Contract;
+  contract: Contract<Provisioned>;
   /**
    * How long the application's slowest command may take for this archive
    * (its restore of a large backup, say), from what the manifest records.
@@ -44,7 +46,7 @@ export interface Profile {
    */
   readSecrets?(secrets: SecretBag): SecretsReading;
   /** A fresh per-drill session: it holds the drill's containers across stages. */
-  session(ctx: DrillContext): DrillSession;
+  session(ctx: DrillContext<Id>): DrillSession<Provisioned>;
   /**
    * `restore-drill demo`: makes a sample deployment and backs it up with the
    * application's own tool; the demo command captures and drills it.
@@ -88,12 +90,16 @@ export interface CaptureInput {
  * One drill's stages as the profile implements them. They return what they
  * observed; the one compare stage judges it. `ctx.check` is for operational
  * facts (a data dir was empty, a command completed, a file could not be read).
+ * `Provisioned`: what provision observed, for the contract's judgeProvision.
  */
-export interface DrillSession {
+export interface DrillSession<Provisioned = unknown> {
   /** A look inside the archive before anything starts; must not trust it. Returns what the archive says about itself. */
   inspect(): Promise<DataFacts | undefined>;
-  /** Starts containers (through ctx.start) with an empty data directory, checked empty. */
-  provision(): Promise<void>;
+  /**
+   * Starts containers (through ctx.start) with an empty data directory, checked empty. Returns what it
+   * observed there (the application's version, say), judged by the contract; nothing when it stopped early.
+   */
+  provision(): Promise<Provisioned | undefined | void>;
   /** The application's own restore command. */
   restore(): Promise<void>;
   /** The application's own checks plus the harness's independent ones. */
@@ -108,7 +114,19 @@ export interface DrillSession {
   dispose?(): Promise<void>;
 }
 
-export interface DrillContext {
+/**
+ * The check ids the harness's own helpers record for a session (requireEmptyDataDir):
+ * operational facts, open to every profile's session.
+ */
+export const HARNESS_OPERATIONAL_CHECK = {
+  dataDir: 'provision.data-dir',
+  upgradeDataDir: 'upgrade.data-dir',
+} as const;
+
+export type HarnessOperationalCheckId = (typeof HARNESS_OPERATIONAL_CHECK)[keyof typeof HARNESS_OPERATIONAL_CHECK];
+
+/** `Id`: the check ids the profile's session may record (its typed constants); the harness's operational ids are always allowed. */
+export interface DrillContext<Id extends string = string> {
   drillId: string;
   /** Absolute path of the archive on the host. */
   archive: string;
@@ -143,7 +161,7 @@ export interface DrillContext {
    * started (the archive is not of the profile's kind, say): the pipeline
    * stops after the current stage, even at inspect.
    */
-  check(result: Omit<CheckResult, 'stage'>, opts?: { stop?: boolean }): void;
+  check(result: Finding<Id | HarnessOperationalCheckId>, opts?: { stop?: boolean }): void;
   /** Records a note for the operator: information only, never part of the verdict (scrubbed of secrets like checks). */
   note(text: string): void;
 }

@@ -1,4 +1,4 @@
-import type { DrillContext } from '../profile.ts';
+import { HARNESS_OPERATIONAL_CHECK, type DrillContext, type HarnessOperationalCheckId } from '../profile.ts';
 import type { DrillContainer } from '../runtime/index.ts';
 
 /**
@@ -6,7 +6,7 @@ import type { DrillContainer } from '../runtime/index.ts';
  * `dir` in the container and records a check (provision.data-dir unless told). Returns false (the
  * provision must stop) when it is not empty or cannot be listed.
  */
-export async function requireEmptyDataDir(ctx: DrillContext, container: DrillContainer, dir: string, id = 'provision.data-dir'): Promise<boolean> {
+export async function requireEmptyDataDir(ctx: DrillContext, container: DrillContainer, dir: string, id: HarnessOperationalCheckId = HARNESS_OPERATIONAL_CHECK.dataDir): Promise<boolean> {
   const listing = await container.exec(['ls', '-A', dir], { timeoutMs: ctx.execTimeoutMs });
   if (listing.exitCode !== 0) {
     const said = `${listing.stderr}\n${listing.stdout}`.trim().split('\n').slice(-2).join(' | ') || '(no output)';

@@ -10,7 +10,7 @@ import type { FetchOutcome } from './fetch.ts';
 import { SourceError } from '../sources/source-error.ts';
 import { longestStage, rtoFinding, seconds } from './recovery-time.ts';
 import type { DrillPlan } from './plan.ts';
-import { compareStage, fetchStage, imageFor, inspectStage, integrityStage, postUpgradeStage, probeStage, upgradeOf, type JudgedBeforeStart } from './stages.ts';
+import { compareStage, fetchStage, imageFor, inspectStage, integrityStage, postUpgradeStage, probeStage, provisionStage, upgradeOf, type JudgedBeforeStart } from './stages.ts';
 
 export type { DrillOptions } from './drill-run.ts';
 
@@ -56,7 +56,7 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
       (await run.stage('provision', async () => {
         image = await imageFor(plan, ctx, plan.manifest.app.version);
         run.imageTag = image.tag;
-        await session.provision();
+        await provisionStage(plan, ctx, session);
       })) &&
       (await run.stage('restore', () => session.restore())) &&
       (await run.stage('probe', async () => {

@@ -63,10 +63,18 @@ function mismatchFindings(outcome: Extract<FetchOutcome, { ok: false }>): Findin
 export async function inspectStage(plan: DrillPlan, ctx: DrillContext, session: DrillSession, obs: Observations, judged: JudgedBeforeStart): Promise<void> {
   const facts = await session.inspect();
   if (facts) obs.archive = facts;
+  // The contract's judgement of what the archive holds, in the stage it concerns.
+  if (facts) for (const f of plan.profile.contract.judgeArchive?.(plan.manifest, facts) ?? []) ctx.check(f);
   if (facts?.appVersion !== undefined) {
     judged.archive = true;
     for (const f of compareArchiveFacts(plan.manifest, facts, plan.profile.contract)) ctx.check(f, { stop: true });
   }
+}
+
+/** Provision: the session starts its containers; what it observed there is judged by the contract, in this stage. */
+export async function provisionStage(plan: DrillPlan, ctx: DrillContext, session: DrillSession): Promise<void> {
+  const seen = await session.provision();
+  if (seen !== undefined) for (const f of plan.profile.contract.judgeProvision?.(plan.manifest, seen) ?? []) ctx.check(f);
 }
 
 /** The image of an application version (the recorded one at provision, the target at a gate's upgrade), for the report. */

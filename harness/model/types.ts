@@ -33,8 +33,8 @@ export interface StageTiming {
 
 export type Verdict = 'passed' | 'failed' | 'error';
 
-/** A finding before it is placed in a stage. */
-export type Finding = Omit<CheckResult, 'stage'>;
+/** A finding before it is placed in a stage; `Id` narrows its id to a profile's check ids. */
+export type Finding<Id extends string = string> = Omit<CheckResult, 'stage' | 'id'> & { id: Id };
 
 /**
  * Facts about a data set, read by the harness itself: from the archive (at

@@ -1,5 +1,5 @@
 import type { Manifest } from '../manifest/schema.ts';
-import type { Finding, Observations } from '../model/types.ts';
+import type { DataFacts, Finding, Observations } from '../model/types.ts';
 
 /**
  * What a profile promises a `passed` rests on. The harness holds every drill to
@@ -8,7 +8,7 @@ import type { Finding, Observations } from '../model/types.ts';
  * `passed`. Without it, a drill passes when nothing *found* a failure, and what
  * runs would depend on what the manifest happens to contain.
  */
-export interface Contract {
+export interface Contract<Provisioned = unknown> {
   /** Plan time: each problem names the manifest field it is about ("$.expectations.chain: ..."). */
   manifestProblems(manifest: Manifest): string[];
   /** The check ids a `passed` drill of this manifest must hold, each passing at least once. */
@@ -19,6 +19,17 @@ export interface Contract {
   archiveRecordsVersion: boolean;
   /** Why this backup counts as empty (empty when it is not); judged by the emptiness policy. */
   emptiness(manifest: Manifest): string[];
+  /**
+   * What the session read in the archive (its own facts, as observations) against the manifest, judged at
+   * inspect, before anything starts: a backup that cannot match its manifest is named before a server runs.
+   */
+  judgeArchive?(manifest: Manifest, archive: DataFacts): Finding[];
+  /**
+   * What the session observed while provisioning (its type is the profile's: the application's own
+   * version, say) against the manifest, judged in the provision stage: a finding that is not a pass
+   * there stops the pipeline, as any failed provision does.
+   */
+  judgeProvision?(manifest: Manifest, seen: Provisioned): Finding[];
   /** The profile's own observations (what the application said, and its own readings) against the manifest. */
   compareProfile(manifest: Manifest, obs: Observations, when: 'restore' | 'upgrade'): Finding[];
 }

@@ -21,6 +21,7 @@ export const HIVELOOM_CHECK = {
   dataDir: 'provision.data-dir',
   refused: 'provision.refused',
   version: 'provision.version',
+  firstStart: 'restore.first-start',
   restore: 'restore.hiveloom-restore',
   restart: 'restore.restart',
   staleSidecar: 'restore.stale-sidecar',
@@ -32,9 +33,13 @@ export const HIVELOOM_CHECK = {
   platformDb: 'probe.platform-db',
   tenantStore: 'probe.tenant-store',
   atRest: 'probe.at-rest',
+  serveAgain: 'probe.serve',
   // What Hiveloom itself said.
   doctor: 'app.doctor',
   tenantList: 'app.tenant-list',
 } as const;
 
 export type HiveloomCheckId = (typeof HIVELOOM_CHECK)[keyof typeof HIVELOOM_CHECK];
+
+/** What the session may record: the listed ids, and one refusal per kind of bad archive entry (`inspect.entry.<problem>`). */
+export type HiveloomSessionCheckId = HiveloomCheckId | `inspect.entry.${string}`;

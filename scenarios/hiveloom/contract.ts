@@ -2,7 +2,14 @@ import type { Contract } from '../../harness/verdict/index.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import { judgeApp } from './app-checks.ts';
 import { key, manifestTenants } from './layout.ts';
-import { HIVELOOM_CHECK } from './check-ids.ts';
+import { HIVELOOM_CHECK, type HiveloomCheckId } from './check-ids.ts';
+import type { Finding } from '../../harness/model/types.ts';
+import { quote } from './parse.ts';
+
+/** What provision observed: `hiveloom version` as the image's binary answered it. */
+export interface HiveloomProvisioned {
+  binary: { exitCode: number; stdout: string; stderr: string; version?: string };
+}
 
 /**
  * What a Hiveloom `passed` rests on: exact counts with content fingerprints
@@ -11,7 +18,7 @@ import { HIVELOOM_CHECK } from './check-ids.ts';
  * listings. Keys the archive holds but the manifest lacks are found by the
  * compare stage (an observed key the manifest does not cover fails).
  */
-export const hiveloomContract: Contract = {
+export const hiveloomContract: Contract<HiveloomProvisioned> = {
   archiveRecordsVersion: false,
 
   manifestProblems(m: Manifest): string[] {
@@ -59,5 +66,20 @@ export const hiveloomContract: Contract = {
     return out;
   },
 
+  judgeProvision: judgeBinaryVersion,
+
   compareProfile: (m, obs) => judgeApp(m, obs),
 };
+
+/**
+ * The image's binary against the version that made the archive (the manifest's): a drill
+ * with another binary proves nothing about this backup, and one that does not run, nothing at all.
+ */
+export function judgeBinaryVersion(m: Manifest, seen: HiveloomProvisioned): Finding<HiveloomCheckId>[] {
+  const id = HIVELOOM_CHECK.version;
+  const v = seen.binary;
+  const want = m.app.version;
+  if (v.exitCode !== 0 || !v.version) return [{ id, status: 'error', reason: `the image's hiveloom does not run (exit ${v.exitCode}): ${quote(v.stdout, v.stderr)}` }];
+  if (v.version !== want) return [{ id, status: 'error', reason: `the image runs hiveloom ${v.version}, the archive was made by ${want}: supply the ${want} binary`, expected: want, observed: v.version }];
+  return [{ id, status: 'pass', reason: `hiveloom ${v.version}, the version that made the archive` }];
+}

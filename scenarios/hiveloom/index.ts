@@ -3,7 +3,8 @@ import { captureHiveloom } from './capture.ts';
 import { envBinarySource, hiveloomImage, type HiveloomBinarySource } from './image.ts';
 import { HIVELOOM_PINNED_VERSION } from './layout.ts';
 import { HiveloomSession } from './session.ts';
-import { hiveloomContract } from './contract.ts';
+import { hiveloomContract, type HiveloomProvisioned } from './contract.ts';
+import type { HiveloomSessionCheckId } from './check-ids.ts';
 
 export { envBinarySource, hiveloomImage, type HiveloomBinarySource } from './image.ts';
 export { ARCHIVE_FORMAT, HIVELOOM_PINNED_VERSION } from './layout.ts';
@@ -12,7 +13,7 @@ export { ARCHIVE_FORMAT, HIVELOOM_PINNED_VERSION } from './layout.ts';
  * The Hiveloom profile, with the binary taken from `source` (by default
  * $RESTORE_DRILL_HIVELOOM_BINARY). Tests make one with the stand-in's.
  */
-export function createHiveloomProfile(source: HiveloomBinarySource = envBinarySource()): Profile {
+export function createHiveloomProfile(source: HiveloomBinarySource = envBinarySource()): Profile<HiveloomSessionCheckId, HiveloomProvisioned> {
   return {
     name: 'hiveloom',
     summary: 'Hiveloom agent platform: tar.gz backups with master.key, platform.db and tenant stores (binary supplied by the user)',
@@ -24,4 +25,4 @@ export function createHiveloomProfile(source: HiveloomBinarySource = envBinarySo
   };
 }
 
-export const hiveloomProfile: Profile = createHiveloomProfile();
+export const hiveloomProfile: Profile<HiveloomSessionCheckId, HiveloomProvisioned> = createHiveloomProfile();

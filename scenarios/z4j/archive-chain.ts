@@ -5,10 +5,11 @@ import type { ChainExpectation } from '../../harness/manifest/schema.ts';
 import { chainKey, readChainState } from './audit-chain.ts';
 import { judgeChainState, observeChainState, type ChainStateObservation } from './chain-state.ts';
 import { walkZ4jChainFast } from './sqlite-facts.ts';
+import type { Z4jSessionCheckId } from './check-ids.ts';
 
 export interface ArchiveChain {
   /** What is wrong with the archive's audit chain, as the drill's inspect stage says it (ids inspect.*). */
-  findings: Finding[];
+  findings: Finding<Z4jSessionCheckId>[];
   chain?: ChainObservation;
   state?: ChainStateObservation;
 }
@@ -22,7 +23,7 @@ export interface ArchiveChain {
  * would fail is refused while it can still be taken again, with the same words.
  */
 export async function readArchiveChain(db: Database.Database, file: string, secret: string, exp: ChainExpectation | undefined): Promise<ArchiveChain> {
-  const findings: Finding[] = [];
+  const findings: Finding<Z4jSessionCheckId>[] = [];
   const state = readChainState(db);
   const key = chainKey(secret);
   if (state) {
@@ -51,16 +52,21 @@ export async function readArchiveChain(db: Database.Database, file: string, secr
  * only damage is found: a row that does not verify, a broken link, the wrong
  * secret) and against z4j's signed chain state, as inspect findings.
  */
-export function chainDamage(chain: ChainObservation | undefined, state: ChainStateObservation, exp?: ChainExpectation): Finding[] {
-  const out: Finding[] = [];
+export function chainDamage(chain: ChainObservation | undefined, state: ChainStateObservation, exp?: ChainExpectation): Finding<Z4jSessionCheckId>[] {
+  const out: Finding<Z4jSessionCheckId>[] = [];
   const against = exp ?? (chain ? { table: 'audit_log', length: chain.length, headHmac: chain.headHmac, startsAtGenesis: chain.firstPrevHmac === null, ...(chain.firstPrevHmac !== null ? { firstPrevHmac: chain.firstPrevHmac } : {}) } : undefined);
   if (chain && against) {
     for (const f of compareChain(against, chain)) {
-      if (f.status !== 'pass') out.push({ ...f, id: f.id.replace(/^compare\./, 'inspect.'), reason: `archive: ${f.reason}` });
+      if (f.status !== 'pass') out.push({ ...f, id: atInspect(f.id), reason: `archive: ${f.reason}` });
     }
   }
   // After the walk's own, more specific findings: z4j's restore may refuse
   // such an archive, and the compare stage would never run.
   for (const f of judgeChainState('archive', state)) if (f.status !== 'pass') out.push({ ...f, id: 'inspect.chain-state' });
   return out;
+}
+
+/** compareChain's ids (compare.chain, compare.chain.*) as the inspect stage records them (inspect.chain, inspect.chain.*). */
+function atInspect(id: string): `inspect.chain${string}` {
+  return `inspect.chain${id.replace(/^compare\.chain/, '')}`;
 }

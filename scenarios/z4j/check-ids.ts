@@ -60,3 +60,6 @@ export const Z4J_CHECK = {
 } as const;
 
 export type Z4jCheckId = (typeof Z4J_CHECK)[keyof typeof Z4J_CHECK];
+
+/** What the sessions and contract may record: the listed ids, the dump's row count per table (`inspect.pg-rows.<table>`, judged by the contract at inspect), and the archive's chain as walked (`inspect.chain.<property>`, compareChain's ids at inspect). */
+export type Z4jSessionCheckId = Z4jCheckId | `inspect.pg-rows.${string}` | `inspect.chain${string}`;

@@ -3,7 +3,8 @@ import type { Manifest } from '../../harness/manifest/schema.ts';
 import { judgeApp } from './app-checks.ts';
 import { PG_ARCHIVE_FORMAT } from './pg/capture.ts';
 import { COUNTED_TABLES, STATUS_LABELS } from './tables.ts';
-import { Z4J_CHECK } from './check-ids.ts';
+import { Z4J_CHECK, type Z4jSessionCheckId } from './check-ids.ts';
+import type { DataFacts, Finding } from '../../harness/model/types.ts';
 
 /**
  * What a z4j `passed` rests on: the backup's alembic revision, the secret.env
@@ -70,5 +71,23 @@ export const z4jContract: Contract = {
     return out;
   },
 
+  judgeArchive: judgeDumpRows,
+
   compareProfile: (m, obs, when) => judgeApp(m, obs, when),
 };
+
+/**
+ * The rows a PostgreSQL dump's COPY data holds per table (counted at inspect,
+ * without a server) against the manifest's counts: a mismatch is found before
+ * any server starts. A table the dump holds no count for is left to the
+ * restored database's count (compare.count.*); the SQLite session reports none.
+ */
+export function judgeDumpRows(m: Manifest, archive: DataFacts): Finding<Z4jSessionCheckId>[] {
+  const out: Finding<Z4jSessionCheckId>[] = [];
+  for (const [table, expected] of Object.entries(m.expectations.counts)) {
+    const n = archive.counts[table];
+    if (n === undefined || typeof expected !== 'number' || n === expected) continue;
+    out.push({ id: `inspect.pg-rows.${table}`, status: 'fail', reason: `the dump holds ${n} rows of ${table}, the manifest expects ${expected}`, expected, observed: n });
+  }
+  return out;
+}

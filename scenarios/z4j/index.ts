@@ -11,8 +11,9 @@ import { z4jPgImageFor } from './pg/image.ts';
 import { Z4jPgSession } from './pg/session.ts';
 import { z4jProgress } from './progress.ts';
 import { readZ4jSecrets } from './secret-env.ts';
+import type { Z4jSessionCheckId } from './check-ids.ts';
 
-export const z4jProfile: Profile = {
+export const z4jProfile: Profile<Z4jSessionCheckId> = {
   name: 'z4j',
   summary: 'z4j control plane: SQLite and PostgreSQL (pg_dump) backups made by `z4j backup`, with its HMAC audit chain',
   contract: z4jContract,

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import type { DrillContext } from '../../harness/profile.ts';
+import type { Z4jSessionCheckId } from './check-ids.ts';
 import type { DrillContainer } from '../../harness/runtime/index.ts';
 import type { Run } from './app-checks.ts';
 import { quote } from './parse.ts';
@@ -7,7 +8,7 @@ import { readZ4jSecretEnv } from './secret-env.ts';
 import { DRILL_DIR, Z4J_HOME } from './tables.ts';
 
 /** Where the archive sits in the app container: outside the data dir. */
-export function archiveInContainer(ctx: DrillContext): string {
+export function archiveInContainer(ctx: DrillContext<Z4jSessionCheckId>): string {
   return `${DRILL_DIR}/${basename(ctx.archive)}`;
 }
 
@@ -17,7 +18,7 @@ export function archiveInContainer(ctx: DrillContext): string {
  * var), the archive beside the data dir, and `z4j migrate upgrade head`, because
  * z4j's authenticated restore only restores over a target at its migration head.
  */
-export async function prepareFreshInstall(ctx: DrillContext, app: DrillContainer, run: Run, target: string): Promise<void> {
+export async function prepareFreshInstall(ctx: DrillContext<Z4jSessionCheckId>, app: DrillContainer, run: Run, target: string): Promise<void> {
   // Judged before anything started (compare.secrets-file); said again here, where z4j reads the file.
   const read = readZ4jSecretEnv(ctx.secrets!.raw);
   ctx.check(
@@ -42,7 +43,7 @@ export async function prepareFreshInstall(ctx: DrillContext, app: DrillContainer
  * The gate's upgrade, the same for both backends: secret.env into the target
  * version's empty home, then that version's own `z4j migrate upgrade head`.
  */
-export async function migrateWithTarget(ctx: DrillContext, app: DrillContainer, run: Run, version: string, target: string): Promise<void> {
+export async function migrateWithTarget(ctx: DrillContext<Z4jSessionCheckId>, app: DrillContainer, run: Run, version: string, target: string): Promise<void> {
   await app.writeFile(`${Z4J_HOME}/secret.env`, ctx.secrets!.raw, 0o600);
   const r = await run(['z4j', 'migrate', 'upgrade', 'head']);
   ctx.check(

@@ -4,6 +4,7 @@ import { hasSqliteHeader, privateCopy } from '../../harness/archive/sqlite-file.
 import { foreignKeyProblems, integrityProblems, openReadOnly, tableColumns, tableExists } from '../../harness/checks/sqlite-db.ts';
 import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
 import type { DrillContext, DrillSession } from '../../harness/profile.ts';
+import type { Z4jSessionCheckId } from './check-ids.ts';
 import type { ChainObservation, DataFacts, Observations } from '../../harness/model/types.ts';
 import { errorMessage, DrillError } from '../../harness/errors.ts';
 import { CHAIN_SECRET_NAME, readChainState } from './audit-chain.ts';
@@ -24,7 +25,7 @@ const SECRETS_HINT =
 
 /** One z4j SQLite drill: the archive restored by z4j's own CLI in a fresh container. */
 export class Z4jSqliteSession implements DrillSession {
-  readonly #ctx: DrillContext;
+  readonly #ctx: DrillContext<Z4jSessionCheckId>;
   #app: DrillContainer | undefined;
   /** Set by upgrade(): the next probe reads the target version's migrated database. */
   #upgraded = false;
@@ -37,7 +38,7 @@ export class Z4jSqliteSession implements DrillSession {
   /** The archive's chain against its signed state, read at inspect and judged in the compare stage. */
   #archiveState: ChainStateObservation | undefined;
 
-  constructor(ctx: DrillContext) {
+  constructor(ctx: DrillContext<Z4jSessionCheckId>) {
     this.#ctx = ctx;
     this.#version = ctx.manifest.app.version;
   }

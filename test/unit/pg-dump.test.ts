@@ -6,6 +6,7 @@ import { walkDumpData } from '../../harness/archive/pg-dump-data.ts';
 import { copyColumns, copyFields, DumpFormatError, hasPgDumpMagic, postgresMajor, readDumpToc } from '../../harness/archive/pg-dump.ts';
 import { choosePostgresMajor } from '../../harness/images/postgres.ts';
 import { inspectDump } from '../../scenarios/z4j/pg/inspect.ts';
+import { judgeDumpRows } from '../../scenarios/z4j/contract.ts';
 import { parseDatabaseUrl, redactUrl } from '../../scenarios/z4j/pg/backup.ts';
 
 import { KEY_ID, makeDump, z4jTables } from '../helpers/pg-dump-fixture.ts';
@@ -104,10 +105,13 @@ describe('z4j dump inspection', () => {
     });
   });
 
-  it('compares the rows counted in the dump with the manifest before any server starts', async () => {
-    const manifest = { archive: {}, expectations: { counts: { audit_log: 4 } } } as unknown as Parameters<typeof inspectDump>[1];
+  it('counts the rows in the dump, and the contract compares them with the manifest at inspect, before any server starts', async () => {
+    const manifest = { archive: {}, expectations: { counts: { audit_log: 4 } } } as unknown as NonNullable<Parameters<typeof inspectDump>[1]>;
     const r = await inspectDump(file('rows.dump', makeDump({ tables: z4jTables(3) })), manifest);
-    expect(r.findings.find((f) => f.id === 'inspect.pg-rows.audit_log')?.reason).toBe('the dump holds 3 rows of audit_log, the manifest expects 4');
+    expect(r.rows.audit_log).toBe(3);
+    const found = judgeDumpRows(manifest, { counts: r.rows, fingerprints: {} });
+    expect(found.find((f) => f.id === 'inspect.pg-rows.audit_log')?.reason).toBe('the dump holds 3 rows of audit_log, the manifest expects 4');
+    expect(judgeDumpRows(manifest, { counts: { ...r.rows, audit_log: 4 }, fingerprints: {} })).toEqual([]);
   });
 });
 

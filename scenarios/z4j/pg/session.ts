@@ -3,6 +3,7 @@ import { z4jSecret } from '../secret-env.ts';
 import type { DrillContainer, ExecOutcome } from '../../../harness/runtime/index.ts';
 import { POSTGRES_PORT, POSTGRES_SUPERUSER, psql } from '../../../harness/runtime/postgres.ts';
 import type { DrillContext, DrillSession } from '../../../harness/profile.ts';
+import type { Z4jSessionCheckId } from '../check-ids.ts';
 import type { ChainObservation, DataFacts, Observations } from '../../../harness/model/types.ts';
 import { errorMessage } from '../../../harness/errors.ts';
 import { CHAIN_SECRET_NAME, chainKey } from '../audit-chain.ts';
@@ -38,7 +39,7 @@ export interface PgSessionOptions {
  * reading of the restored database with `pg`.
  */
 export class Z4jPgSession implements DrillSession {
-  readonly #ctx: DrillContext;
+  readonly #ctx: DrillContext<Z4jSessionCheckId>;
   readonly #opts: PgSessionOptions;
   #serverMajor: number | undefined;
   #unrestorable = false;
@@ -56,7 +57,7 @@ export class Z4jPgSession implements DrillSession {
   /** Where the drill's time went: z4j's own commands, and the harness's own reading of the restored database. */
   readonly timings = { appCommandsMs: 0, restoreMs: 0, harnessReadMs: 0 };
 
-  constructor(ctx: DrillContext, opts: PgSessionOptions = {}) {
+  constructor(ctx: DrillContext<Z4jSessionCheckId>, opts: PgSessionOptions = {}) {
     this.#ctx = ctx;
     this.#opts = opts;
     this.#version = ctx.manifest.app.version;
@@ -94,8 +95,9 @@ export class Z4jPgSession implements DrillSession {
     }
     this.#serverMajor = found.serverMajor;
     this.#unrestorable = found.unrestorable;
-    // What the dump says about itself (its z4j_meta and alembic_version data), held against the manifest in the compare stage.
-    return { counts: {}, fingerprints: {}, ...(found.appVersion ? { appVersion: found.appVersion } : {}), ...(found.revision ? { schemaRevision: found.revision } : {}) };
+    // What the dump says about itself (its z4j_meta and alembic_version data, the rows its COPY data holds per table),
+    // held against the manifest by the contract: the rows at inspect (judgeArchive), the version and revision then too.
+    return { counts: found.rows, fingerprints: {}, ...(found.appVersion ? { appVersion: found.appVersion } : {}), ...(found.revision ? { schemaRevision: found.revision } : {}) };
   }
 
   async provision(): Promise<void> {
