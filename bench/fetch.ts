@@ -9,13 +9,15 @@
  *    through @aws-sdk/client-s3, sha256 while it arrives, into a file) in a
  *    fresh process, then `rclone cat OBJECT > file`; each run's seconds and
  *    peak RSS (the process's own growth while streaming, for the fetch).
+ *    rclone cat does not hash, so it is also timed doing the fetch's work:
+ *    `rclone cat OBJECT | tee file | sha256sum`.
  * 3. Medians, throughput in MiB/s, and the fetch's throughput as a ratio of
  *    rclone's (target: at least 0.9x, with memory flat).
  * Prints figures; asserts nothing about time (shared machines are noisy).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
@@ -71,6 +73,7 @@ try {
 
   const ours: Array<{ seconds: number; growth: number }> = [];
   const peer: Array<{ seconds: number; peak: number }> = [];
+  const peerHashed: Array<{ seconds: number }> = [];
   for (let r = 0; r < RUNS; r++) {
     const target = join(dir, 'fetched.bin');
     const one = spawnSync('npx', ['tsx', join(import.meta.dirname, 'fetch-one.ts'), 's3://bench/object.bin', target], { env, encoding: 'utf8' });
@@ -83,23 +86,36 @@ try {
     // rclone cat into a file, timed and measured by a small wrapper (its peak RSS
     // from the kernel's rusage of children: a small Python forks it, so the
     // maxrss carried across exec is Python's few MiB at most).
-    const wrap = spawnSync(
-      'python3',
-      ['-c', 'import resource,subprocess,sys,time,json\nt=time.monotonic()\nr=subprocess.run(sys.argv[2:],stdout=open(sys.argv[1],"wb"))\nprint(json.dumps({"exit":r.returncode,"seconds":time.monotonic()-t,"peakKiB":resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))', target, 'rclone', 'cat', 'weed:bench/object.bin'],
-      { env, encoding: 'utf8' },
-    );
-    const p = JSON.parse(wrap.stdout.trim()) as { exit: number; seconds: number; peakKiB: number };
-    if (p.exit !== 0) throw new Error(`rclone cat failed: ${wrap.stderr}`);
+    const timed = (out: string, cmd: string[]) => {
+      const wrap = spawnSync(
+        'python3',
+        ['-c', 'import resource,subprocess,sys,time,json\nt=time.monotonic()\nr=subprocess.run(sys.argv[2:],stdout=open(sys.argv[1],"wb"))\nprint(json.dumps({"exit":r.returncode,"seconds":time.monotonic()-t,"peakKiB":resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))', out, ...cmd],
+        { env, encoding: 'utf8' },
+      );
+      const p = JSON.parse(wrap.stdout.trim()) as { exit: number; seconds: number; peakKiB: number };
+      if (p.exit !== 0) throw new Error(`${cmd.join(' ')} failed: ${wrap.stderr}`);
+      return p;
+    };
+    const p = timed(target, ['rclone', 'cat', 'weed:bench/object.bin']);
     // The peer must have brought the same bytes for its figure to mean anything (checked outside its time).
     const peerSha = await sha256File(target);
     if (peerSha !== sha) throw new Error('rclone cat brought other bytes than were put');
     rmSync(target);
     peer.push({ seconds: p.seconds, peak: p.peakKiB * 1024 });
-    console.log(`run ${r + 1}: fetch ${mibs(size, m.seconds)} MiB/s (grew ${(m.growth / MIB).toFixed(1)} MiB, peak RSS ${(m.rssPeak / MIB).toFixed(0)} MiB) | rclone cat ${mibs(size, p.seconds)} MiB/s (peak RSS ${(p.peakKiB / 1024).toFixed(0)} MiB)`);
+    // The same work as the fetch: rclone cat does not hash, so the peer is also
+    // timed delivering the file and its sha256 (sha256sum in its own process).
+    const shaOut = join(dir, 'peer.sha256');
+    const h = timed(shaOut, ['sh', '-c', 'rclone cat "$0" | tee "$1" | sha256sum', 'weed:bench/object.bin', target]);
+    if (!readFileSync(shaOut, 'utf8').startsWith(sha) || (await sha256File(target)) !== sha) throw new Error('rclone cat | sha256sum brought other bytes than were put');
+    rmSync(target);
+    peerHashed.push({ seconds: h.seconds });
+    console.log(`run ${r + 1}: fetch ${mibs(size, m.seconds)} MiB/s (grew ${(m.growth / MIB).toFixed(1)} MiB, peak RSS ${(m.rssPeak / MIB).toFixed(0)} MiB) | rclone cat ${mibs(size, p.seconds)} MiB/s (peak RSS ${(p.peakKiB / 1024).toFixed(0)} MiB) | rclone cat | tee | sha256sum ${mibs(size, h.seconds)} MiB/s`);
   }
   const ourS = median(ours.map((o) => o.seconds));
   const peerS = median(peer.map((o) => o.seconds));
+  const hashedS = median(peerHashed.map((o) => o.seconds));
   console.log(`median: fetch ${mibs(size, ourS)} MiB/s, rclone cat ${mibs(size, peerS)} MiB/s, ratio ${(peerS / ourS).toFixed(2)}x (target >= 0.9x)`);
+  console.log(`same work (file plus sha256): rclone cat | tee | sha256sum ${mibs(size, hashedS)} MiB/s, ratio ${(hashedS / ourS).toFixed(2)}x`);
   console.log(`memory: the fetching process grew at most ${(Math.max(...ours.map((o) => o.growth)) / MIB).toFixed(1)} MiB while ${GIB} GiB streamed (limit 64 MiB); rclone's peak RSS ${(Math.max(...peer.map((o) => o.peak)) / MIB).toFixed(0)} MiB`);
 } finally {
   await weed.stop();

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errorMessage, isRestoreDrillError } from '../errors.ts';
+import { HashingPositionalSink } from './positional-sink.ts';
 import { ArchiveMismatchError, SourceError } from './source-error.ts';
 import type { ArchiveSource, SourceObject } from './source.ts';
 
@@ -38,6 +37,7 @@ export async function fetchArchive(source: ArchiveSource, location: string, targ
   const file = await open(targetFile, 'wx', 0o600);
   let object: SourceObject | undefined;
   let received = 0;
+  let sink: HashingPositionalSink | undefined;
   try {
     const opened = await source.open(location, signal);
     object = opened.object;
@@ -46,31 +46,22 @@ export async function fetchArchive(source: ArchiveSource, location: string, targ
       opened.stream.destroy();
       throw sizeMismatch(shown, expected.sizeBytes, announced, object, `the source announces ${announced} bytes`);
     }
-    const hash = createHash('sha256');
     const obj = object;
-    // Chunks pass through as they came (64 KiB from a socket): gathering them
-    // into larger blocks was measured no faster and made more garbage; the
-    // file stream writes whatever has queued in one writev.
-    const meter = new Transform({
-      highWaterMark: 1 << 20,
-      transform(chunk: Buffer, _enc, done) {
-        received += chunk.length;
-        if (expected && received > expected.sizeBytes) {
-          done(sizeMismatch(shown, expected.sizeBytes, received, obj, `more than ${expected.sizeBytes} bytes arrived (stopped at ${received})`));
-          return;
-        }
-        hash.update(chunk);
-        done(null, chunk);
-      },
+    sink = new HashingPositionalSink(file.fd, (chunk) => {
+      received += chunk.length;
+      if (expected && received > expected.sizeBytes) {
+        return sizeMismatch(shown, expected.sizeBytes, received, obj, `more than ${expected.sizeBytes} bytes arrived (stopped at ${received})`);
+      }
+      return undefined;
     });
-    await pipeline(opened.stream, meter, file.createWriteStream({ highWaterMark: 1 << 20 }), { signal });
+    await pipeline(opened.stream, sink, { signal });
+    const sha256 = sink.digest();
     if (announced !== undefined && received !== announced) {
       throw new SourceError(`${shown}: connection cut: the stream ended after ${received} of ${announced} bytes`, 'RD_SOURCE_CUT');
     }
     if (expected && received !== expected.sizeBytes) {
       throw sizeMismatch(shown, expected.sizeBytes, received, object, `${received} bytes arrived`);
     }
-    const sha256 = hash.digest('hex');
     if (expected && sha256 !== expected.sha256) {
       throw new ArchiveMismatchError(
         `${shown}: sha256 ${sha256.slice(0, 12)}… of the bytes that arrived does not match the manifest's ${expected.sha256.slice(0, 12)}…`,
@@ -82,12 +73,14 @@ export async function fetchArchive(source: ArchiveSource, location: string, targ
     }
     return { sha256, sizeBytes: received, object };
   } catch (e) {
+    await sink?.settled();
     await file.close().catch(() => undefined);
     await rm(targetFile, { force: true });
     if (signal?.aborted || isRestoreDrillError(e)) throw e;
     // A raw stream error (socket reset, premature close) after the source answered.
     throw new SourceError(`${shown}: connection cut after ${received}${object?.sizeBytes !== undefined ? ` of ${object.sizeBytes}` : ''} bytes (${oneLine(e)})`, 'RD_SOURCE_CUT', { cause: e });
   } finally {
+    await sink?.settled();
     await file.close().catch(() => undefined);
   }
 }

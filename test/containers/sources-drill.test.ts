@@ -12,6 +12,8 @@ import { planCandidates } from '../../harness/drill/plan.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
 import type { DrillReport } from '../../harness/model/types.ts';
 import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/sample/deployment.ts';
+import { makeZ4jPgDeployment } from '../../scenarios/z4j/pg/sample/deployment.ts';
+import { Z4J_PG_TEST_MAJOR } from '../../scenarios/z4j/pg/image.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { makeStandinDeployment, type StandinDeployment } from '../fixtures/hiveloom-standin/deployment.ts';
 import { capture, failures } from '../helpers/drill.ts';
@@ -108,6 +110,32 @@ describe.skipIf(skipReason)('drills from an S3-compatible store (SeaweedFS on 12
     expect(r.stages.map((s) => s.name).slice(0, 3)).toEqual(['fetch', 'integrity', 'inspect']);
     // No credential anywhere in what the drill wrote.
     expect(JSON.stringify(r)).not.toContain(weed.secretKey);
+  });
+
+  it('passes a z4j PostgreSQL dump drilled from s3://, its manifest beside it', async () => {
+    // Made here rather than in beforeAll: only this case needs a live PostgreSQL deployment.
+    const { docker } = await ensureEngine();
+    const live = await makeZ4jPgDeployment({ docker, version: Z4J_PINNED_VERSION, pgMajor: Z4J_PG_TEST_MAJOR, outDir: join(dir, 'pg'), name: 'z4j-pg-2026-12-01.dump' });
+    let size: number;
+    try {
+      await capture('z4j', live.archive, live.secrets);
+      size = readFileSync(live.archive).length;
+      await put(`z4j-pg/${basename(live.archive)}`, readFileSync(live.archive));
+      await put(`z4j-pg/${basename(live.archive)}.manifest.json`, readFileSync(`${live.archive}.manifest.json`));
+    } finally {
+      // The drill restores into its own fresh server: the live one is not needed past capture.
+      await live.stop();
+    }
+    const location = `s3://drills/z4j-pg/${basename(live.archive)}`;
+    const r = await drillAt(location, { secrets: live.secrets });
+    expect(failures(r)).toEqual([]);
+    expect(r.verdict).toBe('passed');
+    expect(r.archive).toMatchObject({ path: location, sizeBytes: size, source: { kind: 's3', location } });
+    expect(r.image?.tag).toContain(`restore-drill/z4j-pg:${Z4J_PINNED_VERSION}-pg${Z4J_PG_TEST_MAJOR}-`);
+    expect(r.manifest?.path).toBe(`${location}.manifest.json`);
+    expect(r.stages.map((s) => s.name).slice(0, 3)).toEqual(['fetch', 'integrity', 'inspect']);
+    expect(r.checks.find((c) => c.id === 'restore.z4j-restore')?.reason).toMatch(/^z4j restore --force completed \(postgres backend\)/);
+    expect(r.checks.find((c) => c.id === 'compare.chain.walk')?.reason).toMatch(/^all \d+ audit_log rows verify and link$/);
   });
 
   it('passes a Hiveloom (stand-in) instance archive drilled from s3://', async () => {
