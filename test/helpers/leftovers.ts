@@ -27,8 +27,13 @@ export async function leftovers(tmp = tmpdir()): Promise<{ containers: number; n
   return {
     containers: (await docker.listContainers({ all: true, filters })).filter((c) => ours(c.Labels)).length,
     networks: (await docker.listNetworks({ filters })).filter((n) => ours(n.Labels)).length,
-    workDirs: readdirSync(tmp).filter((f) => /^restore-drill-/.test(f) && ours(workDirOwner(join(tmp, f)))),
+    workDirs: ownWorkDirs(tmp),
   };
+}
+
+/** Work folders under `tmp` owned by this test's processes (no engine needed): other drills' folders are not counted. */
+export function ownWorkDirs(tmp = tmpdir(), prefix = 'restore-drill-'): string[] {
+  return readdirSync(tmp).filter((f) => f.startsWith(prefix) && ours(workDirOwner(join(tmp, f))));
 }
 
 /** A work folder's owner record (see harness/runtime/work-dir.ts); undefined when it has none yet or is not ours to read. */

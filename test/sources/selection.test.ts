@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -10,6 +10,7 @@ import type { DrillReport } from '../../harness/model/types.ts';
 import type { Profile } from '../../harness/profile.ts';
 import { registerProfiles } from '../../harness/profiles.ts';
 import { selectArchives } from '../../harness/select/select.ts';
+import { ownWorkDirs } from '../helpers/leftovers.ts';
 import { historyCommand } from '../../harness/commands/history.ts';
 import { captureCommand } from '../../harness/commands/capture.ts';
 import { type Seaweed, startSeaweed } from '../helpers/seaweed.ts';
@@ -134,14 +135,14 @@ describe('an s3:// prefix as a selection', () => {
     const said: string[] = [];
     const noOut = await captureCommand({ profile: 'toy', archive: 's3://sel/nightly/2026-11-28.tar', say: (l) => said.push(l) }).catch((x: unknown) => x as Error);
     expect((noOut as Error).message).toMatch(/^s3:\/\/sel\/nightly\/2026-11-28\.tar: give --out FILE for the manifest of an archive in a store/);
-    const before = readdirSync(tmpdir()).filter((n) => n.startsWith('restore-drill-capture-'));
+    const before = ownWorkDirs(tmpdir(), 'restore-drill-capture-');
     const out = join(work, 'captured.manifest.json');
     expect(await captureCommand({ profile: 'toy', archive: 's3://sel/nightly/2026-11-28.tar', out, say: (l) => said.push(l) })).toBe(0);
     const m = JSON.parse(readFileSync(out, 'utf8')) as { archive: { file: string; sha256: string; sizeBytes: number } };
     expect(m.archive).toMatchObject({ file: '2026-11-28.tar', sha256: sha(body(DAYS[0]!)), sizeBytes: body(DAYS[0]!).length });
     expect(said[0]).toMatch(/^fetched s3:\/\/sel\/nightly\/2026-11-28\.tar \(version [0-9a-f]+\)$/);
     // The fetched copy's folder is gone.
-    expect(readdirSync(tmpdir()).filter((n) => n.startsWith('restore-drill-capture-'))).toEqual(before);
+    expect(ownWorkDirs(tmpdir(), 'restore-drill-capture-')).toEqual(before);
     expect(existsSync(out)).toBe(true);
   });
 });
