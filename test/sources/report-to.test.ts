@@ -12,7 +12,7 @@ import { reportStore } from '../../harness/fleet/report-to.ts';
 import { RunReportSchema } from '../../harness/report/schema.ts';
 import { SourceError } from '../../harness/sources/source-error.ts';
 import { sampleRun } from '../helpers/sample-report.ts';
-import { type Seaweed, startSeaweed } from '../helpers/seaweed.ts';
+import { type Seaweed, startSeaweed, useSeaweedChain } from '../helpers/seaweed.ts';
 
 /**
  * --report-to s3://BUCKET/PREFIX/ and merge from it, against a real SeaweedFS:
@@ -35,21 +35,12 @@ beforeAll(async () => {
   await keygenCommand({ out: key, print: () => {} });
 }, 300_000);
 
+beforeEach(() => useSeaweedChain(weed, work));
+
 afterAll(async () => {
   process.env = savedEnv;
   await weed?.stop();
   rmSync(work, { recursive: true, force: true });
-});
-
-beforeEach(() => {
-  process.env.AWS_ENDPOINT_URL_S3 = weed.endpoint;
-  process.env.AWS_ACCESS_KEY_ID = weed.accessKey;
-  process.env.AWS_SECRET_ACCESS_KEY = weed.secretKey;
-  delete process.env.AWS_REGION;
-  delete process.env.AWS_PROFILE;
-  process.env.AWS_CONFIG_FILE = join(work, 'no-aws-config');
-  process.env.AWS_SHARED_CREDENTIALS_FILE = join(work, 'no-aws-credentials');
-  process.env.AWS_MAX_ATTEMPTS = '2';
 });
 
 async function keys(prefix: string): Promise<string[]> {
@@ -100,9 +91,9 @@ describe('--report-to s3:// and merge from it, on a real SeaweedFS', () => {
   it('a bucket that does not exist, or credentials the store refuses, stop the worker before any drill starts; nothing is written', async () => {
     const run = (reportTo: string) => runCommand({ profile: 'z4j', archives: [backups], shard: { index: 1, count: 1 }, reportTo, reporters: ['console'], ...quiet });
     await expect(run('s3://no-such-bucket/x/')).rejects.toSatisfy((e) => e instanceof SourceError && e.code === 'RD_SOURCE_NOT_FOUND');
-    process.env.AWS_SECRET_ACCESS_KEY = 'wrong';
+    useSeaweedChain(weed, work, 'wrong');
     await expect(run('s3://reports/denied/')).rejects.toSatisfy((e) => e instanceof SourceError && e.code === 'RD_SOURCE_DENIED');
-    process.env.AWS_SECRET_ACCESS_KEY = weed.secretKey;
+    useSeaweedChain(weed, work);
     expect(await keys('denied/')).toEqual([]);
   });
 });
