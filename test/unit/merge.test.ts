@@ -165,11 +165,15 @@ describe('the worker: run --shard with --report-to a folder', () => {
 
   it('two workers write shard-1-of-2.json and shard-2-of-2.json that partition the selection; merge gives every archive once, with its node', async () => {
     const to = join(dir, 'reports', 'run-a');
+    const state = join(dir, 'state');
+    const { RESTORE_DRILL_HISTORY: _named, ...withoutHistoryVar } = process.env;
     for (const i of [1, 2]) {
-      const code = await runCommand({ profile: 'z4j', archives: [backups], shard: { index: i, count: 2 }, reportTo: to, reporters: ['console'], env: { ...process.env, RESTORE_DRILL_NODE: `worker-${i}` }, ...quiet });
+      const code = await runCommand({ profile: 'z4j', archives: [backups], shard: { index: i, count: 2 }, reportTo: to, reporters: ['console'], env: { ...withoutHistoryVar, RESTORE_DRILL_NODE: `worker-${i}`, RESTORE_DRILL_STATE_DIR: state }, ...quiet });
       expect(code).toBe(3);
     }
     expect(readdirSync(to).sort()).toEqual(['shard-1-of-2.json', 'shard-2-of-2.json']);
+    // A shard records no history of its own unless one is named: the run's history is the merge's.
+    expect(existsSync(state)).toBe(false);
     const [one, two] = [1, 2].map((i) => RunReportSchema.parse(JSON.parse(readFileSync(join(to, `shard-${i}-of-2.json`), 'utf8'))));
     const all = ['a', 'b', 'c', 'd', 'e'].map((n) => join(backups, `${n}.db`));
     expect(one!.shard).toMatchObject({ index: 1, count: 2, selection: all, node: 'worker-1' });
