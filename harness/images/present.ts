@@ -50,7 +50,7 @@ export function imagePolicy(env: NodeJS.ProcessEnv = process.env, given?: { pres
 
 /** The remedy a message gives: load the image through this node's engine, or pull it from the user's registry. */
 function howToLoad(tag: string, node: string, endpoint: string): string {
-  return `load it with "restore-drill images load --to ENGINE ${tag}" run where the image is, ENGINE being node ${node}'s engine address (this worker reaches it as ${endpoint}), or add --registry REGISTRY to pull it from yours`;
+  return `load it with "restore-drill images load ${tag} --to ENGINE" run where the image is, ENGINE being node ${node}'s engine address (this worker reaches it as ${endpoint}), or add --registry REGISTRY to pull it from yours`;
 }
 
 /** The base id the recipe hash is computed on: the submitter's expectation, else the base on this node. */
