@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -148,5 +148,39 @@ describe.skipIf(skipReason)('images on every node of a Swarm, and the worker ima
     expect(cli.status, cli.stderr).toBe(0);
     expect(cli.stdout.trim().split('\n')).toEqual([`loaded\t${z4j.tag}\tunix://${node.socket}\t${z4j.id.slice(7, 19)}`]);
     expect(await imageId(node.docker, z4j.tag)).toBe(z4j.id);
+  });
+
+  it('--registry: the source pushes once to a registry the user runs, each node pulls by digest and gets the same id', async () => {
+    // Debian's docker-registry in the hub namespace: every node reaches it at the hub's address.
+    const regDir = join(fleet.dir, 'registry');
+    mkdirSync(regDir);
+    const config = join(regDir, 'config.yml');
+    writeFileSync(config, `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${regDir}/data\nhttp:\n  addr: ${fleet.hubAddress}:5000\n`);
+    const [cmd, ...args] = fleet.inHub(['docker-registry', 'serve', config]);
+    const registry = spawn(cmd!, args, { stdio: 'ignore' });
+    try {
+      const url = `http://${fleet.hubAddress}:5000/v2/`;
+      for (let i = 0; ; i++) {
+        try {
+          fleet.exec(['curl', '-sf', url]);
+          break;
+        } catch (e) {
+          if (i > 100) throw e;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      // The stand-in image leaves nodes 1 and 2; node 0 (the source here: it reaches the registry) still has it.
+      for (const n of fleet.nodes.slice(1)) await n.docker.getImage(hiveloom.tag).remove();
+      const [source, ...targets] = fleet.nodes;
+      const loaded = await loadImages(source!.docker, targets.map((n) => ({ docker: n.docker, name: n.hostname })), [hiveloom.tag], { registry: `${fleet.hubAddress}:5000`, say });
+      expect(loaded.map((l) => [l.target, l.action])).toEqual(targets.map((n) => [n.hostname, 'pulled']));
+      for (const n of targets) {
+        expect(await imageId(n.docker, hiveloom.tag)).toBe(hiveloom.id);
+        const digests = (await n.docker.getImage(hiveloom.tag).inspect()).RepoDigests ?? [];
+        expect(digests.some((d) => d.startsWith(`${fleet.hubAddress}:5000/restore-drill/hiveloom@sha256:`))).toBe(true);
+      }
+    } finally {
+      registry.kill('SIGTERM');
+    }
   });
 });
