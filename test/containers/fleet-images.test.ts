@@ -14,6 +14,7 @@ import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { ensureStandinRuntime, STANDIN_LAUNCHER, STANDIN_VERSION } from '../fixtures/hiveloom-standin/recipe.ts';
 import { capture } from '../helpers/drill.ts';
 import { startFleet, type Fleet, type FleetNode } from '../helpers/fleet-nodes.ts';
+import { ensureDebianTool } from '../helpers/source-tools.ts';
 import { skipReason } from './engine.ts';
 
 /** Runs the worker image as a plain container on one node, its engine socket and a folder mounted; returns exit code and output. */
@@ -151,12 +152,13 @@ describe.skipIf(skipReason)('images on every node of a Swarm, and the worker ima
   });
 
   it('--registry: the source pushes once to a registry the user runs, each node pulls by digest and gets the same id', async () => {
-    // Debian's docker-registry in the hub namespace: every node reaches it at the hub's address.
+    // Debian's docker-registry (installed when missing, as a fresh CI machine needs) in the hub namespace: every node reaches it at the hub's address.
+    const registryBin = ensureDebianTool('docker-registry');
     const regDir = join(fleet.dir, 'registry');
     mkdirSync(regDir);
     const config = join(regDir, 'config.yml');
     writeFileSync(config, `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${regDir}/data\nhttp:\n  addr: ${fleet.hubAddress}:5000\n`);
-    const [cmd, ...args] = fleet.inHub(['docker-registry', 'serve', config]);
+    const [cmd, ...args] = fleet.inHub([registryBin, 'serve', config]);
     const registry = spawn(cmd!, args, { stdio: 'ignore' });
     try {
       const url = `http://${fleet.hubAddress}:5000/v2/`;

@@ -21,8 +21,8 @@ export function ensureWeed(): string {
   return weed;
 }
 
-/** Debian's restic or rclone, installed when missing (root on Debian), else an error saying what is missing. */
-export function ensureDebianTool(name: 'restic' | 'rclone'): string {
+/** Debian's restic, rclone or docker-registry, installed when missing (root on Debian), else an error saying what is missing. */
+export function ensureDebianTool(name: 'restic' | 'rclone' | 'docker-registry'): string {
   const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
   if (found) return found;
   if (process.getuid?.() !== 0 || !existsSync('/etc/debian_version')) {
