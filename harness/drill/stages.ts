@@ -9,8 +9,10 @@ import type { DrillPlan } from './plan.ts';
 
 /**
  * The pipeline's stages, one function each: what a stage does and what it
- * returns for the report. Judgement is the verdict layer's (compare*); a stage
- * records its findings through ctx.check and returns plain values.
+ * returns for the report. Judgement is the verdict layer's (compare*) and the
+ * profile contract's, each contract hook run in the stage it concerns; a stage
+ * records their findings through ctx.check (which sets each one's `stage`)
+ * and returns plain values.
  */
 
 /** What the drill judged before anything started, so the compare stage does not judge it again. */
