@@ -27,6 +27,17 @@ export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
+/**
+ * Why a bundle cannot be made or trusted, under its code from ERROR_CODES
+ * (harness/errors.ts): this file runs before TypeScript can be loaded, so it
+ * cannot import the harness's classes. cliBundle catches it and says it (the
+ * CLI then runs from the sources); it never reaches a user as a bare Error.
+ */
+export class BundleError extends Error {
+  code = 'RD_CLI_BUNDLE';
+  name = 'BundleError';
+}
+
 // The esbuild this module imports (not one the sources' folder might hold).
 function esbuildVersion() {
   return JSON.parse(readFileSync(createRequire(import.meta.url).resolve('esbuild/package.json'), 'utf8')).version;
@@ -108,7 +119,7 @@ function readRegular(path, maxBytes) {
 /** The cache folder, made if missing; it must be a folder itself, not a symbolic link to one elsewhere. */
 function cacheFolder(cacheDir) {
   mkdirSync(cacheDir, { recursive: true });
-  if (!lstatSync(cacheDir).isDirectory()) throw new Error(`the cache folder ${cacheDir} is a symbolic link or not a folder`);
+  if (!lstatSync(cacheDir).isDirectory()) throw new BundleError(`the cache folder ${cacheDir} is a symbolic link or not a folder`);
 }
 
 /** Whether `rel` names a file below `root` by a plain path: relative, no "..", no symbolic link on the way. */
@@ -176,13 +187,13 @@ async function build(cacheDir, key, say) {
     setup(b) {
       b.onLoad({ filter: /.*/ }, (args) => {
         const rel = relative(key.root, args.path);
-        if (rel.startsWith('..') || isAbsolute(rel)) throw new Error(`${args.path} is outside the project`);
+        if (rel.startsWith('..') || isAbsolute(rel)) throw new BundleError(`${args.path} is outside the project`);
         const loader = LOADERS[extname(args.path)];
-        if (!loader) throw new Error(`${rel}: no loader for this kind of file`);
+        if (!loader) throw new BundleError(`${rel}: no loader for this kind of file`);
         const bytes = readFileSync(args.path);
         inputs[rel] = sha256(bytes);
         const text = bytes.toString('utf8');
-        if (OTHER_META.test(text)) throw new Error(`${rel} uses import.meta beyond import.meta.url`);
+        if (OTHER_META.test(text)) throw new BundleError(`${rel} uses import.meta beyond import.meta.url`);
         return { contents: text.replace(META_URL, JSON.stringify(pathToFileURL(args.path).href)), loader };
       });
     },
@@ -201,7 +212,7 @@ async function build(cacheDir, key, say) {
     plugins: [sources],
   });
   for (const rel of Object.keys(result.metafile.inputs)) {
-    if (!(rel in inputs)) throw new Error(`${rel} was bundled without being recorded`);
+    if (!(rel in inputs)) throw new BundleError(`${rel} was bundled without being recorded`);
   }
   const code = result.outputFiles[0].contents;
   const bundleSha256 = sha256(code);

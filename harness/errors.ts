@@ -79,6 +79,7 @@ export const ERROR_CODES = {
   RD_TIMEOUT: 'a step took longer than it was allowed to',
   RD_DRILL_ENDED: 'the drill ended (timeout, deadline, signal) while a stage still ran',
   RD_UNREADABLE_DATA: 'data read from an archive or a restored system is not what its format allows',
+  RD_CLI_BUNDLE: "the CLI's bundle of its sources cannot be made or trusted (the CLI then runs from the sources themselves)",
   RD_INTERNAL: 'the harness broke one of its own rules: a bug, reported with its stack',
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

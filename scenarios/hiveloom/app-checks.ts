@@ -1,22 +1,15 @@
 import type { ExecOutcome } from '../../harness/runtime/index.ts';
+import type { HiveloomObservations, HiveloomObservationTypes } from './observations.ts';
 import type { Finding, Observations } from '../../harness/model/types.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import { key, manifestTenants, type BackupJson } from './layout.ts';
 import { parseAgentList, parseDoctor, parseTenantList, quote } from './parse.ts';
 
-/** What Hiveloom said about the restored instance, recorded by the probe and judged in the compare stage. */
-export interface HiveloomObservations {
-  /** The archive's backup.json (its scope and tenant). */
-  backup: BackupJson;
-  doctor?: ExecOutcome;
-  tenantList?: ExecOutcome;
-  /** `agent list --tenant SLUG --json` per tenant slug. */
-  agentLists: Record<string, ExecOutcome>;
-}
+export type { HiveloomObservations } from './observations.ts';
 
 /** The profile's part of the one comparison: Hiveloom's doctor and its own listings against the manifest. */
-export function judgeApp(manifest: Manifest, obs: Observations): Finding[] {
-  const said = obs.profile as HiveloomObservations | undefined;
+export function judgeApp(manifest: Manifest, obs: Observations<HiveloomObservationTypes>): Finding[] {
+  const said = obs.profile;
   if (!said) return [{ id: 'app.doctor', status: 'error', reason: "Hiveloom's own checks did not run" }];
   return [...judgeDoctor(said.doctor, noTenantsFolderExpected(manifest, said.backup)), ...judgeListings(manifest, said)];
 }

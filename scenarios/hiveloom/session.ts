@@ -3,20 +3,21 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
 import type { DrillContext, DrillSession } from '../../harness/profile.ts';
-import type { HiveloomProvisioned } from './contract.ts';
 import type { HiveloomSessionCheckId } from './check-ids.ts';
-import type { DataFacts, Observations } from '../../harness/model/types.ts';
-import type { HiveloomObservations } from './app-checks.ts';
+import type { Inspected, Probed } from '../../harness/model/types.ts';
+import type { HiveloomArchiveSeen, HiveloomObservations, HiveloomObservationTypes, HiveloomProvisioned, RestoredAtRest, RestoredKey } from './observations.ts';
 import { fileIntegrityProblems } from '../../harness/checks/sqlite-db.ts';
 import { errorMessage } from '../../harness/errors.ts';
 import { requireEmptyDataDir } from '../../harness/drill/data-dir.ts';
-import { openArchive, refusal, type OpenedArchive } from './archive.ts';
-import { decryptFailure, ignoredNote, readFacts, storeDisagreements, type HiveloomFacts } from './facts.ts';
-import { DATA_DIR, DRILL_DIR, PORT, key, storePath, type BackupJson, defaultTenantScopeReason, FRESH_SERVER_TENANT } from './layout.ts';
+import { openArchive, type OpenedArchive } from './archive.ts';
+import { ignoredNote, readFacts } from './facts.ts';
+import { DATA_DIR, DRILL_DIR, PORT, storePath, type BackupJson, defaultTenantScopeReason, FRESH_SERVER_TENANT } from './layout.ts';
 import { agentListsScript, splitAgentLists } from './agent-lists.ts';
 import { parseRestore, parseTenantList, parseVersion, quote } from './parse.ts';
 
 const ARCHIVE_IN = `${DRILL_DIR}/archive.tar.gz`;
+
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** The restored data dir as read at rest: every regular file's mode by path, and which of them were copied out. */
 interface RestoredTree {
@@ -32,7 +33,7 @@ const ENV = { HIVELOOM_DATA_DIR: DATA_DIR, HIVELOOM_ENDPOINT: `http://127.0.0.1:
  * is started on the empty data dir first), it merges over the live dir, and the
  * key is read only at start-up (so the server is restarted after the restore).
  */
-export class HiveloomSession implements DrillSession<HiveloomProvisioned> {
+export class HiveloomSession implements DrillSession<HiveloomObservationTypes> {
   readonly #ctx: DrillContext<HiveloomSessionCheckId>;
   #archive: OpenedArchive | undefined;
   #app: DrillContainer | undefined;
@@ -47,49 +48,32 @@ export class HiveloomSession implements DrillSession<HiveloomProvisioned> {
     return this.#archive!.backup!;
   }
 
-  async inspect(): Promise<DataFacts | undefined> {
-    await this.#inspect();
-    // Hiveloom archives record no version, nothing else about themselves the manifest does not hold.
-    return undefined;
-  }
-
-  async #inspect(): Promise<void> {
+  /**
+   * Reads the archive without trusting it (the safe tar reader, the WAL and integrity of each database,
+   * then its data with its own key) and returns what it read; the contract judges it (judgeArchive).
+   */
+  async inspect(): Promise<Inspected<HiveloomObservationTypes>> {
     const ctx = this.#ctx;
     const a = (this.#archive = await openArchive(ctx.archive, ctx.workSubdir('archive')));
-    for (const f of a.refused) {
-      ctx.check({ id: `inspect.entry.${f.problem}`, status: 'fail', reason: refusal(f), observed: f.entry });
-    }
-    if (a.refused.length > 0) return;
-    ctx.check({ id: 'inspect.entries', status: 'pass', reason: 'every entry stays inside the target folder, no links out, no device files, sizes and compression ratio within bounds' });
-    for (const p of a.layout) ctx.check({ id: 'inspect.layout', status: 'fail', reason: `not a Hiveloom archive as 0.2.0 writes them: ${p}` });
-    if (!a.backup) return;
-    ctx.check({ id: 'inspect.backup-json', status: 'pass', reason: `backup.json: ${a.backup.scope} scope${a.backup.tenant ? ` (tenant ${a.backup.tenant.slug})` : ''}, taken ${a.backup.created_at}` });
-    if (a.masterKey && a.masterKey.length !== 32) {
-      ctx.check({ id: 'inspect.master-key', status: 'fail', reason: `data/master.key is ${a.masterKey.length} bytes; Hiveloom refuses to start with a key that is not 32 bytes` });
-    }
-    for (const d of a.databases) {
-      for (const p of d.walProblems) {
-        ctx.check({ id: 'inspect.wal', status: 'fail', reason: `data/${d.file}-wal is inconsistent with data/${d.file}: ${p}`, observed: d.file });
-      }
-      ctx.check(
-        d.integrity.length === 0
-          ? { id: 'inspect.integrity', status: 'pass', reason: `data/${d.file}: PRAGMA integrity_check ok${d.hasWal ? ' (with its WAL)' : ''}` }
-          : { id: 'inspect.integrity', status: 'fail', reason: `data/${d.file} fails PRAGMA integrity_check: ${d.integrity.slice(0, 3).join('; ')}`, observed: d.integrity },
-      );
-    }
-    // The archive's own key against the archive's own credentials, before anything runs.
-    if (a.masterKey?.length === 32 && a.databases.every((d) => d.integrity.length === 0)) {
+    const seen: HiveloomArchiveSeen = {
+      refused: a.refused,
+      layout: a.layout,
+      ...(a.backup ? { backup: a.backup } : {}),
+      ...(a.masterKey ? { masterKeyBytes: a.masterKey.length } : {}),
+      databases: a.databases,
+    };
+    // The archive's data, opened with its own key, once there is a key Hiveloom could start with and every database is intact.
+    if (a.refused.length === 0 && a.backup && a.masterKey?.length === 32 && a.databases.every((d) => d.integrity.length === 0)) {
       try {
         const facts = readFacts(a.dataRoot, a.backup, a.masterKey, { strayStores: true });
-        for (const p of facts.problems) ctx.check({ id: 'inspect.tenants', status: 'fail', reason: `archive: ${p}` });
-        for (const p of storeDisagreements(ctx.manifest.expectations.counts, facts, 'the archive')) ctx.check({ id: 'inspect.tenant-store', status: 'fail', reason: p });
+        seen.read = { facts };
         if (facts.ignored.length > 0) ctx.note(ignoredNote(facts.ignored));
-        const bad = facts.decrypt && decryptFailure(facts.decrypt);
-        if (bad) ctx.check({ id: 'inspect.decrypt', status: 'fail', reason: `archive: ${bad}`, observed: { failed: facts.decrypt!.failures.length, total: facts.decrypt!.total } });
       } catch (e) {
-        ctx.check({ id: 'inspect.read', status: 'fail', reason: `the archive's databases cannot be read: ${errorMessage(e)}` });
+        seen.read = { error: errorMessage(e) };
       }
     }
+    // Hiveloom archives record no version, nothing else about themselves the manifest does not hold (no DataFacts).
+    return { inspected: seen };
   }
 
   async provision(): Promise<HiveloomProvisioned | undefined> {
@@ -172,17 +156,20 @@ export class HiveloomSession implements DrillSession<HiveloomProvisioned> {
    * started again for Hiveloom's own listings, which come after the files were
    * read because `agent list` creates a missing store.
    */
-  async probe(): Promise<Pick<Observations, 'restored' | 'profile'>> {
+  async probe(): Promise<Probed<HiveloomObservationTypes>> {
     const said: HiveloomObservations = { backup: this.#backup, agentLists: {} };
     said.doctor = await this.#exec(['hiveloom', 'doctor', '--data-dir', DATA_DIR, '--json']);
+    // The restored application's first answer: the recovery time ends here (harness/drill/recovery-time.ts).
+    this.#ctx.answered();
     if (!(await this.#stopServer())) {
       this.#ctx.check({ id: 'probe.at-rest', status: 'error', reason: `hiveloom serve (pid ${this.#serverPid}) did not end on SIGTERM or SIGKILL: the restored files cannot be read at rest` });
       return { profile: said };
     }
     const local = this.#ctx.workSubdir('restored');
     const read = await this.#readDataDir(local);
-    const key = this.#probeMasterKey(read, local);
-    const facts = this.#probeFiles(read, local, key);
+    const { masterKey, key } = this.#readMasterKey(read, local);
+    said.atRest = { masterKey, ...this.#readFiles(read, local, key) };
+    const facts = said.atRest.facts;
     if (await this.#startServer('probe.serve', 'error', 'again after the files were read')) await this.#probeAppCounts(said);
     return { ...(facts ? { restored: { counts: facts.counts, fingerprints: facts.fingerprints } } : {}), profile: said };
   }
@@ -204,15 +191,13 @@ export class HiveloomSession implements DrillSession<HiveloomProvisioned> {
     return { files: new Map(entries.filter((e) => e.type === 'file').map((e) => [e.path, e.mode])), copied: new Set(copied) };
   }
 
-  /** The key the restored server runs with, against the archive's. Returns it (in memory only) for the decrypt probe. */
-  #probeMasterKey(read: RestoredTree, local: string): Buffer | undefined {
-    const ctx = this.#ctx;
-    const archiveKey = this.#archive!.masterKey;
+  /**
+   * The key the restored server runs with, known to the contract by its size, mode and digest beside the
+   * archive's and the first start's; its bytes stay in memory, for opening the credentials (a 32-byte key only).
+   */
+  #readMasterKey(read: RestoredTree, local: string): { masterKey: RestoredKey; key?: Buffer } {
     const mode = read.files.get('master.key');
-    if (mode === undefined || !read.copied.has('master.key')) {
-      ctx.check({ id: 'probe.master-key', status: 'fail', reason: `master key missing after restore: ${DATA_DIR}/master.key does not exist` });
-      return undefined;
-    }
+    if (mode === undefined || !read.copied.has('master.key')) return { masterKey: { present: false } };
     const secret = join(local, 'secret');
     let restored: Buffer;
     try {
@@ -220,40 +205,37 @@ export class HiveloomSession implements DrillSession<HiveloomProvisioned> {
     } finally {
       rmSync(secret, { recursive: true, force: true });
     }
-    const minted = this.#freshKeyDigest !== undefined && createHash('sha256').update(restored).digest('hex') === this.#freshKeyDigest;
-    // Whatever key the server runs with is the one every credential is opened with below.
-    const usable = restored.length === 32 ? restored : undefined;
-    if (!archiveKey) {
-      ctx.check({
-        id: 'probe.master-key',
-        status: 'fail',
-        reason: `master key missing after restore: the archive holds no data/master.key, so Hiveloom runs with the key it created at its first start${minted ? ' (it is that key)' : ''}; none of the archive's credentials can be decrypted with it - back up master.key with the databases`,
-      });
-      return usable;
-    }
-    if (!restored.equals(archiveKey)) {
-      ctx.check({ id: 'probe.master-key', status: 'fail', reason: `the data dir's master.key after the restore is not the archive's${minted ? ' (it is the one the first start created: the restore did not replace it)' : ''}` });
-      return usable;
-    }
-    const bits = (mode & 0o777).toString(8).padStart(3, '0');
-    if ((mode & 0o077) !== 0) {
-      ctx.check({ id: 'probe.master-key', status: 'fail', reason: `master.key is restored with mode ${bits}: other users can read the key to every credential` });
-      return usable;
-    }
-    ctx.check({ id: 'probe.master-key', status: 'pass', reason: `master.key restored: the archive's 32-byte key, mode ${bits}` });
-    return restored;
+    const archiveKey = this.#archive!.masterKey;
+    const masterKey: RestoredKey = {
+      present: true,
+      bytes: restored.length,
+      mode,
+      sha256: sha256(restored),
+      ...(archiveKey ? { archiveSha256: sha256(archiveKey) } : {}),
+      ...(this.#freshKeyDigest !== undefined ? { firstStartSha256: this.#freshKeyDigest } : {}),
+    };
+    // Whatever key the server runs with is the one every credential is opened with.
+    return { masterKey, ...(restored.length === 32 ? { key: restored } : {}) };
   }
 
-  /** The harness's own reading of the restored files: integrity, counts, fingerprints, decryption, each tenant's store as the manifest records it. */
-  #probeFiles(read: RestoredTree, local: string, masterKey: Buffer | undefined): HiveloomFacts | undefined {
-    const ctx = this.#ctx;
+  /**
+   * The harness's own reading of the restored files, in order: platform.db (an instance archive), each
+   * tenant's store the archive holds (integrity_check, or lost), then counts, fingerprints, each store
+   * and every credential opened with the restored key, once every database read was intact.
+   */
+  #readFiles(read: RestoredTree, local: string, masterKey: Buffer | undefined): Omit<RestoredAtRest, 'masterKey'> {
     const backup = this.#backup;
+    const files: RestoredAtRest['files'] = [];
+    const integrity = (rel: string, name: string): boolean => {
+      const path = join(local, rel);
+      rmSync(`${path}-shm`, { force: true });
+      const problems = fileIntegrityProblems(path);
+      files.push({ kind: 'integrity', name, problems });
+      return problems.length === 0;
+    };
     if (backup.scope === 'instance') {
-      if (!read.copied.has('platform.db')) {
-        ctx.check({ id: 'probe.platform-db', status: 'fail', reason: `platform.db is missing after the restore: ${DATA_DIR}/platform.db is not a file` });
-        return undefined;
-      }
-      if (!this.#integrity(join(local, 'platform.db'), 'platform.db')) return undefined;
+      if (!read.copied.has('platform.db')) return { platformDb: false, files };
+      if (!integrity('platform.db', 'platform.db')) return { platformDb: true, files };
     }
     const tenants = backup.scope === 'instance' ? readFacts(local, backup).tenants : [{ id: backup.tenant!.id, slug: backup.tenant!.slug }];
     let intact = true;
@@ -261,39 +243,16 @@ export class HiveloomSession implements DrillSession<HiveloomProvisioned> {
       const rel = storePath(t.id);
       if (!read.copied.has(rel)) {
         if (this.#archive!.files.includes(rel)) {
-          ctx.check({ id: 'probe.tenant-store', status: 'fail', reason: `tenant ${t.slug}: the file ${rel} is in the archive but missing after the restore` });
+          files.push({ kind: 'lost', slug: t.slug, path: rel });
           intact = false;
         }
         continue;
       }
-      intact = this.#integrity(join(local, rel), `${rel} (tenant ${t.slug})`) && intact;
+      intact = integrity(rel, `${rel} (tenant ${t.slug})`) && intact;
     }
-    if (!intact) return undefined;
-    const facts = readFacts(local, backup, masterKey);
-    for (const p of facts.problems) ctx.check({ id: 'probe.read', status: 'fail', reason: `restored data: ${p}` });
-    for (const p of storeDisagreements(ctx.manifest.expectations.counts, facts, 'the restored data')) ctx.check({ id: 'probe.tenant-store', status: 'fail', reason: p });
-    if (facts.decrypt) {
-      const d = facts.decrypt;
-      const bad = decryptFailure(d);
-      ctx.check(
-        bad
-          ? { id: 'probe.decrypt', status: 'fail', reason: bad, observed: { failed: d.failures.length, total: d.total } }
-          : { id: 'probe.decrypt', status: 'pass', reason: `all ${d.total} credentials decrypt with the restored master.key (AES-256-GCM)`, observed: { total: d.total } },
-      );
-    }
-    return facts;
-  }
-
-  #integrity(path: string, name: string): boolean {
-    const ctx = this.#ctx;
-    rmSync(`${path}-shm`, { force: true });
-    const problems = fileIntegrityProblems(path);
-    ctx.check(
-      problems.length === 0
-        ? { id: 'probe.integrity', status: 'pass', reason: `restored ${name}: PRAGMA integrity_check ok` }
-        : { id: 'probe.integrity', status: 'fail', reason: `restored ${name} fails PRAGMA integrity_check: ${problems.slice(0, 3).join('; ')}`, observed: problems },
-    );
-    return problems.length === 0;
+    const platformDb = backup.scope === 'instance' ? { platformDb: true } : {};
+    if (!intact) return { ...platformDb, files };
+    return { ...platformDb, files, facts: readFacts(local, backup, masterKey) };
   }
 
   /**

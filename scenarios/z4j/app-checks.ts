@@ -36,6 +36,11 @@ export interface Z4jObservations {
   };
 }
 
+/** The z4j profile's observation types (harness StageObservations): what its sessions return, what its contract reads. */
+export interface Z4jObservationTypes {
+  probe: Z4jObservations;
+}
+
 export async function runAppChecks(run: Run, version: string): Promise<Z4jObservations> {
   return {
     version,
@@ -47,8 +52,8 @@ export async function runAppChecks(run: Run, version: string): Promise<Z4jObserv
 }
 
 /** The profile's part of the one comparison: z4j's own word, and its restore row, against the manifest and the harness's reading. */
-export function judgeApp(manifest: Manifest, obs: Observations, when: 'restore' | 'upgrade' = 'restore'): Finding[] {
-  const said = obs.profile as Z4jObservations | undefined;
+export function judgeApp(manifest: Manifest, obs: Observations<Z4jObservationTypes>, when: 'restore' | 'upgrade' = 'restore'): Finding[] {
+  const said = obs.profile;
   if (!said) return [{ id: 'app.check', status: 'error', reason: "z4j's own checks did not run" }];
   // z4j check's output is read once: its rows are judged, and its revision is held against the head.
   const check = said.check && said.check.exitCode === 0 ? parseCheck(said.check.stdout) : undefined;

@@ -1,6 +1,6 @@
 import type { Contract } from '../../harness/verdict/index.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
-import { judgeApp } from './app-checks.ts';
+import { judgeApp, type Z4jObservationTypes } from './app-checks.ts';
 import { PG_ARCHIVE_FORMAT } from './pg/capture.ts';
 import { COUNTED_TABLES, STATUS_LABELS } from './tables.ts';
 import { Z4J_CHECK, type Z4jSessionCheckId } from './check-ids.ts';
@@ -13,7 +13,7 @@ import type { DataFacts, Finding } from '../../harness/model/types.ts';
  * check, migration head, status and audit verify; the harness's own reading
  * of the restored database and full walk of its chain.
  */
-export const z4jContract: Contract = {
+export const z4jContract: Contract<Z4jObservationTypes> = {
   archiveRecordsVersion: true,
 
   manifestProblems(m: Manifest): string[] {
@@ -71,7 +71,7 @@ export const z4jContract: Contract = {
     return out;
   },
 
-  judgeArchive: judgeDumpRows,
+  judgeArchive: (m, seen) => (seen.archive ? judgeDumpRows(m, seen.archive) : []),
 
   compareProfile: (m, obs, when) => judgeApp(m, obs, when),
 };

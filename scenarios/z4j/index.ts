@@ -12,8 +12,9 @@ import { Z4jPgSession } from './pg/session.ts';
 import { z4jProgress } from './progress.ts';
 import { readZ4jSecrets } from './secret-env.ts';
 import type { Z4jSessionCheckId } from './check-ids.ts';
+import type { Z4jObservationTypes } from './app-checks.ts';
 
-export const z4jProfile: Profile<Z4jSessionCheckId> = {
+export const z4jProfile: Profile<Z4jSessionCheckId, Z4jObservationTypes> = {
   name: 'z4j',
   summary: 'z4j control plane: SQLite and PostgreSQL (pg_dump) backups made by `z4j backup`, with its HMAC audit chain',
   contract: z4jContract,

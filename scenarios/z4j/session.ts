@@ -5,14 +5,14 @@ import { foreignKeyProblems, integrityProblems, openReadOnly, tableColumns, tabl
 import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
 import type { DrillContext, DrillSession } from '../../harness/profile.ts';
 import type { Z4jSessionCheckId } from './check-ids.ts';
-import type { ChainObservation, DataFacts, Observations } from '../../harness/model/types.ts';
+import type { ChainObservation, DataFacts, Inspected, Probed } from '../../harness/model/types.ts';
 import { errorMessage, DrillError } from '../../harness/errors.ts';
 import { CHAIN_SECRET_NAME, readChainState } from './audit-chain.ts';
 import { quote } from './parse.ts';
 import { readArchiveChain } from './archive-chain.ts';
 import { requireEmptyDataDir } from '../../harness/drill/data-dir.ts';
 import { archiveInContainer, migrateWithTarget, prepareFreshInstall } from './install.ts';
-import { runAppChecks, type Z4jObservations } from './app-checks.ts';
+import { runAppChecks, type Z4jObservations, type Z4jObservationTypes } from './app-checks.ts';
 import { integrityLines, readFacts, readRevision, readVersion, restoreAppendedRows, walkZ4jChainFast } from './sqlite-facts.ts';
 import { COUNTED_TABLES, Z4J_DB, Z4J_HOME } from './tables.ts';
 import { observeChainState, type ChainStateObservation } from './chain-state.ts';
@@ -24,7 +24,7 @@ const SECRETS_HINT =
   "z4j's operator docs say to back up secret.env (~/.z4j/secret.env, the only copy of its auto-minted secrets) together with the database; pass it with --secrets";
 
 /** One z4j SQLite drill: the archive restored by z4j's own CLI in a fresh container. */
-export class Z4jSqliteSession implements DrillSession {
+export class Z4jSqliteSession implements DrillSession<Z4jObservationTypes> {
   readonly #ctx: DrillContext<Z4jSessionCheckId>;
   #app: DrillContainer | undefined;
   /** Set by upgrade(): the next probe reads the target version's migrated database. */
@@ -47,7 +47,13 @@ export class Z4jSqliteSession implements DrillSession {
     return z4jSecret(this.#ctx.secrets, CHAIN_SECRET_NAME);
   }
 
-  async inspect(): Promise<DataFacts | undefined> {
+  async inspect(): Promise<Inspected<Z4jObservationTypes>> {
+    const archive = await this.#readArchive();
+    return archive ? { archive } : {};
+  }
+
+  /** What the archive says about itself (DataFacts), for the harness and the contract. */
+  async #readArchive(): Promise<DataFacts | undefined> {
     const ctx = this.#ctx;
     if (!(await hasSqliteHeader(ctx.archive))) {
       // Settled: z4j's restore could only refuse it, a container later.
@@ -115,7 +121,7 @@ export class Z4jSqliteSession implements DrillSession {
     }
   }
 
-  async probe(): Promise<Pick<Observations, 'restored' | 'profile'>> {
+  async probe(): Promise<Probed<Z4jObservationTypes>> {
     const said = await runAppChecks((cmd) => this.#exec(cmd), this.#version);
     const restored = await this.#probeDatabase(said);
     return { ...(restored ? { restored } : {}), profile: said };

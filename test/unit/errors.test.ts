@@ -23,8 +23,10 @@ describe('error codes', () => {
     expect(new InternalError('x').code).toBe('RD_INTERNAL');
   });
 
-  it('harness/ and scenarios/ throw no bare Error: each error they make carries a code from the one list', () => {
-    const bare = [...sources('harness'), ...sources('scenarios')].flatMap((f) =>
+  it('harness/, scenarios/ and bin/ throw no bare Error: each error they make carries a code from the one list', () => {
+    // The scan reads every folder it names (an empty one would pass anything).
+    expect(sources('bin').map((f) => f.slice(root.length + 1))).toEqual(expect.arrayContaining(['bin/cli-bundle.mjs', 'bin/main.ts', 'bin/restore-drill.mjs']));
+    const bare = [...sources('harness'), ...sources('scenarios'), ...sources('bin')].flatMap((f) =>
       readFileSync(f, 'utf8')
         .split('\n')
         .flatMap((line, i) => (/\bnew Error\(|\bthrow Error\(/.test(line) ? [`${f.slice(root.length + 1)}:${i + 1}`] : [])),
@@ -35,5 +37,15 @@ describe('error codes', () => {
   it('every RD_ code written in the sources is one of the list', () => {
     const used = new Set([...sources('harness'), ...sources('scenarios'), ...sources('bin')].flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/'(RD_[A-Z0-9_]+)'/g)].map((m) => m[1]!)));
     expect([...used].filter((c) => !(c in ERROR_CODES))).toEqual([]);
+  });
+});
+
+describe("bin/cli-bundle.mjs's errors", () => {
+  it('carry a code from the one list (it cannot import the harness: it runs before TypeScript can be loaded)', async () => {
+    const { BundleError } = await import('../../bin/cli-bundle.mjs');
+    const e = new BundleError('x');
+    expect(e).toBeInstanceOf(Error);
+    expect(e.code).toBe('RD_CLI_BUNDLE');
+    expect(e.code in ERROR_CODES).toBe(true);
   });
 });

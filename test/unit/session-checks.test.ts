@@ -48,25 +48,9 @@ const OPERATIONAL = new Set([
 
 /** Judgements of an observation still made in a session, to move into the contracts (issue 21). Only ever shrinks. */
 const STILL_JUDGED_IN_A_SESSION = new Set([
-  // Hiveloom, the archive at inspect.
-  'inspect.entry.*',
-  'inspect.entries',
-  'inspect.layout',
-  'inspect.backup-json',
-  'inspect.master-key',
-  'inspect.wal',
-  'inspect.integrity',
-  'inspect.tenants',
-  'inspect.tenant-store',
-  'inspect.decrypt',
-  // Hiveloom, the binary and the restored data.
-  'probe.master-key',
-  'probe.decrypt',
-  'probe.integrity',
-  'probe.platform-db',
-  'probe.tenant-store',
   // z4j, the archive at inspect (SQLite and PostgreSQL).
   'inspect.sqlite-header',
+  'inspect.integrity',
   'inspect.z4j-tables',
   'inspect.secret-key',
   'inspect.chain.*',
@@ -77,6 +61,7 @@ const STILL_JUDGED_IN_A_SESSION = new Set([
   'inspect.pg-server',
   'inspect.pg-server-recorded',
   // z4j, the restored data.
+  'probe.integrity',
   'probe.foreign-keys',
   'probe.chain',
   'probe.secret-key',
@@ -174,7 +159,8 @@ describe('ctx.check records operational facts; judgements belong to the contract
 
   it('reads an id from every ctx.check call in scenarios/ (or knows where a forwarded one comes from)', () => {
     // The scan finds the calls at all (a pattern that matched nothing would pass anything).
-    expect(ids.size).toBeGreaterThan(40);
+    // (A floor, not a count: it falls as judgements move into the contracts; Hiveloom's left at 36.)
+    expect(ids.size).toBeGreaterThan(15);
     expect(ids.has('provision.data-dir')).toBe(true);
     expect(ids.has('inspect.pg-server')).toBe(true);
     expect(ids.has('restore.first-start')).toBe(true);

@@ -4,12 +4,12 @@ import type { DrillContainer, ExecOutcome } from '../../../harness/runtime/index
 import { POSTGRES_PORT, POSTGRES_SUPERUSER, psql } from '../../../harness/runtime/postgres.ts';
 import type { DrillContext, DrillSession } from '../../../harness/profile.ts';
 import type { Z4jSessionCheckId } from '../check-ids.ts';
-import type { ChainObservation, DataFacts, Observations } from '../../../harness/model/types.ts';
+import type { ChainObservation, DataFacts, Inspected, Probed } from '../../../harness/model/types.ts';
 import { errorMessage } from '../../../harness/errors.ts';
 import { CHAIN_SECRET_NAME, chainKey } from '../audit-chain.ts';
 import { quote } from '../parse.ts';
 import { COUNTED_TABLES, Z4J_HOME } from '../tables.ts';
-import { runAppChecks, type Z4jObservations } from '../app-checks.ts';
+import { runAppChecks, type Z4jObservations, type Z4jObservationTypes } from '../app-checks.ts';
 import { chainSigningKeyId, pgTableColumns, readPgChainState, readPgFacts, restoreAppendedPgRows, walkPgChain } from './facts.ts';
 import { connectPg, inSnapshot, startScratchPostgres, userObjects, type PgConnection } from '../../../harness/runtime/pg-kit.ts';
 import { inspectDump } from './inspect.ts';
@@ -38,7 +38,7 @@ export interface PgSessionOptions {
  * empty), z4j's own `restore --force`, then z4j's checks and the harness's own
  * reading of the restored database with `pg`.
  */
-export class Z4jPgSession implements DrillSession {
+export class Z4jPgSession implements DrillSession<Z4jObservationTypes> {
   readonly #ctx: DrillContext<Z4jSessionCheckId>;
   readonly #opts: PgSessionOptions;
   #serverMajor: number | undefined;
@@ -67,7 +67,13 @@ export class Z4jPgSession implements DrillSession {
     return z4jSecret(this.#ctx.secrets, CHAIN_SECRET_NAME);
   }
 
-  async inspect(): Promise<DataFacts | undefined> {
+  async inspect(): Promise<Inspected<Z4jObservationTypes>> {
+    const archive = await this.#readArchive();
+    return archive ? { archive } : {};
+  }
+
+  /** What the archive says about itself (DataFacts), for the harness and the contract. */
+  async #readArchive(): Promise<DataFacts | undefined> {
     const ctx = this.#ctx;
     if (!ctx.secrets) {
       ctx.check({ id: 'inspect.secrets', status: 'fail', reason: `secret material missing: no secrets file was supplied, so the audit chain cannot be verified and z4j cannot run; ${SECRETS_HINT}` });
@@ -147,7 +153,7 @@ export class Z4jPgSession implements DrillSession {
     }
   }
 
-  async probe(): Promise<Pick<Observations, 'restored' | 'profile'>> {
+  async probe(): Promise<Probed<Z4jObservationTypes>> {
     const ctx = this.#ctx;
     const said = await runAppChecks((cmd) => this.#exec(cmd), this.#version);
     let client: pg.Client;
