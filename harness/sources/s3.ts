@@ -130,15 +130,17 @@ export class S3Source implements ArchiveSource {
     // whole archive's sha256 against the manifest as it arrives (a stronger
     // check), and the SDK's extra pass over every byte costs throughput.
     const base: S3ClientConfig = { forcePathStyle: custom, responseChecksumValidation: 'WHEN_REQUIRED', ...this.options.clientConfig };
+    // A handler the caller gives (its own agent, a proxy) is used for everything.
+    const blocks = (c: S3Client) => (this.options.clientConfig?.requestHandler ? c : withBlockGets(c));
     const client = new S3Client(base);
     try {
       await client.config.region();
-      return withBlockGets(client);
+      return blocks(client);
     } catch {
       // No region in the chain: a custom endpoint does not care which; AWS
       // itself redirects, and us-east-1 is the SDK's global default.
       client.destroy();
-      return withBlockGets(new S3Client({ ...base, region: 'us-east-1' }));
+      return blocks(new S3Client({ ...base, region: 'us-east-1' }));
     }
   }
 

@@ -1,4 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,5 +121,59 @@ describe('BlockGetHandler', () => {
     const { h, asked } = handler();
     expect(await h.handle(request())).toEqual({ response: 'fallback' });
     expect(asked).toHaveLength(1);
+  });
+
+  describe('over TLS', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rd-block-get-tls-'));
+    let tlsPort: number;
+    let tlsServer: ReturnType<typeof createHttpsServer>;
+    let requests = 0;
+    beforeAll(async () => {
+      // A certificate for 127.0.0.1 that only a process told to trust it trusts.
+      const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+      if (made.status !== 0) throw new Error(`openssl could not make a test certificate: ${made.stderr || made.error}`);
+      tlsServer = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => {
+        requests++;
+        res.writeHead(200, { 'content-length': body.length });
+        res.end(body);
+      });
+      await new Promise<void>((ok) => tlsServer.listen(0, '127.0.0.1', ok));
+      tlsPort = (tlsServer.address() as { port: number }).port;
+    });
+    afterAll(async () => {
+      await new Promise<void>((ok) => tlsServer.close(() => ok()));
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('a server whose certificate is not trusted gets no request: the SDK handler is asked (and refuses it as it would)', async () => {
+      const { h, asked } = handler();
+      const before = requests;
+      expect(await h.handle(request({ protocol: 'https:', port: tlsPort }))).toEqual({ response: 'fallback' });
+      expect(asked).toHaveLength(1);
+      expect(requests).toBe(before);
+    });
+
+    it('a trusted server (NODE_EXTRA_CA_CERTS, as the SDK trusts it) is read in blocks over TLS', async () => {
+      const script = join(dir, 'get.mjs');
+      writeFileSync(
+        script,
+        `import { createHash } from 'node:crypto';
+import { BlockGetHandler } from ${JSON.stringify(join(import.meta.dirname, '../../harness/sources/block-get.ts'))};
+let fellBack = false;
+const h = new BlockGetHandler({ handle: async () => ((fellBack = true), { response: undefined }) });
+const { response } = await h.handle({ protocol: 'https:', hostname: '127.0.0.1', port: ${tlsPort}, method: 'GET', path: '/b/k', query: { 'x-id': 'GetObject' }, headers: { host: '127.0.0.1' } });
+const hash = createHash('sha256');
+if (!fellBack) for await (const c of response.body) hash.update(c);
+console.log(JSON.stringify({ fellBack, sha256: hash.digest('hex') }));
+`,
+      );
+      const out = await new Promise<string>((ok, ko) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') }, stdio: ['ignore', 'pipe', 'inherit'] });
+        let text = '';
+        child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+        child.on('error', ko).on('exit', (code) => (code === 0 ? ok(text) : ko(new Error(`exit ${code}`))));
+      });
+      expect(JSON.parse(out.trim().split('\n').at(-1)!)).toEqual({ fellBack: false, sha256: createHash('sha256').update(body).digest('hex') });
+    });
   });
 });
