@@ -1,6 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
+import { SourceStreamError } from './source-error.ts';
 
 /**
  * The request as the AWS SDK hands it to its HTTP handler: signed, with its
@@ -87,7 +88,7 @@ function getInBlocks(request: SignedRequest, signal?: AbortSignal): Promise<{ st
         head = Buffer.concat([head, headBuffer.subarray(0, n)]);
         const end = head.indexOf('\r\n\r\n');
         if (end < 0) {
-          if (head.length > MAX_HEADER) fail(new Error('response headers too large'));
+          if (head.length > MAX_HEADER) fail(new SourceStreamError('response headers too large'));
           return true;
         }
         const parsed = parseHead(head.subarray(0, end).toString('latin1'));
@@ -127,13 +128,13 @@ function getInBlocks(request: SignedRequest, signal?: AbortSignal): Promise<{ st
       }
     });
     socket.on('error', fail);
-    socket.on('end', () => (body ? body.ended() : fail(new Error('the connection closed before the response headers'))));
+    socket.on('end', () => (body ? body.ended() : fail(new SourceStreamError('the connection closed before the response headers'))));
     socket.on('close', () => {
       signal?.removeEventListener('abort', abort);
-      if (!body) fail(new Error('the connection closed before the response headers'));
+      if (!body) fail(new SourceStreamError('the connection closed before the response headers'));
       else body.ended();
     });
-    const abort = () => fail(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+    const abort = () => fail(signal!.reason as Error);
     signal?.addEventListener('abort', abort, { once: true });
   });
 }
@@ -163,7 +164,7 @@ class BlockBody extends Readable {
   /** The body bytes that came with the headers; false pauses the socket. */
   start(rest: Buffer): boolean {
     if (rest.length > this.length) {
-      this.destroy(new Error(`the server sent ${rest.length - this.length} bytes more than its Content-Length`));
+      this.destroy(new SourceStreamError(`the store sent ${rest.length - this.length} bytes more than its Content-Length`));
       return false;
     }
     rest.copy(this.block, 0);
@@ -177,7 +178,7 @@ class BlockBody extends Readable {
     this.fill += n;
     this.received += n;
     if (this.received > this.length) {
-      this.destroy(new Error(`the server sent more bytes than its Content-Length ${this.length}`));
+      this.destroy(new SourceStreamError(`the store sent more bytes than its Content-Length ${this.length}`));
       return false;
     }
     return this.hand();
@@ -186,8 +187,8 @@ class BlockBody extends Readable {
   /** The connection ended: complete only if every announced byte came. */
   ended(): void {
     if (this.received < this.length) {
-      // As node:http says it of a response cut short, so a fetch reports a cut the same way on either path.
-      this.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+      // The fetch names the location and the bytes that reached the file.
+      this.destroy(new SourceStreamError('the store closed the connection', 'RD_SOURCE_CUT'));
     }
   }
 
@@ -224,7 +225,7 @@ function requestHead(request: SignedRequest): string {
   const query = queryString(request.query ?? {});
   const lines = [`${request.method} ${request.path}${query ? `?${query}` : ''} HTTP/1.1`];
   for (const [k, v] of Object.entries(request.headers)) {
-    if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) throw new Error('a header with a line break');
+    if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) throw new SourceStreamError('a header with a line break');
     lines.push(`${k}: ${v}`);
   }
   // Unsigned, and allowed to be: the connection carries one request.

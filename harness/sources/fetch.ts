@@ -2,7 +2,7 @@ import { open, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { errorMessage, isRestoreDrillError } from '../errors.ts';
 import { HashingFileSink } from './file-sink.ts';
-import { ArchiveMismatchError, SourceError } from './source-error.ts';
+import { ArchiveMismatchError, SourceError, SourceStreamError } from './source-error.ts';
 import type { ArchiveSource, SourceObject } from './source.ts';
 
 export interface FetchOptions {
@@ -74,9 +74,10 @@ export async function fetchArchive(source: ArchiveSource, location: string, targ
   } catch (e) {
     await file.close().catch(() => undefined);
     await rm(targetFile, { force: true });
-    if (signal?.aborted || isRestoreDrillError(e)) throw e;
+    if (signal?.aborted || (isRestoreDrillError(e) && !(e instanceof SourceStreamError))) throw e;
     // A raw stream error (socket reset, premature close) after the source answered.
-    throw new SourceError(`${shown}: connection cut after ${received}${object?.sizeBytes !== undefined ? ` of ${object.sizeBytes}` : ''} bytes (${oneLine(e)})`, 'RD_SOURCE_CUT', { cause: e });
+    const why = e instanceof SourceStreamError ? e.message : oneLine(e);
+    throw new SourceError(`${shown}: connection cut after ${received}${object?.sizeBytes !== undefined ? ` of ${object.sizeBytes}` : ''} bytes (${why})`, 'RD_SOURCE_CUT', { cause: e });
   } finally {
     await file.close().catch(() => undefined);
   }
