@@ -27,7 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { sha256File } from '../harness/archive/hash.ts';
-import { startSeaweed } from '../test/helpers/seaweed.ts';
+import { rcloneWeedEnv, startSeaweed } from '../test/helpers/seaweed.ts';
 import { ensureDebianTool } from '../test/helpers/source-tools.ts';
 
 const GIB = Number(process.env.BENCH_FETCH_GIB ?? 2);
@@ -47,11 +47,7 @@ try {
     AWS_CONFIG_FILE: join(dir, 'none'),
     AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
     RCLONE_CONFIG: join(dir, 'rclone.conf'),
-    RCLONE_CONFIG_WEED_TYPE: 's3',
-    RCLONE_CONFIG_WEED_PROVIDER: 'Other',
-    RCLONE_CONFIG_WEED_ENDPOINT: weed.endpoint,
-    RCLONE_CONFIG_WEED_ACCESS_KEY_ID: weed.accessKey,
-    RCLONE_CONFIG_WEED_SECRET_ACCESS_KEY: weed.secretKey,
+    ...rcloneWeedEnv(weed),
   };
   // rclone's S3 client cannot take a CA bundle with its own transport, and
   // the loopback endpoint is plain http anyway.

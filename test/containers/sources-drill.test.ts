@@ -17,7 +17,7 @@ import { Z4J_PG_TEST_MAJOR } from '../../scenarios/z4j/pg/image.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { makeStandinDeployment, type StandinDeployment } from '../fixtures/hiveloom-standin/deployment.ts';
 import { capture, failures } from '../helpers/drill.ts';
-import { type Seaweed, startSeaweed } from '../helpers/seaweed.ts';
+import { rcloneWeedEnv, type Seaweed, startSeaweed } from '../helpers/seaweed.ts';
 import { startCutProxy } from '../helpers/cut-proxy.ts';
 import { ensureDebianTool } from '../helpers/source-tools.ts';
 import { skipReason } from './engine.ts';
@@ -59,11 +59,7 @@ describe.skipIf(skipReason)('drills from an S3-compatible store (SeaweedFS on 12
     writeFileSync(join(dir, 'rclone.conf'), '[disk]\ntype = local\n');
     Object.assign(process.env, {
       RCLONE_CONFIG: join(dir, 'rclone.conf'),
-      RCLONE_CONFIG_WEED_TYPE: 's3',
-      RCLONE_CONFIG_WEED_PROVIDER: 'Other',
-      RCLONE_CONFIG_WEED_ENDPOINT: weed.endpoint,
-      RCLONE_CONFIG_WEED_ACCESS_KEY_ID: weed.accessKey,
-      RCLONE_CONFIG_WEED_SECRET_ACCESS_KEY: weed.secretKey,
+      ...rcloneWeedEnv(weed),
       RCLONE_LOW_LEVEL_RETRIES: '2',
     });
     delete process.env.AWS_CA_BUNDLE;
