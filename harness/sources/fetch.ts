@@ -1,8 +1,8 @@
 import { open, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { errorMessage, isRestoreDrillError } from '../errors.ts';
-import { HashingPositionalSink } from './positional-sink.ts';
-import { ArchiveMismatchError, SourceError } from './source-error.ts';
+import { HashingFileSink } from './file-sink.ts';
+import { ArchiveMismatchError, SourceError, SourceStreamError } from './source-error.ts';
 import type { ArchiveSource, SourceObject } from './source.ts';
 
 export interface FetchOptions {
@@ -37,7 +37,6 @@ export async function fetchArchive(source: ArchiveSource, location: string, targ
   const file = await open(targetFile, 'wx', 0o600);
   let object: SourceObject | undefined;
   let received = 0;
-  let sink: HashingPositionalSink | undefined;
   try {
     const opened = await source.open(location, signal);
     object = opened.object;
@@ -47,7 +46,7 @@ export async function fetchArchive(source: ArchiveSource, location: string, targ
       throw sizeMismatch(shown, expected.sizeBytes, announced, object, `the source announces ${announced} bytes`);
     }
     const obj = object;
-    sink = new HashingPositionalSink(file.fd, (chunk) => {
+    const sink = new HashingFileSink(file.fd, (chunk) => {
       received += chunk.length;
       if (expected && received > expected.sizeBytes) {
         return sizeMismatch(shown, expected.sizeBytes, received, obj, `more than ${expected.sizeBytes} bytes arrived (stopped at ${received})`);
@@ -73,14 +72,13 @@ export async function fetchArchive(source: ArchiveSource, location: string, targ
     }
     return { sha256, sizeBytes: received, object };
   } catch (e) {
-    await sink?.settled();
     await file.close().catch(() => undefined);
     await rm(targetFile, { force: true });
-    if (signal?.aborted || isRestoreDrillError(e)) throw e;
+    if (signal?.aborted || (isRestoreDrillError(e) && !(e instanceof SourceStreamError))) throw e;
     // A raw stream error (socket reset, premature close) after the source answered.
-    throw new SourceError(`${shown}: connection cut after ${received}${object?.sizeBytes !== undefined ? ` of ${object.sizeBytes}` : ''} bytes (${oneLine(e)})`, 'RD_SOURCE_CUT', { cause: e });
+    const why = e instanceof SourceStreamError ? e.message : oneLine(e);
+    throw new SourceError(`${shown}: connection cut after ${received}${object?.sizeBytes !== undefined ? ` of ${object.sizeBytes}` : ''} bytes (${why})`, 'RD_SOURCE_CUT', { cause: e });
   } finally {
-    await sink?.settled();
     await file.close().catch(() => undefined);
   }
 }

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { errorMessage } from '../errors.ts';
+import { BlockGetHandler, type RequestHandler } from './block-get.ts';
 import { isArchiveCandidate } from '../select/expand.ts';
 import { escapeControl, lastSegment, safeDisplay } from './display.ts';
 import { parseS3Location, s3Url } from './s3-location.ts';
@@ -144,15 +145,17 @@ export class S3Source implements ArchiveSource {
     // whole archive's sha256 against the manifest as it arrives (a stronger
     // check), and the SDK's extra pass over every byte costs throughput.
     const base: S3ClientConfig = { forcePathStyle: custom, responseChecksumValidation: 'WHEN_REQUIRED', ...this.options.clientConfig };
+    // A handler the caller gives (its own agent, a proxy) is used for everything.
+    const blocks = (c: S3Client) => (this.options.clientConfig?.requestHandler ? c : withBlockGets(c));
     const client = new S3Client(base);
     try {
       await client.config.region();
-      return client;
+      return blocks(client);
     } catch {
       // No region in the chain: a custom endpoint does not care which; AWS
       // itself redirects, and us-east-1 is the SDK's global default.
       client.destroy();
-      return new S3Client({ ...base, region: 'us-east-1' });
+      return blocks(new S3Client({ ...base, region: 'us-east-1' }));
     }
   }
 
@@ -174,6 +177,17 @@ export class S3Source implements ArchiveSource {
     if (code === 'ECONNRESET' || code === 'EPIPE') return new SourceError(`${shown}: connection cut${where}`, 'RD_SOURCE_CUT', { cause: e });
     return new SourceError(`${shown}: ${escapeControl(errorMessage(e).split('\n')[0]!.slice(0, 200))}`, 'RD_SOURCE', { cause: e });
   }
+}
+
+/**
+ * Whole-object GETs read in blocks straight from the socket (block-get.ts);
+ * every other request, and every answer but a plain 200, through the SDK's own
+ * handler, which the client made from its configuration and stays the fallback.
+ */
+function withBlockGets(client: S3Client): S3Client {
+  const config = client.config as { requestHandler: unknown };
+  config.requestHandler = new BlockGetHandler(config.requestHandler as RequestHandler);
+  return client;
 }
 
 function objectOf(bucket: string, key: string, size?: number, modified?: Date, versionId?: string, etag?: string): SourceObject {

@@ -13,6 +13,13 @@ export class SourceError extends RestoreDrillError {
 }
 
 /**
+ * A source's byte stream broke where the location is not known (cut short,
+ * more bytes than announced): the fetch reading it names the location and the
+ * bytes that arrived.
+ */
+export class SourceStreamError extends SourceError {}
+
+/**
  * The bytes that arrived are not the ones the manifest records: a finding about
  * the archive (the drill fails at integrity, before any container), not a fault
  * of the harness. `observed` for a size stopped early is the count read so far

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,7 +17,7 @@ import { Z4J_PG_TEST_MAJOR } from '../../scenarios/z4j/pg/image.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { makeStandinDeployment, type StandinDeployment } from '../fixtures/hiveloom-standin/deployment.ts';
 import { capture, failures } from '../helpers/drill.ts';
-import { type Seaweed, startSeaweed } from '../helpers/seaweed.ts';
+import { rcloneWeedEnv, type Seaweed, startSeaweed } from '../helpers/seaweed.ts';
 import { startCutProxy } from '../helpers/cut-proxy.ts';
 import { ensureDebianTool } from '../helpers/source-tools.ts';
 import { skipReason } from './engine.ts';
@@ -48,6 +48,21 @@ describe.skipIf(skipReason)('drills from an S3-compatible store (SeaweedFS on 12
     const plan = planned.candidates[0]!.plan;
     // The stand-in is drilled with the profile wired to it (its launcher as the binary).
     return runDrill(opts.hiveloom ? { ...plan, profile: hive.profile } : plan, { runtime: dockerRuntime(engine) });
+  }
+
+  /**
+   * The user's rclone config: a local remote in a file and the S3 remote (this
+   * SeaweedFS) as RCLONE_CONFIG_WEED_* variables. rclone's S3 client refuses a
+   * CA bundle with its own transport, and the endpoint is plain http anyway.
+   */
+  function useRclone(): void {
+    writeFileSync(join(dir, 'rclone.conf'), '[disk]\ntype = local\n');
+    Object.assign(process.env, {
+      RCLONE_CONFIG: join(dir, 'rclone.conf'),
+      ...rcloneWeedEnv(weed),
+      RCLONE_LOW_LEVEL_RETRIES: '2',
+    });
+    delete process.env.AWS_CA_BUNDLE;
   }
 
   beforeAll(async () => {
@@ -166,6 +181,42 @@ describe.skipIf(skipReason)('drills from an S3-compatible store (SeaweedFS on 12
     expect(r.verdict).toBe('passed');
     expect(r.archive.source).toEqual({ kind: 'restic', location: `restic:${repo}#${snap!.id}:${folder}/${basename(z4j.archive)}`, version: snap!.id });
     expect(r.manifest?.path).toBe(`restic:${repo}#${snap!.id}:${folder}/${basename(z4j.archive)}.manifest.json`);
+  });
+
+  it('passes the z4j archive drilled from an rclone remote on the same S3 store, its manifest beside it', async () => {
+    ensureDebianTool('rclone');
+    useRclone();
+    const location = `rclone:weed:drills/z4j/${basename(z4j.archive)}`;
+    const r = await drillAt(location, { secrets: z4j.secrets });
+    expect(failures(r)).toEqual([]);
+    expect(r.verdict).toBe('passed');
+    const size = readFileSync(z4j.archive).length;
+    expect(r.archive).toMatchObject({ path: location, file: basename(z4j.archive), sizeBytes: size, source: { kind: 'rclone', location } });
+    expect(r.manifest?.path).toBe(`${location}.manifest.json`);
+    expect(r.stages.find((s) => s.name === 'fetch')).toMatchObject({ status: 'passed', bytes: size });
+    expect(r.stages.map((s) => s.name).slice(0, 3)).toEqual(['fetch', 'integrity', 'inspect']);
+    expect(JSON.stringify(r)).not.toContain(weed.secretKey);
+  });
+
+  it('fails an archive changed after capture on an rclone local remote at integrity, with nothing started', async () => {
+    ensureDebianTool('rclone');
+    useRclone();
+    // The same name and manifest in a folder of the local remote, one byte changed (the size the same).
+    const folder = join(dir, 'rclone-local');
+    mkdirSync(folder, { recursive: true });
+    const changed = Buffer.from(readFileSync(z4j.archive));
+    changed[0]! ^= 0xff;
+    writeFileSync(join(folder, basename(z4j.archive)), changed);
+    writeFileSync(join(folder, `${basename(z4j.archive)}.manifest.json`), readFileSync(`${z4j.archive}.manifest.json`));
+    const location = `rclone:disk:${folder}/${basename(z4j.archive)}`;
+    const r = await drillAt(location, { secrets: z4j.secrets });
+    expect(r.verdict).toBe('failed');
+    expect(r.stages.map((s) => s.name)).toEqual(['fetch', 'integrity']);
+    expect(r.image).toBeUndefined();
+    expect(r.archive.source).toMatchObject({ kind: 'rclone', location });
+    const sha = r.checks.find((c) => c.id === 'integrity.sha256')!;
+    expect(sha).toMatchObject({ status: 'fail', stage: 'integrity' });
+    expect(sha.reason).toContain(`${location}: sha256`);
   });
 
   it('fails a drill over its recovery-time budget at compare, naming the budget, the measured time and the longest stage', async () => {

@@ -16,6 +16,17 @@ export interface Seaweed {
   stop(): Promise<void>;
 }
 
+/** This store as the rclone remote `weed:` (RCLONE_CONFIG_WEED_* variables, as a user's environment can give it). */
+export function rcloneWeedEnv(weed: Pick<Seaweed, 'endpoint' | 'accessKey' | 'secretKey'>): Record<string, string> {
+  return {
+    RCLONE_CONFIG_WEED_TYPE: 's3',
+    RCLONE_CONFIG_WEED_PROVIDER: 'Other',
+    RCLONE_CONFIG_WEED_ENDPOINT: weed.endpoint,
+    RCLONE_CONFIG_WEED_ACCESS_KEY_ID: weed.accessKey,
+    RCLONE_CONFIG_WEED_SECRET_ACCESS_KEY: weed.secretKey,
+  };
+}
+
 export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((ok, ko) => {
