@@ -10,13 +10,15 @@ import type { SecretBag, SecretsReading } from './model/secrets.ts';
  * archives, manifests and checks; a profile (scenarios/<app>/) knows how its
  * application restores and how to read what it says. `Id` is the profile's
  * check-id type: its session's `ctx.check` takes those ids (and the harness's
- * operational ones) only, so a misspelt id is a type error.
+ * operational ones) only, so a misspelt id is a type error. `Archive`: what
+ * its session's inspect reads in the archive (DataFacts and the profile's own
+ * readings), which its contract's judgeArchive judges.
  */
-export interface Profile<Id extends string = string, Provisioned = unknown> {
+export interface Profile<Id extends string = string, Provisioned = unknown, Archive extends DataFacts = DataFacts> {
   name: string;
   summary: string;
   /** What a manifest must carry and a drill must prove for a `passed`. */
-  contract: Contract<Provisioned>;
+  contract: Contract<Provisioned, Archive>;
   /**
    * How long the application's slowest command may take for this archive
    * (its restore of a large backup, say), from what the manifest records.
@@ -46,7 +48,7 @@ export interface Profile<Id extends string = string, Provisioned = unknown> {
    */
   readSecrets?(secrets: SecretBag): SecretsReading;
   /** A fresh per-drill session: it holds the drill's containers across stages. */
-  session(ctx: DrillContext<Id>): DrillSession<Provisioned>;
+  session(ctx: DrillContext<Id>): DrillSession<Provisioned, Archive>;
   /**
    * `restore-drill demo`: makes a sample deployment and backs it up with the
    * application's own tool; the demo command captures and drills it.
@@ -90,11 +92,12 @@ export interface CaptureInput {
  * One drill's stages as the profile implements them. They return what they
  * observed; the one compare stage judges it. `ctx.check` is for operational
  * facts (a data dir was empty, a command completed, a file could not be read).
- * `Provisioned`: what provision observed, for the contract's judgeProvision.
+ * `Provisioned`: what provision observed, for the contract's judgeProvision;
+ * `Archive`: what inspect read in the archive, for the contract's judgeArchive.
  */
-export interface DrillSession<Provisioned = unknown> {
-  /** A look inside the archive before anything starts; must not trust it. Returns what the archive says about itself. */
-  inspect(): Promise<DataFacts | undefined>;
+export interface DrillSession<Provisioned = unknown, Archive extends DataFacts = DataFacts> {
+  /** A look inside the archive before anything starts; must not trust it. Returns what the archive says about itself (and what else inspect read in it). */
+  inspect(): Promise<Archive | undefined>;
   /**
    * Starts containers (through ctx.start) with an empty data directory, checked empty. Returns what it
    * observed there (the application's version, say), judged by the contract; nothing when it stopped early.

@@ -64,10 +64,11 @@ export async function inspectStage(plan: DrillPlan, ctx: DrillContext, session: 
   const facts = await session.inspect();
   if (facts) obs.archive = facts;
   // The contract's judgement of what the archive holds, in the stage it concerns.
-  if (facts) for (const f of plan.profile.contract.judgeArchive?.(plan.manifest, facts) ?? []) ctx.check(f);
+  const contract = plan.profile.contract;
+  if (facts) for (const f of contract.judgeArchive?.(plan.manifest, facts) ?? []) ctx.check(f, { stop: contract.settledAtInspect?.includes(f.id) ?? false });
   if (facts?.appVersion !== undefined) {
     judged.archive = true;
-    for (const f of compareArchiveFacts(plan.manifest, facts, plan.profile.contract)) ctx.check(f, { stop: true });
+    for (const f of compareArchiveFacts(plan.manifest, facts, contract)) ctx.check(f, { stop: true });
   }
 }
 

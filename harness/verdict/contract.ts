@@ -8,7 +8,7 @@ import type { DataFacts, Finding, Observations } from '../model/types.ts';
  * `passed`. Without it, a drill passes when nothing *found* a failure, and what
  * runs would depend on what the manifest happens to contain.
  */
-export interface Contract<Provisioned = unknown> {
+export interface Contract<Provisioned = unknown, Archive extends DataFacts = DataFacts> {
   /** Plan time: each problem names the manifest field it is about ("$.expectations.chain: ..."). */
   manifestProblems(manifest: Manifest): string[];
   /** The check ids a `passed` drill of this manifest must hold, each passing at least once. */
@@ -23,7 +23,12 @@ export interface Contract<Provisioned = unknown> {
    * What the session read in the archive (its own facts, as observations) against the manifest, judged at
    * inspect, before anything starts: a backup that cannot match its manifest is named before a server runs.
    */
-  judgeArchive?(manifest: Manifest, archive: DataFacts): Finding[];
+  judgeArchive?(manifest: Manifest, archive: Archive): Finding[];
+  /**
+   * Ids among judgeArchive's findings that settle the verdict when they fail (the archive is not of the
+   * profile's kind at all, say): the pipeline stops after inspect, nothing is started.
+   */
+  settledAtInspect?: readonly string[];
   /**
    * What the session observed while provisioning (its type is the profile's: the application's own
    * version, say) against the manifest, judged in the provision stage: a finding that is not a pass

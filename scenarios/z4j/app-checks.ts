@@ -5,6 +5,7 @@ import { parseAuditVerify, parseCheck, parseMigrationHeads, parseStatus, quote, 
 import { MIGRATION_HEADS_FILE } from './image.ts';
 import { STATUS_LABELS } from './tables.ts';
 import { judgeChainState, type ChainStateObservation } from './chain-state.ts';
+import { judgeRestoredReading, type RestoredReading } from './judge-restored.ts';
 
 /**
  * z4j's own checks after a restore, the same for every backend: `z4j check`,
@@ -15,7 +16,7 @@ import { judgeChainState, type ChainStateObservation } from './chain-state.ts';
 export type Run = (cmd: string[]) => Promise<ExecOutcome>;
 
 /** What z4j said, plus the one thing the harness read that only z4j's restore explains. */
-export interface Z4jObservations {
+export interface Z4jObservations extends RestoredReading {
   /** The z4j version that ran the commands (the archive's, or a gate's target). */
   version: string;
   check?: ExecOutcome;
@@ -53,6 +54,7 @@ export function judgeApp(manifest: Manifest, obs: Observations, when: 'restore' 
   // z4j check's output is read once: its rows are judged, and its revision is held against the head.
   const check = said.check && said.check.exitCode === 0 ? parseCheck(said.check.stdout) : undefined;
   return [
+    ...judgeRestoredReading(manifest, said),
     ...judgeCheck(said.check, check),
     ...judgeMigrationHead(said.migrationHeads, said.version, obs.restored?.schemaRevision, check?.ok ? check.value.revision : undefined),
     ...judgeStatus(said.status, manifest, said.restoreRows?.length ?? 0, said.version),

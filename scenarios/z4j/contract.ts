@@ -5,6 +5,9 @@ import { PG_ARCHIVE_FORMAT } from './pg/capture.ts';
 import { COUNTED_TABLES, STATUS_LABELS } from './tables.ts';
 import { Z4J_CHECK, type Z4jSessionCheckId } from './check-ids.ts';
 import type { DataFacts, Finding } from '../../harness/model/types.ts';
+import type { Z4jArchive } from './backend.ts';
+import { judgeArchiveChain } from './archive-chain.ts';
+import { judgeDump } from './pg/judge-dump.ts';
 
 /**
  * What a z4j `passed` rests on: the backup's alembic revision, the secret.env
@@ -13,7 +16,7 @@ import type { DataFacts, Finding } from '../../harness/model/types.ts';
  * check, migration head, status and audit verify; the harness's own reading
  * of the restored database and full walk of its chain.
  */
-export const z4jContract: Contract = {
+export const z4jContract: Contract<unknown, Z4jArchive> = {
   archiveRecordsVersion: true,
 
   manifestProblems(m: Manifest): string[] {
@@ -71,10 +74,29 @@ export const z4jContract: Contract = {
     return out;
   },
 
-  judgeArchive: judgeDumpRows,
+  // What inspect read in the archive, judged before anything starts (in the inspect stage).
+  judgeArchive: (m, archive) => [...judgeArchiveReading(m, archive), ...judgeDumpRows(m, archive)],
+  // A file that is not SQLite, or SQLite without z4j's tables: z4j's restore could only refuse it, a container later.
+  settledAtInspect: [Z4J_CHECK.inspectSqliteHeader, Z4J_CHECK.inspectTables],
 
   compareProfile: (m, obs, when) => judgeApp(m, obs, when),
 };
+
+/**
+ * The archive as the backend read it: a SQLite file's header, z4j's tables
+ * and its audit chain against the manifest's; a dump's table of contents,
+ * server, data and signer (pg/judge-dump.ts).
+ */
+export function judgeArchiveReading(m: Manifest, archive: Z4jArchive): Finding<Z4jSessionCheckId>[] {
+  const s = archive.sqlite;
+  if (s && !s.header) return [{ id: 'inspect.sqlite-header', status: 'fail', reason: 'the archive is not a SQLite database (no SQLite header): not a z4j SQLite backup; nothing was started' }];
+  if (s && s.missingTables.length > 0) {
+    const missing = s.missingTables;
+    return [{ id: 'inspect.z4j-tables', status: 'fail', reason: `the archive is a SQLite database but not z4j's: it has no ${missing.join(', ')} table${missing.length === 1 ? '' : 's'}; nothing was started` }];
+  }
+  if (s?.chain) return judgeArchiveChain(s.chain, m.expectations.chain);
+  return archive.dump ? judgeDump(m, archive.dump.reading, archive.dump.secretKeyId) : [];
+}
 
 /**
  * The rows a PostgreSQL dump's COPY data holds per table (counted at inspect,

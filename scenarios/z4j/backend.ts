@@ -1,0 +1,75 @@
+import type { DrillContext } from '../../harness/profile.ts';
+import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
+import type { ChainObservation, DataFacts } from '../../harness/model/types.ts';
+import type { ArchiveChainReading } from './archive-chain.ts';
+import type { ChainStateObservation } from './chain-state.ts';
+import type { Z4jSessionCheckId } from './check-ids.ts';
+import type { DumpReading } from './pg/inspect.ts';
+import type { TailRow } from './restore-row.ts';
+
+export type Z4jContext = DrillContext<Z4jSessionCheckId>;
+
+/**
+ * What a z4j drill's inspect read in the archive: what it says about itself
+ * (DataFacts) and what the backend's reading saw, judged by the contract
+ * (judgeArchive) at inspect.
+ */
+export interface Z4jArchive extends DataFacts {
+  /** A SQLite file: whether it has SQLite's header, the z4j tables it lacks, its chain as read with the secret. */
+  sqlite?: { header: boolean; missingTables: string[]; chain?: ArchiveChainReading };
+  /** A pg_dump archive as read without a server, and the key id of the secret supplied (never the secret). */
+  dump?: { reading: DumpReading; secretKeyId?: string };
+}
+
+/** The restored database as the harness reads it, the same questions for every backend. */
+export interface RestoredDatabase {
+  /** The chain's generation from audit_chain_state; nothing when there is none. */
+  chainState(): Promise<{ generation: string } | undefined>;
+  restoreAppendedRows(generation: string, archiveSha256: string): Promise<TailRow[]>;
+  tableColumns(tables: readonly string[]): Promise<Record<string, string[]>>;
+  facts(excludeAuditIds: string[], columns?: Record<string, string[]>): Promise<{ counts: Record<string, number>; fingerprints: Record<string, string>; revision?: string }>;
+  /** The key id the active chain's rows were signed with, where the backend reads it before the walk. */
+  signingKeyId?(generation: string): Promise<string | undefined>;
+  walk(secret: string): Promise<ChainObservation | undefined>;
+  observeChainState(secret: string | undefined, walked: ChainObservation | undefined): Promise<ChainStateObservation>;
+}
+
+/** What reading the restored database gave: its facts, what only the contract judges, or why it could not be read. */
+export interface RestoredRead<T> {
+  value?: T;
+  /** PRAGMA foreign_key_check's problems, where the backend checks them. */
+  foreignKeyProblems?: string[];
+  /** The reading threw: the restored database cannot be read (probe.read). */
+  unreadable?: unknown;
+}
+
+/**
+ * Where a z4j backend differs (SQLite file, PostgreSQL server): reading the
+ * archive, provisioning the database z4j restores into, and opening the
+ * restored one for the harness's own reading. Everything else (z4j's own
+ * commands, the chain, the gate) is the one session's (session.ts). A backend
+ * records operational checks only; what it read is judged by the contract.
+ */
+export interface Z4jBackend {
+  /** The archive at first sight: one that is not of this backend's kind at all is read no further. */
+  firstSight?(ctx: Z4jContext): Promise<Z4jArchive | undefined>;
+  /** Reads the archive without trusting it; undefined when it could not (an operational check says why). */
+  readArchive(ctx: Z4jContext, secret: string | undefined): Promise<Z4jArchive | undefined>;
+  /** Inspection found the archive cannot be restored at all: nothing is started. */
+  refused?(): boolean;
+  /** Makes the database z4j restores into and checks it empty; the network z4j reaches it on, or undefined when it stopped. */
+  provisionDatabase?(ctx: Z4jContext): Promise<{ network: string } | undefined>;
+  /** What a fresh install makes to restore over, and what the gate migrates, in findings' words. */
+  readonly freshInstall: string;
+  readonly migrated: string;
+  /** Whether inspect reads the archive's own signed chain state (SQLite does; a dump is not read that deep). */
+  readonly archiveChainState: boolean;
+  /** Environment for z4j's commands besides its home (the database URL). */
+  readonly env: Record<string, string>;
+  /** z4j's restore completed (exit 0, "restore complete"): what this backend also requires of its output, in the finding's words; undefined when it is not there. */
+  restoreCompleted(r: ExecOutcome): { reason: string; observed?: unknown } | undefined;
+  /** Opens the restored database in `app` for `read` (in one snapshot where the backend has them); undefined when it cannot be opened (an operational check says why). */
+  withRestored<T>(ctx: Z4jContext, app: DrillContainer, probe: number, read: (db: RestoredDatabase) => Promise<T>): Promise<RestoredRead<T>>;
+  /** The gate: takes the restored data out of the old container, and returns how to put it into the new one (nothing for a server both reach). */
+  carryData?(ctx: Z4jContext, from: DrillContainer): Promise<(to: DrillContainer) => Promise<void>>;
+}
