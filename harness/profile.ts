@@ -1,7 +1,7 @@
 import type { DrillContainer, StartOptions } from './runtime/index.ts';
 import type { BuiltImage, ImageRecipe } from './images/index.ts';
 import type { Manifest } from './manifest/schema.ts';
-import type { DataFacts, Finding, Observations } from './model/types.ts';
+import type { Finding, Inspected, Probed, StageObservations } from './model/types.ts';
 import type { Contract } from './verdict/contract.ts';
 import type { SecretBag, SecretsReading } from './model/secrets.ts';
 
@@ -10,15 +10,15 @@ import type { SecretBag, SecretsReading } from './model/secrets.ts';
  * archives, manifests and checks; a profile (scenarios/<app>/) knows how its
  * application restores and how to read what it says. `Id` is the profile's
  * check-id type: its session's `ctx.check` takes those ids (and the harness's
- * operational ones) only, so a misspelt id is a type error. `Archive`: what
- * its session's inspect reads in the archive (DataFacts and the profile's own
- * readings), which its contract's judgeArchive judges.
+ * operational ones) only, so a misspelt id is a type error. `O` is its
+ * observation types (StageObservations): what its session returns from each
+ * stage is exactly what its contract reads, with no cast.
  */
-export interface Profile<Id extends string = string, Provisioned = unknown, Archive extends DataFacts = DataFacts> {
+export interface Profile<Id extends string = string, O extends StageObservations = StageObservations> {
   name: string;
   summary: string;
   /** What a manifest must carry and a drill must prove for a `passed`. */
-  contract: Contract<Provisioned, Archive>;
+  contract: Contract<O>;
   /**
    * How long the application's slowest command may take for this archive
    * (its restore of a large backup, say), from what the manifest records.
@@ -48,7 +48,7 @@ export interface Profile<Id extends string = string, Provisioned = unknown, Arch
    */
   readSecrets?(secrets: SecretBag): SecretsReading;
   /** A fresh per-drill session: it holds the drill's containers across stages. */
-  session(ctx: DrillContext<Id>): DrillSession<Provisioned, Archive>;
+  session(ctx: DrillContext<Id>): DrillSession<O>;
   /**
    * `restore-drill demo`: makes a sample deployment and backs it up with the
    * application's own tool; the demo command captures and drills it.
@@ -90,23 +90,28 @@ export interface CaptureInput {
 
 /**
  * One drill's stages as the profile implements them. They return what they
- * observed; the one compare stage judges it. `ctx.check` is for operational
- * facts (a data dir was empty, a command completed, a file could not be read).
- * `Provisioned`: what provision observed, for the contract's judgeProvision;
- * `Archive`: what inspect read in the archive, for the contract's judgeArchive.
+ * observed (of the profile's types `O`); the contract judges it, each hook in
+ * the stage it concerns. `ctx.check` is for operational facts only (a data
+ * dir was empty, a command completed, a file could not be read).
  */
-export interface DrillSession<Provisioned = unknown, Archive extends DataFacts = DataFacts> {
-  /** A look inside the archive before anything starts; must not trust it. Returns what the archive says about itself (and what else inspect read in it). */
-  inspect(): Promise<Archive | undefined>;
+export interface DrillSession<O extends StageObservations = StageObservations> {
+  /**
+   * A look inside the archive before anything starts; must not trust it. Returns what the archive says
+   * about itself (DataFacts) and the profile's own reading of it, for the contract's judgeArchive.
+   */
+  inspect(): Promise<Inspected<O> | undefined>;
   /**
    * Starts containers (through ctx.start) with an empty data directory, checked empty. Returns what it
    * observed there (the application's version, say), judged by the contract; nothing when it stopped early.
    */
-  provision(): Promise<Provisioned | undefined | void>;
+  provision(): Promise<O['provision'] | undefined | void>;
   /** The application's own restore command. */
   restore(): Promise<void>;
-  /** The application's own checks plus the harness's independent ones. */
-  probe(): Promise<Pick<Observations, 'restored' | 'profile'>>;
+  /**
+   * The application's own checks plus the harness's independent reading of the restored data, returned for
+   * the contract (judgeRestored in this stage, compareProfile in the compare stage).
+   */
+  probe(): Promise<Probed<O>>;
   /**
    * Pre-upgrade gate: hand the restored data to a container of `image`
    * (application version `version`) and run that version's own upgrade path;
@@ -167,6 +172,12 @@ export interface DrillContext<Id extends string = string> {
   check(result: Finding<Id | HarnessOperationalCheckId>, opts?: { stop?: boolean }): void;
   /** Records a note for the operator: information only, never part of the verdict (scrubbed of secrets like checks). */
   note(text: string): void;
+  /**
+   * The restored application has answered (its first command after the restore): the drill's recovery
+   * time ends here. A probe that records no check of its own says so; a check recorded in the probe
+   * stage ends it too, whichever comes first.
+   */
+  answered(): void;
 }
 
 export interface DemoOptions {

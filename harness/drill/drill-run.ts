@@ -60,7 +60,8 @@ export class DrillRun {
   /**
    * The drill's measured recovery time: from its start (before the fetch)
    * until the restored application first answered, i.e. the first check the
-   * probe stage recorded (or the probe stage's end if it passed without one).
+   * probe stage recorded or its session's ctx.answered(), whichever came first
+   * (or the probe stage's end if it passed without either).
    */
   recoveryMs: number | undefined;
   readonly #plan: DrillPlan;
@@ -160,6 +161,10 @@ export class DrillRun {
       note(text) {
         if (signal.aborted) return;
         run.notes.push(text);
+      },
+      answered() {
+        if (signal.aborted || run.#current !== 'probe') return;
+        run.recoveryMs ??= performance.now() - run.t0;
       },
     };
   }

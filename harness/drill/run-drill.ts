@@ -56,11 +56,11 @@ export async function runDrill(plan: DrillPlan, opts: DrillOptions): Promise<Dri
       (await run.stage('provision', async () => {
         image = await imageFor(plan, ctx, plan.manifest.app.version);
         run.imageTag = image.tag;
-        await provisionStage(plan, ctx, session);
+        await provisionStage(plan, ctx, session, observations);
       })) &&
       (await run.stage('restore', () => session.restore())) &&
       (await run.stage('probe', async () => {
-        Object.assign(observations, await probeStage(session));
+        Object.assign(observations, await probeStage(plan, ctx, session));
         probed = true;
       }));
     const compared =

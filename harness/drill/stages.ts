@@ -1,6 +1,6 @@
 import type { DrillContext, DrillSession } from '../profile.ts';
 import type { ArchiveSource } from '../sources/source.ts';
-import type { DrillReport, Observations } from '../model/types.ts';
+import type { DrillReport, Observations, Probed } from '../model/types.ts';
 import { compareAll, compareArchiveFacts, compareIntegrity, compareSecrets, type CompareInput } from '../verdict/index.ts';
 import { UsageError } from '../errors.ts';
 import { receiveArchive, type FetchOutcome } from './fetch.ts';
@@ -59,23 +59,30 @@ function mismatchFindings(outcome: Extract<FetchOutcome, { ok: false }>): Findin
   ];
 }
 
-/** Inspect: a look inside that trusts nothing; what the archive says of its own version is judged now, before the application could refuse it first. */
+/**
+ * Inspect: a look inside that trusts nothing. The contract judges what the session read in the archive in this
+ * stage (the findings' stage), and what the archive says of its own version is judged now, before the
+ * application could refuse it first.
+ */
 export async function inspectStage(plan: DrillPlan, ctx: DrillContext, session: DrillSession, obs: Observations, judged: JudgedBeforeStart): Promise<void> {
-  const facts = await session.inspect();
-  if (facts) obs.archive = facts;
-  // The contract's judgement of what the archive holds, in the stage it concerns.
+  const seen = await session.inspect();
+  if (!seen) return;
+  if (seen.archive) obs.archive = seen.archive;
+  if (seen.inspected !== undefined) obs.inspected = seen.inspected;
   const contract = plan.profile.contract;
-  if (facts) for (const f of contract.judgeArchive?.(plan.manifest, facts) ?? []) ctx.check(f, { stop: contract.settledAtInspect?.includes(f.id) ?? false });
-  if (facts?.appVersion !== undefined) {
+  for (const f of contract.judgeArchive?.(plan.manifest, seen) ?? []) ctx.check(f, { stop: contract.settledAtInspect?.includes(f.id) ?? false });
+  if (seen.archive?.appVersion !== undefined) {
     judged.archive = true;
-    for (const f of compareArchiveFacts(plan.manifest, facts, contract)) ctx.check(f, { stop: true });
+    for (const f of compareArchiveFacts(plan.manifest, seen.archive, contract)) ctx.check(f, { stop: true });
   }
 }
 
 /** Provision: the session starts its containers; what it observed there is judged by the contract, in this stage. */
-export async function provisionStage(plan: DrillPlan, ctx: DrillContext, session: DrillSession): Promise<void> {
+export async function provisionStage(plan: DrillPlan, ctx: DrillContext, session: DrillSession, obs: Observations): Promise<void> {
   const seen = await session.provision();
-  if (seen !== undefined) for (const f of plan.profile.contract.judgeProvision?.(plan.manifest, seen) ?? []) ctx.check(f);
+  if (seen === undefined || seen === null) return;
+  obs.provisioned = seen;
+  for (const f of plan.profile.contract.judgeProvision?.(plan.manifest, seen) ?? []) ctx.check(f);
 }
 
 /** The image of an application version (the recorded one at provision, the target at a gate's upgrade), for the report. */
@@ -84,8 +91,11 @@ export async function imageFor(plan: DrillPlan, ctx: DrillContext, version: stri
   return { tag: built.tag, id: built.id, cacheHit: built.cacheHit };
 }
 
-export async function probeStage(session: DrillSession): Promise<Pick<Observations, 'restored' | 'profile'>> {
-  return session.probe();
+/** Probe: the session reads the restored system; the contract judges what the harness read of it, in this stage. */
+export async function probeStage(plan: DrillPlan, ctx: DrillContext, session: DrillSession, when: 'restore' | 'upgrade' = 'restore'): Promise<Probed> {
+  const seen = await session.probe();
+  for (const f of plan.profile.contract.judgeRestored?.(plan.manifest, seen, when) ?? []) ctx.check(f);
+  return seen;
 }
 
 /** Compare: every observation against the manifest and the profile's contract, in the verdict layer. */
@@ -101,6 +111,6 @@ export function upgradeOf(plan: DrillPlan, session: DrillSession): NonNullable<D
 
 /** Post-upgrade: probed and compared again; the schema revision moves with an upgrade (the probe checks it is the target's head), all else must be what the backup held. */
 export async function postUpgradeStage(plan: DrillPlan, ctx: DrillContext, session: DrillSession, obs: Observations, judged: JudgedBeforeStart): Promise<void> {
-  const after = await session.probe();
+  const after = await probeStage(plan, ctx, session, 'upgrade');
   for (const f of compareAll({ ...compareInput(plan, judged), obs: { ...obs, ...after }, afterUpgrade: true })) ctx.check(f);
 }

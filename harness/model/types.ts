@@ -13,6 +13,12 @@ export type CheckStatus = 'pass' | 'fail' | 'error';
 export interface CheckResult {
   /** Stable id, e.g. "integrity.sha256", "count.users", "chain.walk". */
   id: string;
+  /**
+   * The stage the check concerns, as a field of its own (never read from the
+   * id): set by the harness where the check is recorded (ctx.check: the
+   * stage running) or judged (each contract hook's findings: the stage whose
+   * observation it judges). Reports show it; a summary names it.
+   */
   stage: StageName;
   status: CheckStatus;
   /** One sentence a person can act on. */
@@ -33,7 +39,10 @@ export interface StageTiming {
 
 export type Verdict = 'passed' | 'failed' | 'error';
 
-/** A finding before it is placed in a stage; `Id` narrows its id to a profile's check ids. */
+/**
+ * A finding before the harness places it in the stage it concerns (it sets
+ * `stage`, never the session or contract); `Id` narrows its id to a profile's check ids.
+ */
 export type Finding<Id extends string = string> = Omit<CheckResult, 'stage' | 'id'> & { id: Id };
 
 /**
@@ -53,15 +62,34 @@ export interface DataFacts {
 }
 
 /**
+ * The types of what one profile's session observes, by the stage that observed
+ * it: each part is the profile's own type, and only its contract reads it.
+ * `inspect`: what the session read in the archive (beyond the harness's
+ * DataFacts); `provision`: what it saw while starting (the binary's own
+ * version, say); `probe`: what it read of the restored system at rest and what
+ * the application said. `Profile`, `DrillSession` and `Contract` are generic
+ * over it, so a contract reads its session's observations without a cast.
+ */
+export interface StageObservations {
+  inspect?: unknown;
+  provision?: unknown;
+  probe?: unknown;
+}
+
+/**
  * Everything a drill observed, handed to the one compare stage: what inspect
  * read from the archive, what the harness read from the restored data, and
- * the profile's own observations (what the application said; its type is the
- * profile's, and only the profile's contract reads it).
+ * the profile's own observations (of type `O`, read only by its contract).
  */
-export interface Observations {
+export interface Observations<O extends StageObservations = StageObservations> {
   archive?: DataFacts;
   restored?: DataFacts;
-  profile?: unknown;
+  /** The profile's own reading of the archive at inspect. */
+  inspected?: O['inspect'];
+  /** What the session observed at provision. */
+  provisioned?: O['provision'];
+  /** The profile's own observations at probe: what the application said, what the session read of the restored data. */
+  profile?: O['probe'];
   /** sha256 of the secrets file supplied to the drill, if any. */
   secretsFileSha256?: string;
   /** The path of that file, to name it in a finding (never its values). */
@@ -69,6 +97,12 @@ export interface Observations {
   /** That file as the application reads it, where the profile knows how (its names and digest, or why the application would refuse it). */
   secretsRead?: SecretsReading;
 }
+
+/** What a session's inspect returns: the archive's own facts (DataFacts, judged by the harness) and the profile's own reading. */
+export type Inspected<O extends StageObservations = StageObservations> = Pick<Observations<O>, 'archive' | 'inspected'>;
+
+/** What a session's probe returns: the restored data's facts (DataFacts, compared by the harness) and the profile's own observations. */
+export type Probed<O extends StageObservations = StageObservations> = Pick<Observations<O>, 'restored' | 'profile'>;
 
 export interface ChainObservation {
   table: string;

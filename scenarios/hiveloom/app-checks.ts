@@ -15,8 +15,8 @@ export interface HiveloomObservations {
 }
 
 /** The profile's part of the one comparison: Hiveloom's doctor and its own listings against the manifest. */
-export function judgeApp(manifest: Manifest, obs: Observations): Finding[] {
-  const said = obs.profile as HiveloomObservations | undefined;
+export function judgeApp(manifest: Manifest, obs: Observations<{ probe: HiveloomObservations }>): Finding[] {
+  const said = obs.profile;
   if (!said) return [{ id: 'app.doctor', status: 'error', reason: "Hiveloom's own checks did not run" }];
   return [...judgeDoctor(said.doctor, noTenantsFolderExpected(manifest, said.backup)), ...judgeListings(manifest, said)];
 }

@@ -1,6 +1,6 @@
 import type { Contract } from '../../harness/verdict/index.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
-import { judgeApp } from './app-checks.ts';
+import { judgeApp, type HiveloomObservations } from './app-checks.ts';
 import { key, manifestTenants } from './layout.ts';
 import { HIVELOOM_CHECK, type HiveloomCheckId } from './check-ids.ts';
 import type { Finding } from '../../harness/model/types.ts';
@@ -11,6 +11,12 @@ export interface HiveloomProvisioned {
   binary: { exitCode: number; stdout: string; stderr: string; version?: string };
 }
 
+/** The Hiveloom profile's observation types (harness StageObservations): what its session returns, what this contract reads. */
+export interface HiveloomObservationTypes {
+  provision: HiveloomProvisioned;
+  probe: HiveloomObservations;
+}
+
 /**
  * What a Hiveloom `passed` rests on: exact counts with content fingerprints
  * for the tenants and each tenant's data, its credentials (each decrypted with
@@ -18,7 +24,7 @@ export interface HiveloomProvisioned {
  * listings. Keys the archive holds but the manifest lacks are found by the
  * compare stage (an observed key the manifest does not cover fails).
  */
-export const hiveloomContract: Contract<HiveloomProvisioned> = {
+export const hiveloomContract: Contract<HiveloomObservationTypes> = {
   archiveRecordsVersion: false,
 
   manifestProblems(m: Manifest): string[] {

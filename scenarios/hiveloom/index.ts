@@ -3,7 +3,7 @@ import { captureHiveloom } from './capture.ts';
 import { envBinarySource, hiveloomImage, type HiveloomBinarySource } from './image.ts';
 import { HIVELOOM_PINNED_VERSION } from './layout.ts';
 import { HiveloomSession } from './session.ts';
-import { hiveloomContract, type HiveloomProvisioned } from './contract.ts';
+import { hiveloomContract, type HiveloomObservationTypes } from './contract.ts';
 import type { HiveloomSessionCheckId } from './check-ids.ts';
 
 export { envBinarySource, hiveloomImage, type HiveloomBinarySource } from './image.ts';
@@ -13,7 +13,7 @@ export { ARCHIVE_FORMAT, HIVELOOM_PINNED_VERSION } from './layout.ts';
  * The Hiveloom profile, with the binary taken from `source` (by default
  * $RESTORE_DRILL_HIVELOOM_BINARY). Tests make one with the stand-in's.
  */
-export function createHiveloomProfile(source: HiveloomBinarySource = envBinarySource()): Profile<HiveloomSessionCheckId, HiveloomProvisioned> {
+export function createHiveloomProfile(source: HiveloomBinarySource = envBinarySource()): Profile<HiveloomSessionCheckId, HiveloomObservationTypes> {
   return {
     name: 'hiveloom',
     summary: 'Hiveloom agent platform: tar.gz backups with master.key, platform.db and tenant stores (binary supplied by the user)',
@@ -25,4 +25,4 @@ export function createHiveloomProfile(source: HiveloomBinarySource = envBinarySo
   };
 }
 
-export const hiveloomProfile: Profile<HiveloomSessionCheckId, HiveloomProvisioned> = createHiveloomProfile();
+export const hiveloomProfile: Profile<HiveloomSessionCheckId, HiveloomObservationTypes> = createHiveloomProfile();

@@ -3,9 +3,9 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
 import type { DrillContext, DrillSession } from '../../harness/profile.ts';
-import type { HiveloomProvisioned } from './contract.ts';
+import type { HiveloomObservationTypes, HiveloomProvisioned } from './contract.ts';
 import type { HiveloomSessionCheckId } from './check-ids.ts';
-import type { DataFacts, Observations } from '../../harness/model/types.ts';
+import type { Inspected, Probed } from '../../harness/model/types.ts';
 import type { HiveloomObservations } from './app-checks.ts';
 import { fileIntegrityProblems } from '../../harness/checks/sqlite-db.ts';
 import { errorMessage } from '../../harness/errors.ts';
@@ -32,7 +32,7 @@ const ENV = { HIVELOOM_DATA_DIR: DATA_DIR, HIVELOOM_ENDPOINT: `http://127.0.0.1:
  * is started on the empty data dir first), it merges over the live dir, and the
  * key is read only at start-up (so the server is restarted after the restore).
  */
-export class HiveloomSession implements DrillSession<HiveloomProvisioned> {
+export class HiveloomSession implements DrillSession<HiveloomObservationTypes> {
   readonly #ctx: DrillContext<HiveloomSessionCheckId>;
   #archive: OpenedArchive | undefined;
   #app: DrillContainer | undefined;
@@ -47,10 +47,10 @@ export class HiveloomSession implements DrillSession<HiveloomProvisioned> {
     return this.#archive!.backup!;
   }
 
-  async inspect(): Promise<DataFacts | undefined> {
+  async inspect(): Promise<Inspected<HiveloomObservationTypes>> {
     await this.#inspect();
     // Hiveloom archives record no version, nothing else about themselves the manifest does not hold.
-    return undefined;
+    return {};
   }
 
   async #inspect(): Promise<void> {
@@ -172,9 +172,11 @@ export class HiveloomSession implements DrillSession<HiveloomProvisioned> {
    * started again for Hiveloom's own listings, which come after the files were
    * read because `agent list` creates a missing store.
    */
-  async probe(): Promise<Pick<Observations, 'restored' | 'profile'>> {
+  async probe(): Promise<Probed<HiveloomObservationTypes>> {
     const said: HiveloomObservations = { backup: this.#backup, agentLists: {} };
     said.doctor = await this.#exec(['hiveloom', 'doctor', '--data-dir', DATA_DIR, '--json']);
+    // The restored application's first answer: the recovery time ends here (harness/drill/recovery-time.ts).
+    this.#ctx.answered();
     if (!(await this.#stopServer())) {
       this.#ctx.check({ id: 'probe.at-rest', status: 'error', reason: `hiveloom serve (pid ${this.#serverPid}) did not end on SIGTERM or SIGKILL: the restored files cannot be read at rest` });
       return { profile: said };

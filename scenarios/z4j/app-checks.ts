@@ -5,7 +5,8 @@ import { parseAuditVerify, parseCheck, parseMigrationHeads, parseStatus, quote, 
 import { MIGRATION_HEADS_FILE } from './image.ts';
 import { STATUS_LABELS } from './tables.ts';
 import { judgeChainState, type ChainStateObservation } from './chain-state.ts';
-import { judgeRestoredReading, type RestoredReading } from './judge-restored.ts';
+import type { RestoredReading } from './judge-restored.ts';
+import type { Z4jArchiveReading } from './archive-reading.ts';
 
 /**
  * z4j's own checks after a restore, the same for every backend: `z4j check`,
@@ -37,6 +38,12 @@ export interface Z4jObservations extends RestoredReading {
   };
 }
 
+/** The z4j profile's observation types (harness StageObservations): what its session returns, what its contract reads. */
+export interface Z4jObservationTypes {
+  inspect: Z4jArchiveReading;
+  probe: Z4jObservations;
+}
+
 export async function runAppChecks(run: Run, version: string): Promise<Z4jObservations> {
   return {
     version,
@@ -48,13 +55,12 @@ export async function runAppChecks(run: Run, version: string): Promise<Z4jObserv
 }
 
 /** The profile's part of the one comparison: z4j's own word, and its restore row, against the manifest and the harness's reading. */
-export function judgeApp(manifest: Manifest, obs: Observations, when: 'restore' | 'upgrade' = 'restore'): Finding[] {
-  const said = obs.profile as Z4jObservations | undefined;
+export function judgeApp(manifest: Manifest, obs: Observations<Z4jObservationTypes>, when: 'restore' | 'upgrade' = 'restore'): Finding[] {
+  const said = obs.profile;
   if (!said) return [{ id: 'app.check', status: 'error', reason: "z4j's own checks did not run" }];
   // z4j check's output is read once: its rows are judged, and its revision is held against the head.
   const check = said.check && said.check.exitCode === 0 ? parseCheck(said.check.stdout) : undefined;
   return [
-    ...judgeRestoredReading(manifest, said),
     ...judgeCheck(said.check, check),
     ...judgeMigrationHead(said.migrationHeads, said.version, obs.restored?.schemaRevision, check?.ok ? check.value.revision : undefined),
     ...judgeStatus(said.status, manifest, said.restoreRows?.length ?? 0, said.version),

@@ -1,25 +1,14 @@
 import type { DrillContext } from '../../harness/profile.ts';
 import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
-import type { ChainObservation, DataFacts } from '../../harness/model/types.ts';
-import type { ArchiveChainReading } from './archive-chain.ts';
+import type { ChainObservation, Inspected } from '../../harness/model/types.ts';
+import type { Z4jObservationTypes } from './app-checks.ts';
 import type { ChainStateObservation } from './chain-state.ts';
 import type { Z4jSessionCheckId } from './check-ids.ts';
-import type { DumpReading } from './pg/inspect.ts';
 import type { TailRow } from './restore-row.ts';
 
 export type Z4jContext = DrillContext<Z4jSessionCheckId>;
-
-/**
- * What a z4j drill's inspect read in the archive: what it says about itself
- * (DataFacts) and what the backend's reading saw, judged by the contract
- * (judgeArchive) at inspect.
- */
-export interface Z4jArchive extends DataFacts {
-  /** A SQLite file: whether it has SQLite's header, the z4j tables it lacks, its chain as read with the secret. */
-  sqlite?: { header: boolean; missingTables: string[]; chain?: ArchiveChainReading };
-  /** A pg_dump archive as read without a server, and the key id of the secret supplied (never the secret). */
-  dump?: { reading: DumpReading; secretKeyId?: string };
-}
+/** What inspect returns: the archive's own facts (DataFacts) and the backend's reading of it. */
+export type Z4jInspected = Inspected<Z4jObservationTypes>;
 
 /** The restored database as the harness reads it, the same questions for every backend. */
 export interface RestoredDatabase {
@@ -52,9 +41,9 @@ export interface RestoredRead<T> {
  */
 export interface Z4jBackend {
   /** The archive at first sight: one that is not of this backend's kind at all is read no further. */
-  firstSight?(ctx: Z4jContext): Promise<Z4jArchive | undefined>;
+  firstSight?(ctx: Z4jContext): Promise<Z4jInspected | undefined>;
   /** Reads the archive without trusting it; undefined when it could not (an operational check says why). */
-  readArchive(ctx: Z4jContext, secret: string | undefined): Promise<Z4jArchive | undefined>;
+  readArchive(ctx: Z4jContext, secret: string | undefined): Promise<Z4jInspected | undefined>;
   /** Inspection found the archive cannot be restored at all: nothing is started. */
   refused?(): boolean;
   /** Makes the database z4j restores into and checks it empty; the network z4j reaches it on, or undefined when it stopped. */

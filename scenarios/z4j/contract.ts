@@ -1,11 +1,12 @@
 import type { Contract } from '../../harness/verdict/index.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
-import { judgeApp } from './app-checks.ts';
+import { judgeApp, type Z4jObservationTypes } from './app-checks.ts';
 import { PG_ARCHIVE_FORMAT } from './pg/capture.ts';
 import { COUNTED_TABLES, STATUS_LABELS } from './tables.ts';
 import { Z4J_CHECK, type Z4jSessionCheckId } from './check-ids.ts';
 import type { DataFacts, Finding } from '../../harness/model/types.ts';
-import type { Z4jArchive } from './backend.ts';
+import type { Z4jArchiveReading } from './archive-reading.ts';
+import { judgeRestoredReading } from './judge-restored.ts';
 import { judgeArchiveChain } from './archive-chain.ts';
 import { judgeDump } from './pg/judge-dump.ts';
 
@@ -16,7 +17,7 @@ import { judgeDump } from './pg/judge-dump.ts';
  * check, migration head, status and audit verify; the harness's own reading
  * of the restored database and full walk of its chain.
  */
-export const z4jContract: Contract<unknown, Z4jArchive> = {
+export const z4jContract: Contract<Z4jObservationTypes> = {
   archiveRecordsVersion: true,
 
   manifestProblems(m: Manifest): string[] {
@@ -75,9 +76,12 @@ export const z4jContract: Contract<unknown, Z4jArchive> = {
   },
 
   // What inspect read in the archive, judged before anything starts (in the inspect stage).
-  judgeArchive: (m, archive) => [...judgeArchiveReading(m, archive), ...judgeDumpRows(m, archive)],
+  judgeArchive: (m, seen) => [...(seen.inspected ? judgeArchiveReading(m, seen.inspected) : []), ...(seen.archive ? judgeDumpRows(m, seen.archive) : [])],
   // A file that is not SQLite, or SQLite without z4j's tables: z4j's restore could only refuse it, a container later.
   settledAtInspect: [Z4J_CHECK.inspectSqliteHeader, Z4J_CHECK.inspectTables],
+
+  // What the harness read in the restored database beside its facts, judged in the probe stage (and post-upgrade).
+  judgeRestored: (m, seen) => (seen.profile ? judgeRestoredReading(m, seen.profile) : []),
 
   compareProfile: (m, obs, when) => judgeApp(m, obs, when),
 };
@@ -87,7 +91,7 @@ export const z4jContract: Contract<unknown, Z4jArchive> = {
  * and its audit chain against the manifest's; a dump's table of contents,
  * server, data and signer (pg/judge-dump.ts).
  */
-export function judgeArchiveReading(m: Manifest, archive: Z4jArchive): Finding<Z4jSessionCheckId>[] {
+export function judgeArchiveReading(m: Manifest, archive: Z4jArchiveReading): Finding<Z4jSessionCheckId>[] {
   const s = archive.sqlite;
   if (s && !s.header) return [{ id: 'inspect.sqlite-header', status: 'fail', reason: 'the archive is not a SQLite database (no SQLite header): not a z4j SQLite backup; nothing was started' }];
   if (s && s.missingTables.length > 0) {

@@ -5,7 +5,6 @@ import { z4jContract } from './contract.ts';
 import { z4jImage } from './image.ts';
 import { Z4jSession } from './session.ts';
 import { sqliteBackend } from './sqlite-backend.ts';
-import type { Z4jArchive } from './backend.ts';
 import { Z4J_PINNED_VERSION } from './version.ts';
 import { backupZ4jPg } from './pg/backup.ts';
 import { PG_ARCHIVE_FORMAT } from './pg/capture.ts';
@@ -14,8 +13,9 @@ import { pgBackend } from './pg/backend.ts';
 import { z4jProgress } from './progress.ts';
 import { readZ4jSecrets } from './secret-env.ts';
 import type { Z4jSessionCheckId } from './check-ids.ts';
+import type { Z4jObservationTypes } from './app-checks.ts';
 
-export const z4jProfile: Profile<Z4jSessionCheckId, unknown, Z4jArchive> = {
+export const z4jProfile: Profile<Z4jSessionCheckId, Z4jObservationTypes> = {
   name: 'z4j',
   summary: 'z4j control plane: SQLite and PostgreSQL (pg_dump) backups made by `z4j backup`, with its HMAC audit chain',
   contract: z4jContract,

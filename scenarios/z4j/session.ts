@@ -1,16 +1,16 @@
 import { z4jSecret } from './secret-env.ts';
 import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
 import type { DrillSession } from '../../harness/profile.ts';
-import type { ChainObservation, DataFacts, Observations } from '../../harness/model/types.ts';
+import type { ChainObservation, DataFacts, Probed } from '../../harness/model/types.ts';
 import { errorMessage } from '../../harness/errors.ts';
 import { CHAIN_SECRET_NAME, chainKey } from './audit-chain.ts';
 import { quote } from './parse.ts';
 import { requireEmptyDataDir } from '../../harness/drill/data-dir.ts';
 import { archiveInContainer, migrateWithTarget, prepareFreshInstall } from './install.ts';
-import { runAppChecks, type Z4jObservations } from './app-checks.ts';
+import { runAppChecks, type Z4jObservations, type Z4jObservationTypes } from './app-checks.ts';
 import { COUNTED_TABLES, Z4J_HOME } from './tables.ts';
 import { secretsHint } from './secrets-hint.ts';
-import type { RestoredDatabase, Z4jArchive, Z4jBackend, Z4jContext } from './backend.ts';
+import type { RestoredDatabase, Z4jBackend, Z4jContext, Z4jInspected } from './backend.ts';
 
 /**
  * One z4j drill, whatever the backend (backend.ts: a SQLite file, or a
@@ -19,14 +19,14 @@ import type { RestoredDatabase, Z4jArchive, Z4jBackend, Z4jContext } from './bac
  * z4j's own checks and the harness's own reading of the restored database.
  * The session observes; what it read is judged by the contract (contract.ts).
  */
-export class Z4jSession implements DrillSession<unknown, Z4jArchive> {
+export class Z4jSession implements DrillSession<Z4jObservationTypes> {
   readonly #ctx: Z4jContext;
   readonly #backend: Z4jBackend;
   #app: DrillContainer | undefined;
   /** The network z4j reaches its database server on (none for a SQLite file). */
   #network: string | undefined;
   /** What inspect read in the archive (its signed chain state is held against the walk in the compare stage). */
-  #archive: Z4jArchive | undefined;
+  #archive: Z4jInspected | undefined;
   /** Set by upgrade(): the next probe reads the target version's migrated database. */
   #upgraded = false;
   /** The counted tables' columns as restored (before any upgrade). */
@@ -52,7 +52,7 @@ export class Z4jSession implements DrillSession<unknown, Z4jArchive> {
     return secretsHint(this.#ctx.manifest.archive.format);
   }
 
-  async inspect(): Promise<Z4jArchive | undefined> {
+  async inspect(): Promise<Z4jInspected | undefined> {
     const ctx = this.#ctx;
     const glance = await this.#backend.firstSight?.(ctx);
     if (glance) return glance;
@@ -97,7 +97,7 @@ export class Z4jSession implements DrillSession<unknown, Z4jArchive> {
     }
   }
 
-  async probe(): Promise<Pick<Observations, 'restored' | 'profile'>> {
+  async probe(): Promise<Probed<Z4jObservationTypes>> {
     const ctx = this.#ctx;
     const said = await runAppChecks((cmd) => this.#exec(cmd), this.#version);
     const t0 = performance.now();
@@ -125,7 +125,7 @@ export class Z4jSession implements DrillSession<unknown, Z4jArchive> {
     const signedWith = secret && state ? await db.signingKeyId?.(state.generation) : undefined;
     if (secret && signedWith) said.chainSigner = { rowsKeyId: signedWith, secretKeyId: chainKey(secret).id };
     const walked = secret && state ? await db.walk(secret) : undefined;
-    const archive = this.#archive?.sqlite?.chain?.state;
+    const archive = this.#archive?.inspected?.sqlite?.chain?.state;
     said.chainStates = { archiveExpected: this.#backend.archiveChainState, ...(archive ? { archive } : {}), restored: await db.observeChainState(secret, walked) };
     if (walked) {
       said.walkedRows = walked.length;

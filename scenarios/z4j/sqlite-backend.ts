@@ -8,7 +8,9 @@ import { readArchiveChain } from './archive-chain.ts';
 import { observeChainState } from './chain-state.ts';
 import { integrityLines, readFacts, readRevision, readVersion, restoreAppendedRows, walkZ4jChainFast } from './sqlite-facts.ts';
 import { COUNTED_TABLES, Z4J_DB, Z4J_HOME } from './tables.ts';
-import type { RestoredDatabase, Z4jArchive, Z4jBackend, Z4jContext } from './backend.ts';
+import type { DataFacts } from '../../harness/model/types.ts';
+import type { RestoredDatabase, Z4jBackend, Z4jContext } from './backend.ts';
+import type { Z4jArchiveReading } from './archive-reading.ts';
 
 /** Tables every z4j SQLite backup a drill handles has (capture refuses one without them). */
 const Z4J_ARCHIVE_TABLES = [...COUNTED_TABLES, 'alembic_version', 'audit_chain_state'];
@@ -22,7 +24,7 @@ export const sqliteBackend = (): Z4jBackend => ({
 
   async firstSight(ctx) {
     // Not SQLite at all: z4j's restore could only refuse it, a container later (the contract says so).
-    return (await hasSqliteHeader(ctx.archive)) ? undefined : { counts: {}, fingerprints: {}, sqlite: { header: false, missingTables: [] } };
+    return (await hasSqliteHeader(ctx.archive)) ? undefined : { inspected: { sqlite: { header: false, missingTables: [] } } };
   },
 
   async readArchive(ctx, secret) {
@@ -37,14 +39,15 @@ export const sqliteBackend = (): Z4jBackend => ({
       ctx.check({ id: 'inspect.integrity', status: 'pass', reason: 'archive: PRAGMA integrity_check ok' });
       // What the archive says about itself, held against the manifest by the contract and the compare stage.
       const missingTables = Z4J_ARCHIVE_TABLES.filter((t) => !tableExists(db, t));
-      const facts: Z4jArchive = { counts: {}, fingerprints: {}, sqlite: { header: true, missingTables } };
-      if (missingTables.length > 0) return facts;
+      const sqlite: NonNullable<Z4jArchiveReading['sqlite']> = { header: true, missingTables };
+      if (missingTables.length > 0) return { inspected: { sqlite } };
+      const facts: DataFacts = { counts: {}, fingerprints: {} };
       const version = readVersion(db);
       const revision = readRevision(db);
       if (version) facts.appVersion = version;
       if (revision) facts.schemaRevision = revision;
-      if (secret) facts.sqlite!.chain = await readArchiveChain(db, copy, secret);
-      return facts;
+      if (secret) sqlite.chain = await readArchiveChain(db, copy, secret);
+      return { archive: facts, inspected: { sqlite } };
     } catch (e) {
       ctx.check({ id: 'inspect.read', status: 'fail', reason: `the archive cannot be read as a z4j database: ${errorMessage(e)}` });
       return undefined;

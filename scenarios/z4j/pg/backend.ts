@@ -46,11 +46,8 @@ export function pgBackend(opts: PgBackendOptions = {}): Z4jBackend {
       // What the dump says about itself (its z4j_meta and alembic_version data, the rows its COPY data holds per
       // table), held against the manifest by the contract at inspect; the key id of the secret, never the secret.
       return {
-        counts: reading.rows,
-        fingerprints: {},
-        ...(reading.appVersion ? { appVersion: reading.appVersion } : {}),
-        ...(reading.revision ? { schemaRevision: reading.revision } : {}),
-        dump: { reading, ...(secret ? { secretKeyId: chainKey(secret).id } : {}) },
+        archive: { counts: reading.rows, fingerprints: {}, ...(reading.appVersion ? { appVersion: reading.appVersion } : {}), ...(reading.revision ? { schemaRevision: reading.revision } : {}) },
+        inspected: { dump: { reading, ...(secret ? { secretKeyId: chainKey(secret).id } : {}) } },
       };
     },
 
