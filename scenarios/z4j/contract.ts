@@ -55,7 +55,11 @@ export const z4jContract: Contract<Z4jObservationTypes> = {
       C.chainHead,
       C.dataDir,
       C.chainStateRestored,
-      ...(pg ? [C.targetDb] : [C.inspectIntegrity, C.probeIntegrity, C.chainStateArchive]),
+      ...(pg
+        ? [C.inspectPgToc, C.inspectPgServer, C.inspectPgTableData, C.inspectPgData, C.databaseServer, C.targetDb]
+        : [C.inspectIntegrity, C.probeIntegrity, C.probeForeignKeys, C.chainStateArchive]),
+      C.secretEnv,
+      C.freshInstall,
       C.restore,
       C.appCheck,
       C.migrationHead,
