@@ -53,6 +53,12 @@ export interface Z4jBackend {
   readonly migrated: string;
   /** Whether inspect reads the archive's own signed chain state (SQLite does; a dump is not read that deep). */
   readonly archiveChainState: boolean;
+  /**
+   * Whether the restored chain's signed state is read even when the chain cannot be walked (no secret, no
+   * audit_chain_state): SQLite's is, and its findings say why it cannot be authenticated; a PostgreSQL
+   * server's only beside a walk (without audit_chain_state its query could not run).
+   */
+  readonly chainStateUnwalked: boolean;
   /** Environment for z4j's commands besides its home (the database URL). */
   readonly env: Record<string, string>;
   /** z4j's restore completed (exit 0, "restore complete"): what this backend also requires of its output, in the finding's words; undefined when it is not there. */

@@ -121,17 +121,26 @@ export class Z4jSession implements DrillSession<Z4jObservationTypes> {
     const restored: DataFacts = { counts: facts.counts, fingerprints: facts.fingerprints, ...(facts.revision ? { schemaRevision: facts.revision } : {}) };
 
     const secret = this.#secret;
-    if (!secret || !state) said.chainUnwalked = secret ? 'no-state' : 'no-secret';
-    const signedWith = secret && state ? await db.signingKeyId?.(state.generation) : undefined;
-    if (secret && signedWith) said.chainSigner = { rowsKeyId: signedWith, secretKeyId: chainKey(secret).id };
-    const walked = secret && state ? await db.walk(secret) : undefined;
-    const archive = this.#archive?.inspected?.sqlite?.chain?.state;
-    said.chainStates = { archiveExpected: this.#backend.archiveChainState, ...(archive ? { archive } : {}), restored: await db.observeChainState(secret, walked) };
+    if (!secret || !state) {
+      said.chainUnwalked = secret ? 'no-state' : 'no-secret';
+      if (this.#backend.chainStateUnwalked) said.chainStates = { ...this.#archiveChainStates(), restored: await db.observeChainState(secret, undefined) };
+      return restored;
+    }
+    const signedWith = await db.signingKeyId?.(state.generation);
+    if (signedWith) said.chainSigner = { rowsKeyId: signedWith, secretKeyId: chainKey(secret).id };
+    const walked = await db.walk(secret);
+    said.chainStates = { ...this.#archiveChainStates(), restored: await db.observeChainState(secret, walked) };
     if (walked) {
       said.walkedRows = walked.length;
       restored.chain = withoutRestoreRows(walked, appended);
     }
     return restored;
+  }
+
+  /** The archive's chain state as inspect read it, where the backend reads it there (SQLite). */
+  #archiveChainStates(): Pick<NonNullable<Z4jObservations['chainStates']>, 'archiveExpected' | 'archive'> {
+    const archive = this.#archive?.inspected?.sqlite?.chain?.state;
+    return { archiveExpected: this.#backend.archiveChainState, ...(archive ? { archive } : {}) };
   }
 
   /**

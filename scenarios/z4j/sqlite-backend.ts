@@ -21,6 +21,7 @@ export const sqliteBackend = (): Z4jBackend => ({
   migrated: 'data',
   env: {},
   archiveChainState: true,
+  chainStateUnwalked: true,
 
   async firstSight(ctx) {
     // Not SQLite at all: z4j's restore could only refuse it, a container later (the contract says so).

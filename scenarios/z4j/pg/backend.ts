@@ -38,6 +38,7 @@ export function pgBackend(opts: PgBackendOptions = {}): Z4jBackend {
     env: { Z4J_DATABASE_URL: `postgresql+asyncpg://${POSTGRES_SUPERUSER}@${DB_ALIAS}:${POSTGRES_PORT}/${TARGET_DATABASE}` },
 
     archiveChainState: false,
+    chainStateUnwalked: false,
 
     async readArchive(ctx, secret) {
       const reading = await inspectDump(ctx.archive);
