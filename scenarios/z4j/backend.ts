@@ -26,7 +26,8 @@ export interface RestoredDatabase {
 /** What reading the restored database gave: its facts, what only the contract judges, or why it could not be read. */
 export interface RestoredRead<T> {
   value?: T;
-  /** PRAGMA foreign_key_check's problems, where the backend checks them. */
+  /** PRAGMA integrity_check's and foreign_key_check's problems, where the backend checks them (SQLite). */
+  integrityProblems?: string[];
   foreignKeyProblems?: string[];
   /** The reading threw: the restored database cannot be read (probe.read). */
   unreadable?: unknown;

@@ -97,13 +97,17 @@ export const z4jContract: Contract<Z4jObservationTypes> = {
  */
 export function judgeArchiveReading(m: Manifest, archive: Z4jArchiveReading): Finding<Z4jSessionCheckId>[] {
   const s = archive.sqlite;
-  if (s && !s.header) return [{ id: 'inspect.sqlite-header', status: 'fail', reason: 'the archive is not a SQLite database (no SQLite header): not a z4j SQLite backup; nothing was started' }];
-  if (s && s.missingTables.length > 0) {
-    const missing = s.missingTables;
-    return [{ id: 'inspect.z4j-tables', status: 'fail', reason: `the archive is a SQLite database but not z4j's: it has no ${missing.join(', ')} table${missing.length === 1 ? '' : 's'}; nothing was started` }];
+  if (!s) return archive.dump ? judgeDump(m, archive.dump.reading, archive.dump.secretKeyId) : [];
+  if (!s.header) return [{ id: 'inspect.sqlite-header', status: 'fail', reason: 'the archive is not a SQLite database (no SQLite header): not a z4j SQLite backup; nothing was started' }];
+  const problems = s.integrity ?? [];
+  if (problems.length > 0) return [{ id: 'inspect.integrity', status: 'fail', reason: `the archive is a damaged SQLite file: ${problems.slice(0, 3).join('; ')}`, observed: problems }];
+  const out: Finding<Z4jSessionCheckId>[] = s.integrity ? [{ id: 'inspect.integrity', status: 'pass', reason: 'archive: PRAGMA integrity_check ok' }] : [];
+  const missing = s.missingTables ?? [];
+  if (missing.length > 0) {
+    out.push({ id: 'inspect.z4j-tables', status: 'fail', reason: `the archive is a SQLite database but not z4j's: it has no ${missing.join(', ')} table${missing.length === 1 ? '' : 's'}; nothing was started` });
+    return out;
   }
-  if (s?.chain) return judgeArchiveChain(s.chain, m.expectations.chain);
-  return archive.dump ? judgeDump(m, archive.dump.reading, archive.dump.secretKeyId) : [];
+  return s.chain ? [...out, ...judgeArchiveChain(s.chain, m.expectations.chain)] : out;
 }
 
 /**

@@ -4,7 +4,8 @@ import { secretsHint } from './secrets-hint.ts';
 
 /** What the harness read in the restored database beside its facts, for the contract (part of Z4jObservations). */
 export interface RestoredReading {
-  /** PRAGMA foreign_key_check's problems in the restored database, where the backend checks them (SQLite). */
+  /** PRAGMA integrity_check's and foreign_key_check's problems in the restored database, where the backend checks them (SQLite). */
+  integrityProblems?: string[];
   foreignKeyProblems?: string[];
   /** Why the restored chain was not walked: no secret supplied, or no audit_chain_state in the restored database. */
   chainUnwalked?: 'no-secret' | 'no-state';
@@ -15,10 +16,18 @@ export interface RestoredReading {
 /**
  * The contract's judgement of what the harness read in the restored database
  * beside its facts (the probe's observations, judged in the compare stage):
- * its references, whether its chain could be walked, and who signed its rows.
+ * its integrity and references, whether its chain could be walked, and who signed its rows.
  */
 export function judgeRestoredReading(manifest: Manifest, said: RestoredReading): Finding[] {
   const out: Finding[] = [];
+  const integrity = said.integrityProblems;
+  if (integrity) {
+    out.push(
+      integrity.length === 0
+        ? { id: 'probe.integrity', status: 'pass', reason: 'restored database: PRAGMA integrity_check ok' }
+        : { id: 'probe.integrity', status: 'fail', reason: `restored database fails PRAGMA integrity_check: ${integrity.slice(0, 3).join('; ')}`, observed: integrity },
+    );
+  }
   const fk = said.foreignKeyProblems;
   if (fk) {
     out.push(

@@ -103,6 +103,7 @@ export class Z4jSession implements DrillSession<Z4jObservationTypes> {
     const t0 = performance.now();
     const got = await this.#backend.withRestored(ctx, this.#app!, ++this.#probes, (db) => this.#readRestored(db, said));
     this.timings.harnessReadMs += performance.now() - t0;
+    if (got.integrityProblems) said.integrityProblems = got.integrityProblems;
     if (got.foreignKeyProblems) said.foreignKeyProblems = got.foreignKeyProblems;
     if (got.unreadable !== undefined) ctx.check({ id: 'probe.read', status: 'fail', reason: `the restored database cannot be read: ${errorMessage(got.unreadable)}` });
     return { ...(got.value ? { restored: got.value } : {}), profile: said };

@@ -14,6 +14,12 @@ const judged = (seen: Partial<Z4jObservations>, format = 'sqlite') => z4jContrac
 const KEY = 'a'.repeat(64);
 
 describe("the restored database's reading, judged by the z4j contract", () => {
+  it('a clean integrity_check passes; a damaged database fails, quoted, before its references', () => {
+    expect(judged({ integrityProblems: [] })).toEqual([{ id: 'probe.integrity', status: 'pass', reason: 'restored database: PRAGMA integrity_check ok' }]);
+    expect(judged({ integrityProblems: ['page 7: btree damaged'], foreignKeyProblems: [] }).map((f) => `${f.id} ${f.status}`)).toEqual(['probe.integrity fail', 'probe.foreign-keys pass']);
+    expect(judged({ integrityProblems: ['page 7: btree damaged'] })[0]?.reason).toBe('restored database fails PRAGMA integrity_check: page 7: btree damaged');
+  });
+
   it('a clean foreign_key_check passes; broken references fail, quoted', () => {
     expect(judged({ foreignKeyProblems: [] })).toEqual([{ id: 'probe.foreign-keys', status: 'pass', reason: 'restored database: PRAGMA foreign_key_check clean' }]);
     expect(judged({ foreignKeyProblems: ['tasks row 3: projects'] })).toEqual([
