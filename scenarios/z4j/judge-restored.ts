@@ -1,6 +1,7 @@
 import type { Finding } from '../../harness/model/types.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
 import { secretsHint } from './secrets-hint.ts';
+import type { Z4jCheckId } from './check-ids.ts';
 
 /** What the harness read in the restored database beside its facts, for the contract (part of Z4jObservations). */
 export interface RestoredReading {
@@ -15,27 +16,15 @@ export interface RestoredReading {
 
 /**
  * The contract's judgement of what the harness read in the restored database
- * beside its facts (the probe's observations, judged in the compare stage):
+ * beside its facts (the probe's observations, judged at probe by judgeRestored):
  * its integrity and references, whether its chain could be walked, and who signed its rows.
  */
 export function judgeRestoredReading(manifest: Manifest, said: RestoredReading): Finding[] {
   const out: Finding[] = [];
   const integrity = said.integrityProblems;
-  if (integrity) {
-    out.push(
-      integrity.length === 0
-        ? { id: 'probe.integrity', status: 'pass', reason: 'restored database: PRAGMA integrity_check ok' }
-        : { id: 'probe.integrity', status: 'fail', reason: `restored database fails PRAGMA integrity_check: ${integrity.slice(0, 3).join('; ')}`, observed: integrity },
-    );
-  }
+  if (integrity) out.push(pragma('probe.integrity', integrity, 'restored database: PRAGMA integrity_check ok', 'restored database fails PRAGMA integrity_check'));
   const fk = said.foreignKeyProblems;
-  if (fk) {
-    out.push(
-      fk.length === 0
-        ? { id: 'probe.foreign-keys', status: 'pass', reason: 'restored database: PRAGMA foreign_key_check clean' }
-        : { id: 'probe.foreign-keys', status: 'fail', reason: `restored database has broken references: ${fk.slice(0, 3).join('; ')}`, observed: fk },
-    );
-  }
+  if (fk) out.push(pragma('probe.foreign-keys', fk, 'restored database: PRAGMA foreign_key_check clean', 'restored database has broken references'));
   if (said.chainUnwalked === 'no-secret') out.push({ id: 'probe.chain', status: 'fail', reason: `secret material missing: the audit chain cannot be verified; ${secretsHint(manifest.archive.format)}` });
   else if (said.chainUnwalked === 'no-state') out.push({ id: 'probe.chain', status: 'fail', reason: 'the restored database has no audit_chain_state: the audit chain cannot be walked' });
   const signer = said.chainSigner;
@@ -49,4 +38,9 @@ export function judgeRestoredReading(manifest: Manifest, said: RestoredReading):
     });
   }
   return out;
+}
+
+/** A PRAGMA check of the restored database: a pass, or a failure quoting its first problems. */
+function pragma(id: Z4jCheckId, problems: string[], ok: string, bad: string): Finding {
+  return problems.length === 0 ? { id, status: 'pass', reason: ok } : { id, status: 'fail', reason: `${bad}: ${problems.slice(0, 3).join('; ')}`, observed: problems };
 }
