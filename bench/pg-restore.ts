@@ -30,7 +30,8 @@ import { POSTGRES_COMMAND, psql, waitForPostgres } from '../harness/runtime/post
 import { z4jProfile } from '../scenarios/z4j/index.ts';
 import { makeZ4jPgDeployment } from '../scenarios/z4j/pg/sample/deployment.ts';
 import { Z4J_PG_TEST_MAJOR } from '../scenarios/z4j/pg/image.ts';
-import { Z4jPgSession } from '../scenarios/z4j/pg/session.ts';
+import { Z4jSession } from '../scenarios/z4j/session.ts';
+import { pgBackend } from '../scenarios/z4j/pg/backend.ts';
 import { Z4J_PINNED_VERSION } from '../scenarios/z4j/version.ts';
 import '../test/helpers/register-profiles.ts';
 
@@ -62,8 +63,8 @@ if (!existsSync(`${archive}.manifest.json`)) {
 } else say(`reusing ${archive}`);
 
 // The drill, with the session kept to read where its time went.
-let session: Z4jPgSession | undefined;
-const profile = { ...z4jProfile, session: (ctx: DrillContext) => (session = new Z4jPgSession(ctx)) };
+let session: Z4jSession | undefined;
+const profile = { ...z4jProfile, session: (ctx: DrillContext) => (session = new Z4jSession(ctx, pgBackend())) };
 const [plan] = await planDrills({ profile: 'z4j', archives: [archive], secrets });
 const report = await runDrill({ ...plan!, profile }, { runtime: dockerRuntime(await ensureEngine()), execTimeoutMs: 3_600_000 });
 if (report.verdict !== 'passed') {

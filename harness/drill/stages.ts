@@ -71,10 +71,11 @@ export async function inspectStage(plan: DrillPlan, ctx: DrillContext, session: 
   if (!seen) return;
   if (seen.archive) obs.archive = seen.archive;
   if (seen.inspected !== undefined) obs.inspected = seen.inspected;
-  for (const f of plan.profile.contract.judgeArchive?.(plan.manifest, seen) ?? []) ctx.check(f);
+  const contract = plan.profile.contract;
+  for (const f of contract.judgeArchive?.(plan.manifest, seen) ?? []) ctx.check(f, { stop: contract.settledAtInspect?.includes(f.id) ?? false });
   if (seen.archive?.appVersion !== undefined) {
     judged.archive = true;
-    for (const f of compareArchiveFacts(plan.manifest, seen.archive, plan.profile.contract)) ctx.check(f, { stop: true });
+    for (const f of compareArchiveFacts(plan.manifest, seen.archive, contract)) ctx.check(f, { stop: true });
   }
 }
 

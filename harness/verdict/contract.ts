@@ -34,6 +34,11 @@ export interface Contract<O extends StageObservations = StageObservations> {
    */
   judgeArchive?(manifest: Manifest, seen: Inspected<O>): Finding[];
   /**
+   * The exception: ids among judgeArchive's findings that settle the verdict when they fail (the archive is
+   * not of the profile's kind at all, say): the pipeline stops after inspect, nothing is started.
+   */
+  settledAtInspect?: readonly string[];
+  /**
    * What the session observed while provisioning (its type is the profile's: the application's own
    * version, say) against the manifest, judged in the provision stage: a finding that is not a pass
    * there stops the pipeline, as any failed provision does.

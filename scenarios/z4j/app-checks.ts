@@ -5,6 +5,8 @@ import { parseAuditVerify, parseCheck, parseMigrationHeads, parseStatus, quote, 
 import { MIGRATION_HEADS_FILE } from './image.ts';
 import { STATUS_LABELS } from './tables.ts';
 import { judgeChainState, type ChainStateObservation } from './chain-state.ts';
+import type { RestoredReading } from './judge-restored.ts';
+import type { Z4jArchiveReading } from './archive-reading.ts';
 
 /**
  * z4j's own checks after a restore, the same for every backend: `z4j check`,
@@ -15,7 +17,7 @@ import { judgeChainState, type ChainStateObservation } from './chain-state.ts';
 export type Run = (cmd: string[]) => Promise<ExecOutcome>;
 
 /** What z4j said, plus the one thing the harness read that only z4j's restore explains. */
-export interface Z4jObservations {
+export interface Z4jObservations extends RestoredReading {
   /** The z4j version that ran the commands (the archive's, or a gate's target). */
   version: string;
   check?: ExecOutcome;
@@ -36,8 +38,9 @@ export interface Z4jObservations {
   };
 }
 
-/** The z4j profile's observation types (harness StageObservations): what its sessions return, what its contract reads. */
+/** The z4j profile's observation types (harness StageObservations): what its session returns, what its contract reads. */
 export interface Z4jObservationTypes {
+  inspect: Z4jArchiveReading;
   probe: Z4jObservations;
 }
 

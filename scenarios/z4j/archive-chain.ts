@@ -7,44 +7,54 @@ import { judgeChainState, observeChainState, type ChainStateObservation } from '
 import { walkZ4jChainFast } from './sqlite-facts.ts';
 import type { Z4jSessionCheckId } from './check-ids.ts';
 
-export interface ArchiveChain {
-  /** What is wrong with the archive's audit chain, as the drill's inspect stage says it (ids inspect.*). */
-  findings: Finding<Z4jSessionCheckId>[];
+/** What was read of a SQLite archive's audit chain with the secret: an observation, judged by judgeArchiveChain. */
+export interface ArchiveChainReading {
+  /** The chain's rows were signed with another key than the secret's (key ids only): the chain was not walked, it could only fail. */
+  otherSigner?: { rowsKeyId: string; secretKeyId: string };
   chain?: ChainObservation;
   state?: ChainStateObservation;
 }
 
 /**
  * The audit chain of a SQLite archive (a private copy) with the secret: the
- * secret's key id against the one the rows were signed with, the whole chain
- * walked, and the walk against z4j's signed chain state. The drill's inspect
- * holds it against the manifest's chain; capture (`exp` undefined) against
- * the chain's own shape, so that only damage is found: a backup every drill
- * would fail is refused while it can still be taken again, with the same words.
+ * key id the rows were signed with beside the secret's, the whole chain
+ * walked, and z4j's signed chain state read, all as observations. The drill's
+ * contract holds them against the manifest's chain; capture against the
+ * chain's own shape (judgeArchiveChain), with the same words.
  */
-export async function readArchiveChain(db: Database.Database, file: string, secret: string, exp: ChainExpectation | undefined): Promise<ArchiveChain> {
-  const findings: Finding<Z4jSessionCheckId>[] = [];
+export async function readArchiveChain(db: Database.Database, file: string, secret: string): Promise<ArchiveChainReading> {
   const state = readChainState(db);
   const key = chainKey(secret);
   if (state) {
     const row = db.prepare('SELECT hmac_key_id FROM audit_log WHERE legacy_frozen = 0 AND chain_generation = ? LIMIT 1').get(state.generation) as { hmac_key_id: string } | undefined;
-    if (row && row.hmac_key_id !== key.id) {
-      findings.push({
-        id: 'inspect.secret-key',
-        status: 'fail',
-        reason: `the secret supplied is not the one that signed this audit chain: its key id is ${key.id.slice(0, 12)}…, the chain's rows were signed with key id ${row.hmac_key_id.slice(0, 12)}… (the data is not corrupt; find the secret.env of the install that made this backup)`,
-        expected: row.hmac_key_id,
-        observed: key.id,
-      });
-      return { findings };
-    }
+    if (row && row.hmac_key_id !== key.id) return { otherSigner: { rowsKeyId: row.hmac_key_id, secretKeyId: key.id } };
   }
   // The whole chain walked in the archive itself, so a problem is located
   // before z4j's restore gets a say (its authenticated restore may refuse).
   const chain = await walkZ4jChainFast(db, file, secret);
-  const observed = observeChainState(db, secret, chain);
-  findings.push(...chainDamage(chain, observed, exp));
-  return { findings, ...(chain ? { chain } : {}), state: observed };
+  return { ...(chain ? { chain } : {}), state: observeChainState(db, secret, chain) };
+}
+
+/**
+ * What is wrong with the archive's audit chain, as the drill's inspect stage
+ * says it (ids inspect.*), against the manifest's chain; capture (`exp`
+ * undefined) against the chain's own shape, so that only damage is found: a
+ * backup every drill would fail is refused while it can still be taken again.
+ */
+export function judgeArchiveChain(read: ArchiveChainReading, exp: ChainExpectation | undefined): Finding<Z4jSessionCheckId>[] {
+  const other = read.otherSigner;
+  if (other) {
+    return [
+      {
+        id: 'inspect.secret-key',
+        status: 'fail',
+        reason: `the secret supplied is not the one that signed this audit chain: its key id is ${other.secretKeyId.slice(0, 12)}…, the chain's rows were signed with key id ${other.rowsKeyId.slice(0, 12)}… (the data is not corrupt; find the secret.env of the install that made this backup)`,
+        expected: other.rowsKeyId,
+        observed: other.secretKeyId,
+      },
+    ];
+  }
+  return chainDamage(read.chain, read.state ?? {}, exp);
 }
 
 /**

@@ -13,7 +13,7 @@ import { chainShape, integrityLines, readFacts } from './sqlite-facts.ts';
 import { CHAIN_SECRET_NAME } from './audit-chain.ts';
 import { hasPgDumpMagic } from '../../harness/archive/pg-dump.ts';
 import { captureZ4jPg } from './pg/capture.ts';
-import { readArchiveChain } from './archive-chain.ts';
+import { judgeArchiveChain, readArchiveChain } from './archive-chain.ts';
 import { z4jSecret } from './secret-env.ts';
 import { recordedVersion, secretsReference, z4jExpectations } from './expectations.ts';
 
@@ -72,8 +72,8 @@ async function captureOpened(input: CaptureInput, db: Database.Database, copy: s
   const secret = z4jSecret(input.secrets, CHAIN_SECRET_NAME);
   if (secret) {
     // The drill's inspect, now: its findings would fail every drill of this backup.
-    const found = await readArchiveChain(db, copy, secret, undefined);
-    if (found.findings.length > 0) throw new UsageError(`${input.archive} cannot pass a drill as it is: ${found.findings.map((f) => f.reason).join('; ')}`, 'RD_ARCHIVE_DAMAGED');
+    const findings = judgeArchiveChain(await readArchiveChain(db, copy, secret), undefined);
+    if (findings.length > 0) throw new UsageError(`${input.archive} cannot pass a drill as it is: ${findings.map((f) => f.reason).join('; ')}`, 'RD_ARCHIVE_DAMAGED');
   }
   const st = await stat(input.archive);
   return {

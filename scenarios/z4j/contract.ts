@@ -5,6 +5,10 @@ import { PG_ARCHIVE_FORMAT } from './pg/capture.ts';
 import { COUNTED_TABLES, STATUS_LABELS } from './tables.ts';
 import { Z4J_CHECK, type Z4jSessionCheckId } from './check-ids.ts';
 import type { DataFacts, Finding } from '../../harness/model/types.ts';
+import type { Z4jArchiveReading } from './archive-reading.ts';
+import { judgeRestoredReading } from './judge-restored.ts';
+import { judgeArchiveChain } from './archive-chain.ts';
+import { judgeDump } from './pg/judge-dump.ts';
 
 /**
  * What a z4j `passed` rests on: the backup's alembic revision, the secret.env
@@ -51,7 +55,11 @@ export const z4jContract: Contract<Z4jObservationTypes> = {
       C.chainHead,
       C.dataDir,
       C.chainStateRestored,
-      ...(pg ? [C.targetDb] : [C.inspectIntegrity, C.probeIntegrity, C.chainStateArchive]),
+      ...(pg
+        ? [C.inspectPgToc, C.inspectPgServer, C.inspectPgTableData, C.inspectPgData, C.databaseServer, C.targetDb]
+        : [C.inspectIntegrity, C.probeIntegrity, C.probeForeignKeys, C.chainStateArchive]),
+      C.secretEnv,
+      C.freshInstall,
       C.restore,
       C.appCheck,
       C.migrationHead,
@@ -71,10 +79,36 @@ export const z4jContract: Contract<Z4jObservationTypes> = {
     return out;
   },
 
-  judgeArchive: (m, seen) => (seen.archive ? judgeDumpRows(m, seen.archive) : []),
+  // What inspect read in the archive, judged before anything starts (in the inspect stage).
+  judgeArchive: (m, seen) => [...(seen.inspected ? judgeArchiveReading(m, seen.inspected) : []), ...(seen.archive ? judgeDumpRows(m, seen.archive) : [])],
+  // A file that is not SQLite, or SQLite without z4j's tables: z4j's restore could only refuse it, a container later.
+  settledAtInspect: [Z4J_CHECK.inspectSqliteHeader, Z4J_CHECK.inspectTables],
+
+  // What the harness read in the restored database beside its facts, judged in the probe stage (and post-upgrade).
+  judgeRestored: (m, seen) => (seen.profile ? judgeRestoredReading(m, seen.profile) : []),
 
   compareProfile: (m, obs, when) => judgeApp(m, obs, when),
 };
+
+/**
+ * The archive as the backend read it: a SQLite file's header, z4j's tables
+ * and its audit chain against the manifest's; a dump's table of contents,
+ * server, data and signer (pg/judge-dump.ts).
+ */
+export function judgeArchiveReading(m: Manifest, archive: Z4jArchiveReading): Finding<Z4jSessionCheckId>[] {
+  const s = archive.sqlite;
+  if (!s) return archive.dump ? judgeDump(m, archive.dump.reading, archive.dump.secretKeyId) : [];
+  if (!s.header) return [{ id: 'inspect.sqlite-header', status: 'fail', reason: 'the archive is not a SQLite database (no SQLite header): not a z4j SQLite backup; nothing was started' }];
+  const problems = s.integrity ?? [];
+  if (problems.length > 0) return [{ id: 'inspect.integrity', status: 'fail', reason: `the archive is a damaged SQLite file: ${problems.slice(0, 3).join('; ')}`, observed: problems }];
+  const out: Finding<Z4jSessionCheckId>[] = s.integrity ? [{ id: 'inspect.integrity', status: 'pass', reason: 'archive: PRAGMA integrity_check ok' }] : [];
+  const missing = s.missingTables ?? [];
+  if (missing.length > 0) {
+    out.push({ id: 'inspect.z4j-tables', status: 'fail', reason: `the archive is a SQLite database but not z4j's: it has no ${missing.join(', ')} table${missing.length === 1 ? '' : 's'}; nothing was started` });
+    return out;
+  }
+  return s.chain ? [...out, ...judgeArchiveChain(s.chain, m.expectations.chain)] : out;
+}
 
 /**
  * The rows a PostgreSQL dump's COPY data holds per table (counted at inspect,

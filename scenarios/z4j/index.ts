@@ -3,12 +3,13 @@ import { captureZ4j } from './capture.ts';
 import { z4jDemo } from './demo.ts';
 import { z4jContract } from './contract.ts';
 import { z4jImage } from './image.ts';
-import { Z4jSqliteSession } from './session.ts';
+import { Z4jSession } from './session.ts';
+import { sqliteBackend } from './sqlite-backend.ts';
 import { Z4J_PINNED_VERSION } from './version.ts';
 import { backupZ4jPg } from './pg/backup.ts';
 import { PG_ARCHIVE_FORMAT } from './pg/capture.ts';
 import { z4jPgImageFor } from './pg/image.ts';
-import { Z4jPgSession } from './pg/session.ts';
+import { pgBackend } from './pg/backend.ts';
 import { z4jProgress } from './progress.ts';
 import { readZ4jSecrets } from './secret-env.ts';
 import type { Z4jSessionCheckId } from './check-ids.ts';
@@ -27,7 +28,8 @@ export const z4jProfile: Profile<Z4jSessionCheckId, Z4jObservationTypes> = {
   capture: captureZ4j,
   // secret.env as z4j's own reader takes it: a reformatted or reordered copy is the same file to z4j.
   readSecrets: readZ4jSecrets,
-  session: (ctx) => (ctx.manifest.archive.format === PG_ARCHIVE_FORMAT ? new Z4jPgSession(ctx) : new Z4jSqliteSession(ctx)),
+  // One session; the archive format the manifest records picks its backend.
+  session: (ctx) => new Z4jSession(ctx, ctx.manifest.archive.format === PG_ARCHIVE_FORMAT ? pgBackend() : sqliteBackend()),
   demo: z4jDemo,
   backup: backupZ4jPg,
   progress: z4jProgress,

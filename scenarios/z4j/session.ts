@@ -1,45 +1,46 @@
-import { basename, join } from 'node:path';
 import { z4jSecret } from './secret-env.ts';
-import { hasSqliteHeader, privateCopy } from '../../harness/archive/sqlite-file.ts';
-import { foreignKeyProblems, integrityProblems, openReadOnly, tableColumns, tableExists } from '../../harness/checks/sqlite-db.ts';
 import type { DrillContainer, ExecOutcome } from '../../harness/runtime/index.ts';
-import type { DrillContext, DrillSession } from '../../harness/profile.ts';
-import type { Z4jSessionCheckId } from './check-ids.ts';
-import type { ChainObservation, DataFacts, Inspected, Probed } from '../../harness/model/types.ts';
-import { errorMessage, DrillError } from '../../harness/errors.ts';
-import { CHAIN_SECRET_NAME, readChainState } from './audit-chain.ts';
+import type { DrillSession } from '../../harness/profile.ts';
+import type { ChainObservation, DataFacts, Probed } from '../../harness/model/types.ts';
+import { errorMessage } from '../../harness/errors.ts';
+import { CHAIN_SECRET_NAME, chainKey } from './audit-chain.ts';
 import { quote } from './parse.ts';
-import { readArchiveChain } from './archive-chain.ts';
 import { requireEmptyDataDir } from '../../harness/drill/data-dir.ts';
 import { archiveInContainer, migrateWithTarget, prepareFreshInstall } from './install.ts';
 import { runAppChecks, type Z4jObservations, type Z4jObservationTypes } from './app-checks.ts';
-import { integrityLines, readFacts, readRevision, readVersion, restoreAppendedRows, walkZ4jChainFast } from './sqlite-facts.ts';
-import { COUNTED_TABLES, Z4J_DB, Z4J_HOME } from './tables.ts';
-import { observeChainState, type ChainStateObservation } from './chain-state.ts';
+import { COUNTED_TABLES, Z4J_HOME } from './tables.ts';
+import { secretsHint } from './secrets-hint.ts';
+import type { RestoredDatabase, Z4jBackend, Z4jContext, Z4jInspected } from './backend.ts';
 
-/** Tables every z4j SQLite backup a drill handles has (capture refuses one without them). */
-const Z4J_ARCHIVE_TABLES = [...COUNTED_TABLES, 'alembic_version', 'audit_chain_state'];
-
-const SECRETS_HINT =
-  "z4j's operator docs say to back up secret.env (~/.z4j/secret.env, the only copy of its auto-minted secrets) together with the database; pass it with --secrets";
-
-/** One z4j SQLite drill: the archive restored by z4j's own CLI in a fresh container. */
-export class Z4jSqliteSession implements DrillSession<Z4jObservationTypes> {
-  readonly #ctx: DrillContext<Z4jSessionCheckId>;
+/**
+ * One z4j drill, whatever the backend (backend.ts: a SQLite file, or a
+ * PostgreSQL server): the archive read without trust, a fresh install of the
+ * archive's z4j version restored over with z4j's own `restore --force`, then
+ * z4j's own checks and the harness's own reading of the restored database.
+ * The session observes; what it read is judged by the contract (contract.ts).
+ */
+export class Z4jSession implements DrillSession<Z4jObservationTypes> {
+  readonly #ctx: Z4jContext;
+  readonly #backend: Z4jBackend;
   #app: DrillContainer | undefined;
+  /** The network z4j reaches its database server on (none for a SQLite file). */
+  #network: string | undefined;
+  /** What inspect read in the archive (its signed chain state is held against the walk in the compare stage). */
+  #archive: Z4jInspected | undefined;
   /** Set by upgrade(): the next probe reads the target version's migrated database. */
   #upgraded = false;
   /** The counted tables' columns as restored (before any upgrade). */
   #columnsAtRestore?: Record<string, string[]>;
-  /** The z4j version running in #app: the archive's, or the gate's target after upgrade(). */
+  /** The z4j version running in #app: the archive's, or a gate's target after upgrade(). */
   #version: string;
-  /** Probes so far (a gate probes twice): each copies the database into a folder of its own. */
+  /** Probes so far (a gate probes twice). */
   #probes = 0;
-  /** The archive's chain against its signed state, read at inspect and judged in the compare stage. */
-  #archiveState: ChainStateObservation | undefined;
+  /** Where the drill's time went: z4j's own commands, and the harness's own reading of the restored database. */
+  readonly timings = { appCommandsMs: 0, restoreMs: 0, harnessReadMs: 0 };
 
-  constructor(ctx: DrillContext<Z4jSessionCheckId>) {
+  constructor(ctx: Z4jContext, backend: Z4jBackend) {
     this.#ctx = ctx;
+    this.#backend = backend;
     this.#version = ctx.manifest.app.version;
   }
 
@@ -47,175 +48,130 @@ export class Z4jSqliteSession implements DrillSession<Z4jObservationTypes> {
     return z4jSecret(this.#ctx.secrets, CHAIN_SECRET_NAME);
   }
 
-  async inspect(): Promise<Inspected<Z4jObservationTypes>> {
-    const archive = await this.#readArchive();
-    return archive ? { archive } : {};
+  get #hint(): string {
+    return secretsHint(this.#ctx.manifest.archive.format);
   }
 
-  /** What the archive says about itself (DataFacts), for the harness and the contract. */
-  async #readArchive(): Promise<DataFacts | undefined> {
+  async inspect(): Promise<Z4jInspected | undefined> {
     const ctx = this.#ctx;
-    if (!(await hasSqliteHeader(ctx.archive))) {
-      // Settled: z4j's restore could only refuse it, a container later.
-      ctx.check({ id: 'inspect.sqlite-header', status: 'fail', reason: 'the archive is not a SQLite database (no SQLite header): not a z4j SQLite backup; nothing was started' }, { stop: true });
-      return undefined;
-    }
+    const glance = await this.#backend.firstSight?.(ctx);
+    if (glance) return glance;
     if (!ctx.secrets) {
-      ctx.check({ id: 'inspect.secrets', status: 'fail', reason: `secret material missing: no secrets file was supplied, so the audit chain cannot be verified and z4j cannot run; ${SECRETS_HINT}` });
+      ctx.check({ id: 'inspect.secrets', status: 'fail', reason: `secret material missing: no secrets file was supplied, so the audit chain cannot be verified and z4j cannot run; ${this.#hint}` });
     } else if (!this.#secret) {
-      ctx.check({ id: 'inspect.secrets', status: 'fail', reason: `secret material missing: ${ctx.secrets.source} has no ${CHAIN_SECRET_NAME}, so the audit chain cannot be verified; ${SECRETS_HINT}` });
+      ctx.check({ id: 'inspect.secrets', status: 'fail', reason: `secret material missing: ${ctx.secrets.source} has no ${CHAIN_SECRET_NAME}, so the audit chain cannot be verified; ${this.#hint}` });
     }
-    const copy = await privateCopy(ctx.archive, ctx.workSubdir('archive'));
-    const db = openReadOnly(copy);
-    // What the archive says about itself, held against the manifest in the compare stage.
-    const facts: DataFacts = { counts: {}, fingerprints: {} };
-    try {
-      const problems = integrityLines(db);
-      if (problems.length > 0) {
-        ctx.check({ id: 'inspect.integrity', status: 'fail', reason: `the archive is a damaged SQLite file: ${problems.slice(0, 3).join('; ')}`, observed: problems });
-        return undefined;
-      }
-      ctx.check({ id: 'inspect.integrity', status: 'pass', reason: 'archive: PRAGMA integrity_check ok' });
-      // A sound SQLite file of another application: z4j's restore could only refuse it, a container later.
-      const missing = Z4J_ARCHIVE_TABLES.filter((t) => !tableExists(db, t));
-      if (missing.length > 0) {
-        ctx.check({ id: 'inspect.z4j-tables', status: 'fail', reason: `the archive is a SQLite database but not z4j's: it has no ${missing.join(', ')} table${missing.length === 1 ? '' : 's'}; nothing was started` }, { stop: true });
-        return undefined;
-      }
-      const version = readVersion(db);
-      const revision = readRevision(db);
-      if (version) facts.appVersion = version;
-      if (revision) facts.schemaRevision = revision;
-      const secret = this.#secret;
-      if (!secret) return facts;
-      const read = await readArchiveChain(db, copy, secret, ctx.manifest.expectations.chain);
-      for (const f of read.findings) ctx.check(f);
-      this.#archiveState = read.state;
-      return facts;
-    } catch (e) {
-      ctx.check({ id: 'inspect.read', status: 'fail', reason: `the archive cannot be read as a z4j database: ${errorMessage(e)}` });
-      return undefined;
-    } finally {
-      db.close();
-    }
+    this.#archive = await this.#backend.readArchive(ctx, this.#secret);
+    return this.#archive;
   }
 
   async provision(): Promise<void> {
     const ctx = this.#ctx;
-    if (!ctx.secrets) {
-      ctx.check({ id: 'provision.secrets', status: 'fail', reason: `nothing was restored: z4j's CLI refuses to run without its secrets; ${SECRETS_HINT}` });
+    if (this.#backend.refused?.()) {
+      ctx.check({ id: 'provision.refused', status: 'fail', reason: 'nothing was started: inspection found the dump cannot be restored (see inspect)' });
       return;
     }
-    const app = (this.#app = await ctx.start({ labels: { 'io.restore-drill.role': 'app' } }));
+    if (!ctx.secrets) {
+      ctx.check({ id: 'provision.secrets', status: 'fail', reason: `nothing was restored: z4j's CLI refuses to run without its secrets; ${this.#hint}` });
+      return;
+    }
+    if (this.#backend.provisionDatabase) {
+      const db = await this.#backend.provisionDatabase(ctx);
+      if (!db) return;
+      this.#network = db.network;
+    }
+    const app = (this.#app = await ctx.start({ ...this.#on(), labels: { 'io.restore-drill.role': 'app' } }));
     if (!(await requireEmptyDataDir(ctx, app, Z4J_HOME))) return;
-    await prepareFreshInstall(ctx, app, (cmd) => this.#exec(cmd), 'database');
+    await prepareFreshInstall(ctx, app, (cmd) => this.#exec(cmd), this.#backend.freshInstall);
   }
 
   async restore(): Promise<void> {
     const ctx = this.#ctx;
     const r = await this.#exec(['z4j', 'restore', archiveInContainer(ctx), '--force', '--expected-sha256', ctx.manifest.archive.sha256]);
-    if (r.exitCode === 0 && /z4j: restore complete/.test(r.stdout)) {
-      ctx.check({ id: 'restore.z4j-restore', status: 'pass', reason: 'z4j restore --force completed' });
+    this.timings.restoreMs = r.durationMs;
+    const done = r.exitCode === 0 && /z4j: restore complete/.test(r.stdout) ? this.#backend.restoreCompleted(r) : undefined;
+    if (done) {
+      ctx.check({ id: 'restore.z4j-restore', status: 'pass', reason: done.reason, ...(done.observed !== undefined ? { observed: done.observed } : {}) });
     } else {
       ctx.check({ id: 'restore.z4j-restore', status: 'fail', reason: `z4j restore failed (exit ${r.exitCode}): ${quote(r.stdout, r.stderr)}`, observed: { exitCode: r.exitCode } });
     }
   }
 
   async probe(): Promise<Probed<Z4jObservationTypes>> {
+    const ctx = this.#ctx;
     const said = await runAppChecks((cmd) => this.#exec(cmd), this.#version);
-    const restored = await this.#probeDatabase(said);
-    return { ...(restored ? { restored } : {}), profile: said };
+    const t0 = performance.now();
+    const got = await this.#backend.withRestored(ctx, this.#app!, ++this.#probes, (db) => this.#readRestored(db, said));
+    this.timings.harnessReadMs += performance.now() - t0;
+    if (got.integrityProblems) said.integrityProblems = got.integrityProblems;
+    if (got.foreignKeyProblems) said.foreignKeyProblems = got.foreignKeyProblems;
+    if (got.unreadable !== undefined) ctx.check({ id: 'probe.read', status: 'fail', reason: `the restored database cannot be read: ${errorMessage(got.unreadable)}` });
+    return { ...(got.value ? { restored: got.value } : {}), profile: said };
   }
 
-  /** The harness's own reading of the restored database, copied out of the container. */
-  async #probeDatabase(said: Z4jObservations): Promise<DataFacts | undefined> {
+  /** The harness's own reading of the restored database: counts, fingerprints, revision, and its chain walked with the secret. */
+  async #readRestored(db: RestoredDatabase, said: Z4jObservations): Promise<DataFacts> {
     const ctx = this.#ctx;
-    const app = this.#app!;
-    const local = join(ctx.workSubdir(`restored-${++this.#probes}`), 'z4j.db');
-    await copyDatabaseOut(app, local);
-    let db;
-    try {
-      db = openReadOnly(local);
-    } catch (e) {
-      ctx.check({ id: 'probe.open', status: 'fail', reason: `the restored database cannot be opened: ${errorMessage(e)}` });
-      return undefined;
-    }
-    try {
-      const integrity = integrityProblems(db);
-      ctx.check(
-        integrity.length === 0
-          ? { id: 'probe.integrity', status: 'pass', reason: 'restored database: PRAGMA integrity_check ok' }
-          : { id: 'probe.integrity', status: 'fail', reason: `restored database fails PRAGMA integrity_check: ${integrity.slice(0, 3).join('; ')}`, observed: integrity },
-      );
-      const fk = foreignKeyProblems(db);
-      ctx.check(
-        fk.length === 0
-          ? { id: 'probe.foreign-keys', status: 'pass', reason: 'restored database: PRAGMA foreign_key_check clean' }
-          : { id: 'probe.foreign-keys', status: 'fail', reason: `restored database has broken references: ${fk.slice(0, 3).join('; ')}`, observed: fk },
-      );
-      if (integrity.length > 0) return undefined;
+    const state = await db.chainState();
+    const appended = state ? await db.restoreAppendedRows(state.generation, ctx.manifest.archive.sha256) : [];
+    said.restoreRows = appended;
+    // After a gate's upgrade, content is compared over the columns the restore had: new columns are the migration's.
+    const columns = this.#upgraded ? this.#columnsAtRestore : undefined;
+    this.#columnsAtRestore ??= await db.tableColumns(COUNTED_TABLES);
+    const facts = await db.facts(appended.map((r) => r.id), columns);
+    const restored: DataFacts = { counts: facts.counts, fingerprints: facts.fingerprints, ...(facts.revision ? { schemaRevision: facts.revision } : {}) };
 
-      const state = readChainState(db);
-      const appended = state ? restoreAppendedRows(db, state.generation, ctx.manifest.archive.sha256) : [];
-      said.restoreRows = appended;
-      // After a gate's upgrade, content is compared over the columns the restore had: new columns are the migration's.
-      const columns = this.#upgraded ? this.#columnsAtRestore : undefined;
-      this.#columnsAtRestore ??= tableColumns(db, COUNTED_TABLES);
-      const facts = readFacts(db, appended.map((r) => r.id), columns);
-      const restored: DataFacts = { counts: facts.counts, fingerprints: facts.fingerprints, ...(facts.revision ? { schemaRevision: facts.revision } : {}) };
-
-      const secret = this.#secret;
-      const walked = secret ? await walkZ4jChainFast(db, local, secret) : undefined;
-      said.chainStates = { archiveExpected: true, ...(this.#archiveState ? { archive: this.#archiveState } : {}), restored: observeChainState(db, secret, walked) };
-      if (walked) {
-        said.walkedRows = walked.length;
-        restored.chain = withoutRestoreRows(walked, appended);
-      } else if (!secret) ctx.check({ id: 'probe.chain', status: 'fail', reason: `secret material missing: the audit chain cannot be verified; ${SECRETS_HINT}` });
-      else ctx.check({ id: 'probe.chain', status: 'fail', reason: 'the restored database has no audit_chain_state: the audit chain cannot be walked' });
+    const secret = this.#secret;
+    if (!secret || !state) {
+      said.chainUnwalked = secret ? 'no-state' : 'no-secret';
+      if (this.#backend.chainStateUnwalked) said.chainStates = { ...this.#archiveChainStates(), restored: await db.observeChainState(secret, undefined) };
       return restored;
-    } catch (e) {
-      ctx.check({ id: 'probe.read', status: 'fail', reason: `the restored database cannot be read: ${errorMessage(e)}` });
-      return undefined;
-    } finally {
-      db.close();
     }
+    const signedWith = await db.signingKeyId?.(state.generation);
+    if (signedWith) said.chainSigner = { rowsKeyId: signedWith, secretKeyId: chainKey(secret).id };
+    const walked = await db.walk(secret);
+    said.chainStates = { ...this.#archiveChainStates(), restored: await db.observeChainState(secret, walked) };
+    if (walked) {
+      said.walkedRows = walked.length;
+      restored.chain = withoutRestoreRows(walked, appended);
+    }
+    return restored;
+  }
+
+  /** The archive's chain state as inspect read it, where the backend reads it there (SQLite). */
+  #archiveChainStates(): Pick<NonNullable<Z4jObservations['chainStates']>, 'archiveExpected' | 'archive'> {
+    const archive = this.#archive?.inspected?.sqlite?.chain?.state;
+    return { archiveExpected: this.#backend.archiveChainState, ...(archive ? { archive } : {}) };
   }
 
   /**
-   * The gate: the restored database, exactly as z4j restored it, goes into a
-   * fresh container of the target version, which upgrades it with its own
-   * `z4j migrate upgrade head` (what z4j's upgrade notes tell operators to run).
+   * The gate: a z4j container of the target version takes over the restored
+   * data (the database file moved into its empty home, or the server both
+   * reach) and upgrades it with its own `z4j migrate upgrade head` (what z4j's
+   * upgrade notes tell operators to run); probe() then checks it with that version.
    */
   async upgrade(image: string, version: string): Promise<void> {
     const ctx = this.#ctx;
     const from = this.#app!;
-    const local = join(ctx.workSubdir('upgrade-source'), 'z4j.db');
-    const { hasWal } = await copyDatabaseOut(from, local);
+    const put = await this.#backend.carryData?.(ctx, from);
     await from.stop();
-
-    const to = (this.#app = await ctx.start({ image, labels: { 'io.restore-drill.role': 'upgrade' } }));
+    const to = (this.#app = await ctx.start({ image, ...this.#on(), labels: { 'io.restore-drill.role': 'upgrade' } }));
     this.#version = version;
     this.#upgraded = true;
     if (!(await requireEmptyDataDir(ctx, to, Z4J_HOME, 'upgrade.data-dir'))) return;
-    await to.putFiles([{ target: Z4J_DB, source: local, mode: 0o600 }, ...(hasWal ? [{ target: `${Z4J_DB}-wal`, source: `${local}-wal`, mode: 0o600 }] : [])]);
-    await migrateWithTarget(ctx, to, (cmd) => this.#exec(cmd), version, 'data');
+    await put?.(to);
+    await migrateWithTarget(ctx, to, (cmd) => this.#exec(cmd), version, this.#backend.migrated);
   }
 
-  #exec(cmd: string[]): Promise<ExecOutcome> {
-    return this.#app!.exec(cmd, { timeoutMs: this.#ctx.execTimeoutMs, env: { Z4J_HOME, TZ: 'UTC' } });
+  #on(): { network?: string } {
+    return this.#network ? { network: this.#network } : {};
   }
-}
 
-/**
- * The data dir's z4j.db, and its -wal when there is one, copied to `local` (and
- * `local`-wal) in one engine call that also lists the folder. A missing or
- * irregular z4j.db is an error, as a failed copy of it is.
- */
-async function copyDatabaseOut(app: DrillContainer, local: string): Promise<{ hasWal: boolean }> {
-  const db = basename(Z4J_DB);
-  const { entries, copied } = await app.copyDirOut(Z4J_HOME, { [db]: local, [`${db}-wal`]: `${local}-wal` });
-  if (!copied.includes(db)) throw new DrillError(`${Z4J_DB} in ${app.name} is not a regular file (the data dir holds: ${entries.join(', ') || 'nothing'})`, 'RD_CONTAINER_COMMAND');
-  return { hasWal: copied.includes(`${db}-wal`) };
+  async #exec(cmd: string[]): Promise<ExecOutcome> {
+    const r = await this.#app!.exec(cmd, { timeoutMs: this.#ctx.execTimeoutMs, env: { Z4J_HOME, TZ: 'UTC', ...this.#backend.env } });
+    if (cmd[0] === 'z4j') this.timings.appCommandsMs += r.durationMs;
+    return r;
+  }
 }
 
 /** The chain as the backup had it: the restore's own trailing rows set aside (they were walked too). */
@@ -223,4 +179,3 @@ function withoutRestoreRows(chain: ChainObservation, appended: Array<{ prevRowHm
   if (appended.length === 0) return chain;
   return { ...chain, length: chain.length - appended.length, headHmac: appended[0]!.prevRowHmac, verifiedRows: chain.verifiedRows - appended.length };
 }
-

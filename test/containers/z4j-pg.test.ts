@@ -14,7 +14,8 @@ import type { Manifest } from '../../harness/manifest/schema.ts';
 import { ensureEngine } from '../../harness/runtime/index.ts';
 import { makeZ4jPgDeployment, type PgDeployment } from '../../scenarios/z4j/pg/sample/deployment.ts';
 import { Z4J_PG_TEST_MAJOR } from '../../scenarios/z4j/pg/image.ts';
-import { Z4jPgSession } from '../../scenarios/z4j/pg/session.ts';
+import { Z4jSession } from '../../scenarios/z4j/session.ts';
+import { pgBackend } from '../../scenarios/z4j/pg/backend.ts';
 import { connectPg } from '../../harness/runtime/pg-kit.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { z4jProfile } from '../../scenarios/z4j/index.ts';
@@ -134,7 +135,7 @@ describe.skipIf(skipReason)('z4j PostgreSQL drill cases', () => {
     const forced = {
       ...z4jProfile,
       session: (ctx: Parameters<typeof z4jProfile.session>[0]) =>
-        new Z4jPgSession(ctx, { prepareTarget: async (c) => void (await c.query('CREATE TABLE public.leftover (id int)')) }),
+        new Z4jSession(ctx, pgBackend({ prepareTarget: async (c) => void (await c.query('CREATE TABLE public.leftover (id int)')) })),
     };
     const r = await runDrill({ ...plan!, profile: forced }, { runtime: dockerRuntime(await ensureEngine()) });
     expect(r.verdict).toBe('failed');

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { walkDumpData } from '../../harness/archive/pg-dump-data.ts';
 import { copyColumns, copyFields, DumpFormatError, hasPgDumpMagic, postgresMajor, readDumpToc } from '../../harness/archive/pg-dump.ts';
 import { choosePostgresMajor } from '../../harness/images/postgres.ts';
-import { inspectDump } from '../../scenarios/z4j/pg/inspect.ts';
+import { inspectDump, type DumpReading } from '../../scenarios/z4j/pg/inspect.ts';
+import { judgeDump } from '../../scenarios/z4j/pg/judge-dump.ts';
 import { judgeDumpRows } from '../../scenarios/z4j/contract.ts';
 import { parseDatabaseUrl, redactUrl } from '../../scenarios/z4j/pg/backup.ts';
 
@@ -75,6 +76,8 @@ describe('pg_dump custom-format reader', () => {
 });
 
 describe('z4j dump inspection', () => {
+  /** What inspect read, as the contract judges it (a manifest recording no server version, no secret supplied). */
+  const judged = (r: DumpReading) => ({ ...r, findings: judgeDump({ archive: {} } as Parameters<typeof judgeDump>[0], r, undefined) });
   const dir = mkdtempSync(join(tmpdir(), 'rd-pginspect-'));
   const file = (name: string, b: Buffer) => {
     const p = join(dir, name);
@@ -83,7 +86,7 @@ describe('z4j dump inspection', () => {
   };
 
   it("passes a whole dump and reads the chain state's key id from the dump's data", async () => {
-    const r = await inspectDump(file('ok.dump', makeDump({ tables: z4jTables(3) })));
+    const r = judged(await inspectDump(file('ok.dump', makeDump({ tables: z4jTables(3) }))));
     expect(r.findings.filter((f) => f.status !== 'pass')).toEqual([]);
     expect(r.serverMajor).toBe(17);
     expect(r.chainStateKeyId).toBe(KEY_ID);
@@ -92,12 +95,12 @@ describe('z4j dump inspection', () => {
   });
 
   it("names a table whose data the TOC lacks", async () => {
-    const r = await inspectDump(file('no-audit.dump', makeDump({ tables: z4jTables(3), omitData: ['audit_log'] })));
+    const r = judged(await inspectDump(file('no-audit.dump', makeDump({ tables: z4jTables(3), omitData: ['audit_log'] }))));
     expect(r.findings.find((f) => f.status === 'fail')?.reason).toMatch(/^the dump's table of contents has no data for audit_log \(no TABLE DATA entry\)/);
   });
 
   it('is a clear finding when a newer PostgreSQL major made the dump', async () => {
-    const r = await inspectDump(file('pg18.dump', makeDump({ server: '18.1', tables: z4jTables(3) })));
+    const r = judged(await inspectDump(file('pg18.dump', makeDump({ server: '18.1', tables: z4jTables(3) }))));
     expect(r.unrestorable).toBe(true);
     expect(r.findings.find((f) => f.id === 'inspect.pg-server')).toMatchObject({
       status: 'fail',
@@ -106,8 +109,8 @@ describe('z4j dump inspection', () => {
   });
 
   it('counts the rows in the dump, and the contract compares them with the manifest at inspect, before any server starts', async () => {
-    const manifest = { archive: {}, expectations: { counts: { audit_log: 4 } } } as unknown as NonNullable<Parameters<typeof inspectDump>[1]>;
-    const r = await inspectDump(file('rows.dump', makeDump({ tables: z4jTables(3) })), manifest);
+    const manifest = { archive: {}, expectations: { counts: { audit_log: 4 } } } as unknown as Parameters<typeof judgeDumpRows>[0];
+    const r = await inspectDump(file('rows.dump', makeDump({ tables: z4jTables(3) })));
     expect(r.rows.audit_log).toBe(3);
     const found = judgeDumpRows(manifest, { counts: r.rows, fingerprints: {} });
     expect(found.find((f) => f.id === 'inspect.pg-rows.audit_log')?.reason).toBe('the dump holds 3 rows of audit_log, the manifest expects 4');

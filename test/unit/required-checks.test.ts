@@ -7,6 +7,7 @@ import { hiveloomProfile } from '../../scenarios/hiveloom/index.ts';
 import { Z4J_CHECK, type Z4jSessionCheckId } from '../../scenarios/z4j/check-ids.ts';
 import { z4jProfile } from '../../scenarios/z4j/index.ts';
 import { PG_ARCHIVE_FORMAT } from '../../scenarios/z4j/pg/capture.ts';
+import { Z4J_NEVER_REQUIRED as Z4J_NEVER_REQUIRED_IDS } from '../../scenarios/z4j/never-required.ts';
 
 /**
  * A check that can fail a drill but is not required can also be silently
@@ -39,41 +40,14 @@ const HIVELOOM_NEVER_REQUIRED: Record<string, NeverRequired> = {
   'probe.serve': { why: "an error only: without the server again Hiveloom's own listings do not run", covered: ['app.tenant-list', 'app.agent-list.*'] },
 };
 
-/** z4j ids shown safe so far (helper E's reshaping of the z4j session adds here or makes them required). */
-const Z4J_NEVER_REQUIRED: Record<string, NeverRequired> = {};
+/** z4j's never-required ids live beside its contract (scenarios/z4j/never-required.ts), each with why and what stands for it. */
+const Z4J_NEVER_REQUIRED = Z4J_NEVER_REQUIRED_IDS as Record<string, NeverRequired>;
 
 /**
  * z4j ids neither required nor yet shown safe, left for the z4j session's reshaping (issue 21): this list
  * only ever shrinks. An id that becomes required, or moves to Z4J_NEVER_REQUIRED, must be taken off it.
  */
-const Z4J_NOT_YET_REQUIRED_OR_SHOWN_SAFE = new Set([
-  'inspect.read',
-  'inspect.sqlite-header',
-  'inspect.z4j-tables',
-  'inspect.chain-state',
-  'inspect.secret-key',
-  'inspect.secrets',
-  'inspect.pg-toc',
-  'inspect.pg-data',
-  'inspect.pg-table-data',
-  'inspect.pg-server',
-  'inspect.pg-server-recorded',
-  'inspect.pg-rows.*',
-  'inspect.chain.*',
-  'provision.refused',
-  'provision.secrets',
-  'provision.secret-env',
-  'provision.fresh-install',
-  'provision.database-server',
-  'probe.foreign-keys',
-  'probe.open',
-  'probe.read',
-  'probe.connect',
-  'probe.chain',
-  'probe.secret-key',
-  'app.status',
-  'app.status.version',
-]);
+const Z4J_NOT_YET_REQUIRED_OR_SHOWN_SAFE = new Set<string>([]);
 
 /** Ids a profile makes per item (typed as templates in its check-ids.ts), written as `prefix.*`. */
 const hiveloomPerItem = ['inspect.entry.*'] as const;
