@@ -4,7 +4,7 @@ import { planDrills } from '../../harness/drill/plan.ts';
 import { captureCommand } from '../../harness/commands/capture.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
 import type { DrillReport } from '../../harness/model/types.ts';
-import { ensureEngine } from '../../harness/runtime/index.ts';
+import { ensureEngine } from '../../harness/runtime/engine.ts';
 import type { ManifestInput } from '../../harness/manifest/schema.ts';
 import { readSecretsFile } from '../../harness/files/secrets-file.ts';
 
