@@ -46,7 +46,7 @@ export function failures(r: DrillReport): string[] {
 export async function captureUnchecked(archive: string, secrets: string): Promise<string> {
   const { z4jProfile } = await import('../../scenarios/z4j/index.ts');
   const { secretsReference } = await import('../../scenarios/z4j/expectations.ts');
-  const m = await z4jProfile.capture({ archive });
+  const m = await z4jProfile.capture({ archive, runtime: async () => dockerRuntime(await ensureEngine()) }); // a dump's scratch server on the CLI's runtime, as capture runs it
   Object.assign(m, secretsReference(readSecretsFile(secrets)));
   writeFileSync(`${archive}.manifest.json`, JSON.stringify(m, null, 2));
   return `${archive}.manifest.json`;
