@@ -58,11 +58,33 @@ module.exports = {
       from: { path: '^scenarios/' },
       to: { path: '^harness/(commands/|cli[.]ts$|report/|history/|notify/|fleet/)' },
     },
+    {
+      name: 'engine-found-below-commands',
+      comment: 'the engine is found once, by a command, and handed down as a Runtime (harness/runtime/runtime.ts): nothing below the commands finds it again (ensureEngine)',
+      severity: 'error',
+      from: { path: '^(harness|scenarios|bin)/', pathNot: '^harness/(commands/|cli[.]ts$)' },
+      to: { path: '^harness/runtime/engine[.]ts$', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'dockerode-outside-engine',
+      comment: 'only harness/runtime/engine.ts makes a dockerode client; the rest use the one they are given (type imports only)',
+      severity: 'error',
+      from: { pathNot: '^harness/runtime/engine[.]ts$' },
+      to: { path: '(^|/)node_modules/dockerode/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'testcontainers-outside-tests',
+      comment: "testcontainers runs the test suite's own servers (test/helpers/test-runtime.ts); the CLI's drills stay on dockerode directly",
+      severity: 'error',
+      from: { path: '^(harness|scenarios|bin)/' },
+      to: { path: '(^|/)node_modules/testcontainers/' },
+    },
     ...upward,
   ],
   options: {
+    // Packages are seen (which module imports dockerode or testcontainers) but not cruised.
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: 'node_modules|/native/target/' },
+    exclude: { path: '/native/target/' },
     tsPreCompilationDeps: true,
     // Absolute, so the rules' own test can cruise its fixture trees from their folders.
     tsConfig: { fileName: require('node:path').join(__dirname, 'tsconfig.json') },

@@ -22,8 +22,9 @@ import { createHmac } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism, tmpdir } from 'node:os';
-import { ensureEngine, newDrillId, startContainer } from '../harness/runtime/index.ts';
-import { ensureImage } from '../harness/images/index.ts';
+import { newDrillId } from '../harness/runtime/index.ts';
+import { testRuntime } from '../test/helpers/test-runtime.ts';
+import { ensureEngine } from '../harness/runtime/engine.ts';
 import { makeZ4jDeployment } from '../scenarios/z4j/sample/deployment.ts';
 import { z4jImage } from '../scenarios/z4j/image.ts';
 import { Z4J_PINNED_VERSION } from '../scenarios/z4j/version.ts';
@@ -41,14 +42,15 @@ rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 const say = (l: string) => process.stderr.write(`bench: ${l}\n`);
 
-const { docker } = await ensureEngine({ install: true, say });
-const dep = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: dir, name: 'base.db', auditRows: BASE_ROWS, say });
+await ensureEngine({ install: true, say }); // as setup would: installed and started where it can be
+const runtime = await testRuntime();
+const dep = await makeZ4jDeployment({ runtime, version: Z4J_PINNED_VERSION, outDir: dir, name: 'base.db', auditRows: BASE_ROWS, say });
 const secret = readSecretsFile(dep.secrets).get('Z4J_AUDIT_CHAIN_SECRET')!;
 
 // z4j's own verify, in its own container, on the real database.
-const image = await ensureImage(docker, z4jImage(Z4J_PINNED_VERSION));
+const image = await runtime.image(z4jImage(Z4J_PINNED_VERSION));
 const z4jRate = await (async () => {
-  await using c = await startContainer({ image: image.tag, drillId: newDrillId() });
+  await using c = await runtime.start({ image: image.tag, drillId: newDrillId() });
   await c.writeFile(`${Z4J_HOME}/secret.env`, readSecretsFile(dep.secrets).raw, 0o600);
   await c.copyIn(dep.archive, `${Z4J_HOME}/z4j.db`, 0o600);
   const r = await c.exec(['z4j', 'audit', 'verify'], { timeoutMs: 1_800_000, env: { Z4J_HOME } });

@@ -14,13 +14,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureEngine } from '../harness/runtime/index.ts';
+import { ensureEngine } from '../harness/runtime/engine.ts';
 import { ensureImage } from '../harness/images/index.ts';
 import { makeZ4jDeployment } from '../scenarios/z4j/sample/deployment.ts';
 import { z4jImage } from '../scenarios/z4j/image.ts';
 import { Z4J_PINNED_VERSION } from '../scenarios/z4j/version.ts';
 import { capture } from '../test/helpers/drill.ts';
 import '../test/helpers/register-profiles.ts';
+import { testRuntime } from '../test/helpers/test-runtime.ts';
 
 const say = (l: string) => process.stderr.write(`bench: ${l}\n`);
 const runs = Number(process.env.BENCH_RUNS ?? 5);
@@ -75,7 +76,7 @@ const results: string[] = [];
 for (const size of sizes) {
   const rows = size === 'large' ? largeRows : 300;
   say(`making the ${size} archive (${rows} audit rows, z4j ${Z4J_PINNED_VERSION})`);
-  const dep = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: join(dir, size), name: `${size}.db`, auditRows: rows, say });
+  const dep = await makeZ4jDeployment({ runtime: await testRuntime(), version: Z4J_PINNED_VERSION, outDir: join(dir, size), name: `${size}.db`, auditRows: rows, say });
   await capture('z4j', dep.archive, dep.secrets);
   const manual = { wall: [] as number[], cpu: [] as number[], app: [] as number[], rest: [] as number[] };
   const tool = { wall: [] as number[], cpu: [] as number[], app: [] as number[], rest: [] as number[] };

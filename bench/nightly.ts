@@ -7,7 +7,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureEngine, newDrillId, startContainer } from '../harness/runtime/index.ts';
+import { newDrillId } from '../harness/runtime/index.ts';
+import { dockerRuntime } from '../harness/runtime/docker.ts';
+import { ensureEngine } from '../harness/runtime/engine.ts';
 import { ensureImage } from '../harness/images/index.ts';
 import { runCommand } from '../harness/commands/run.ts';
 import { makeZ4jDeployment } from '../scenarios/z4j/sample/deployment.ts';
@@ -15,11 +17,13 @@ import { z4jImage } from '../scenarios/z4j/image.ts';
 import { Z4J_PINNED_VERSION } from '../scenarios/z4j/version.ts';
 import { capture, variant } from '../test/helpers/drill.ts';
 import '../test/helpers/register-profiles.ts';
+import { testRuntime } from '../test/helpers/test-runtime.ts';
 
 const say = (l: string) => process.stderr.write(`bench: ${l}\n`);
 const dir = mkdtempSync(join(tmpdir(), 'restore-drill-bench-nightly-'));
-const { docker } = await ensureEngine({ install: true, say });
-const dep = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: join(dir, 'src'), name: 'base.db', say });
+const engine = await ensureEngine({ install: true, say });
+const { docker } = engine;
+const dep = await makeZ4jDeployment({ runtime: await testRuntime(), version: Z4J_PINNED_VERSION, outDir: join(dir, 'src'), name: 'base.db', say });
 await capture('z4j', dep.archive, dep.secrets);
 const folder = join(dir, 'backups');
 const { mkdirSync, renameSync } = await import('node:fs');
@@ -31,7 +35,8 @@ const image = await ensureImage(docker, z4jImage(Z4J_PINNED_VERSION));
 const costs: number[] = [];
 for (let i = 0; i < 5; i++) {
   const t = performance.now();
-  const c = await startContainer({ image: image.tag, drillId: newDrillId() });
+  // A drill's container, on the CLI's runtime: what every drill pays.
+  const c = await dockerRuntime(engine).start({ image: image.tag, drillId: newDrillId() });
   await c.stop();
   costs.push(performance.now() - t);
 }

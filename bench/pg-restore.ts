@@ -21,11 +21,12 @@ import { join } from 'node:path';
 import { backupCommand } from '../harness/commands/backup.ts';
 import { planDrills } from '../harness/drill/plan.ts';
 import { runDrill } from '../harness/drill/run-drill.ts';
-import { ensureImage } from '../harness/images/index.ts';
 import { postgresImage } from '../harness/images/postgres.ts';
 import { cacheDir } from '../harness/paths.ts';
 import type { DrillContext } from '../harness/profile.ts';
-import { createPrivateNetwork, ensureEngine, newDrillId, startContainer } from '../harness/runtime/index.ts';
+import { newDrillId } from '../harness/runtime/index.ts';
+import { testRuntime } from '../test/helpers/test-runtime.ts';
+import { ensureEngine } from '../harness/runtime/engine.ts';
 import { POSTGRES_COMMAND, psql, waitForPostgres } from '../harness/runtime/postgres.ts';
 import { z4jProfile } from '../scenarios/z4j/index.ts';
 import { makeZ4jPgDeployment } from '../scenarios/z4j/pg/sample/deployment.ts';
@@ -42,13 +43,13 @@ const secrets = join(dir, 'secret.env');
 const say = (l: string) => process.stderr.write(`bench: ${l}\n`);
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-const { docker } = await ensureEngine({ install: true, say });
+const engine = await ensureEngine({ install: true, say });
 
 if (!existsSync(`${archive}.manifest.json`)) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const t0 = performance.now();
-  const live = await makeZ4jPgDeployment({ docker, version: Z4J_PINNED_VERSION, pgMajor: Z4J_PG_TEST_MAJOR, outDir: dir, name: 'z4j-backup.dump', auditRows: ROWS, say });
+  const live = await makeZ4jPgDeployment({ runtime: await testRuntime(), version: Z4J_PINNED_VERSION, pgMajor: Z4J_PG_TEST_MAJOR, outDir: dir, name: 'z4j-backup.dump', auditRows: ROWS, say });
   try {
     say(`seeded ${ROWS} audit rows and ran z4j backup in ${s(performance.now() - t0)}`);
     renameSync(live.secrets, secrets);
@@ -66,7 +67,7 @@ if (!existsSync(`${archive}.manifest.json`)) {
 let session: Z4jSession | undefined;
 const profile = { ...z4jProfile, session: (ctx: DrillContext) => (session = new Z4jSession(ctx, pgBackend())) };
 const [plan] = await planDrills({ profile: 'z4j', archives: [archive], secrets });
-const report = await runDrill({ ...plan!, profile }, { runtime: dockerRuntime(await ensureEngine()), execTimeoutMs: 3_600_000 });
+const report = await runDrill({ ...plan!, profile }, { runtime: dockerRuntime(engine), execTimeoutMs: 3_600_000 });
 if (report.verdict !== 'passed') {
   say(`drill ${report.verdict}: ${report.summary}`);
   process.exitCode = 1;
@@ -87,9 +88,10 @@ const lines = [
 
 // Reference: plain pg_restore of the same dump, as z4j runs it and with --jobs.
 const drillId = newDrillId();
-const net = await createPrivateNetwork(docker, drillId);
-const server = await ensureImage(docker, postgresImage(Z4J_PG_TEST_MAJOR));
-const db = await startContainer({ image: server.tag, drillId, network: net.name, command: POSTGRES_COMMAND, labels: { 'io.restore-drill.role': 'bench' } });
+const servers = await testRuntime();
+const net = await servers.privateNetwork(drillId);
+const server = await servers.image(postgresImage(Z4J_PG_TEST_MAJOR));
+const db = await servers.start({ image: server.tag, drillId, network: net.name, command: POSTGRES_COMMAND, labels: { 'io.restore-drill.role': 'bench' } });
 try {
   await waitForPostgres(db);
   await db.copyIn(archive, '/tmp/bench.dump', 0o644);

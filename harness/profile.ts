@@ -1,4 +1,4 @@
-import type { DrillContainer, StartOptions } from './runtime/index.ts';
+import type { DrillContainer, Runtime, StartOptions } from './runtime/index.ts';
 import type { BuiltImage, ImageRecipe } from './images/index.ts';
 import type { Manifest } from './manifest/schema.ts';
 import type { Finding, Inspected, Probed, StageObservations } from './model/types.ts';
@@ -70,6 +70,8 @@ export interface BackupInput {
   appVersion?: string;
   /** Container network from which the live system is reachable (for tools run in a container). */
   network?: string;
+  /** Where its tools' containers run: the command's engine, found when first asked for (after the input is checked). */
+  runtime: () => Promise<Runtime>;
   say: (line: string) => void;
 }
 
@@ -86,6 +88,12 @@ export interface CaptureInput {
   appVersion?: string;
   /** Something the operator should know now, while the backup can still be taken differently. */
   warn?: (line: string) => void;
+  /**
+   * Where a scratch server runs for archives read on one (a database dump):
+   * the command's engine, found when first asked for, so that a capture that
+   * needs no container needs no engine. Without it such an archive is refused.
+   */
+  runtime?: () => Promise<Runtime>;
 }
 
 /**
@@ -182,6 +190,8 @@ export interface DrillContext<Id extends string = string> {
 
 export interface DemoOptions {
   outDir: string;
+  /** Where the sample deployment runs: the engine the demo command found. */
+  runtime: Runtime;
   say: (line: string) => void;
 }
 

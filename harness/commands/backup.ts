@@ -5,6 +5,7 @@ import { UsageError } from '../errors.ts';
 import { manifestPathFor, parseManifest } from '../manifest/load.ts';
 import { getProfile } from '../profiles.ts';
 import { readSecretsFile } from '../files/secrets-file.ts';
+import { runtimeOnFirstUse } from './runtime.ts';
 
 export interface BackupOptions {
   profile: string;
@@ -36,6 +37,7 @@ export async function backupCommand(opts: BackupOptions): Promise<number> {
     ...(secrets ? { secrets } : {}),
     ...(opts.appVersion ? { appVersion: opts.appVersion } : {}),
     ...(opts.network ? { network: opts.network } : {}),
+    runtime: runtimeOnFirstUse({ say: opts.say, sweep: true }),
     say: opts.say,
   });
   parseManifest(manifest, 'the captured manifest');

@@ -13,6 +13,7 @@ import { sourceFor } from '../sources/source-for.ts';
 import { fetchArchive } from '../sources/fetch.ts';
 import { lastSegment } from '../sources/display.ts';
 import { makeWorkDir, removeWorkDir } from '../runtime/work-dir.ts';
+import { runtimeOnFirstUse } from './runtime.ts';
 import { join } from 'node:path';
 
 export interface CaptureOptions {
@@ -69,7 +70,13 @@ async function captureLocal(opts: CaptureOptions, archive: string): Promise<numb
   const secrets = opts.secrets ? readSecretsFile(opts.secrets) : undefined;
   for (const w of secrets?.warnings ?? []) opts.say(`warning: ${w}`);
   const key = opts.sign ? loadPrivateKey(opts.sign) : undefined;
-  const captured = await profile.capture({ archive, ...(secrets ? { secrets } : {}), ...(opts.appVersion ? { appVersion: opts.appVersion } : {}), warn: (w) => opts.say(`warning: ${w}`) });
+  const captured = await profile.capture({
+    archive,
+    ...(secrets ? { secrets } : {}),
+    ...(opts.appVersion ? { appVersion: opts.appVersion } : {}),
+    warn: (w) => opts.say(`warning: ${w}`),
+    runtime: runtimeOnFirstUse(),
+  });
   const policy = { ...captured.policy, ...(opts.acceptEmpty ? { acceptEmpty: true } : {}), ...(opts.rtoMs !== undefined ? { rtoSeconds: Math.ceil(opts.rtoMs / 1000) } : {}) };
   const manifest = Object.keys(policy).length > 0 ? { ...captured, policy } : captured;
   parseManifest(manifest, 'the captured manifest'); // a bug here must not write a file the drill would refuse

@@ -5,6 +5,7 @@ import { getProfile, listProfiles } from '../profiles.ts';
 import { setupCommand } from './setup.ts';
 import { captureCommand } from './capture.ts';
 import { runCommand } from './run.ts';
+import { runtimeOnFirstUse } from './runtime.ts';
 
 /**
  * The main job end to end: the host made ready, a sample deployment made and
@@ -20,7 +21,7 @@ export async function demoCommand(opts: { profile?: string; out: string; say: (l
   await setupCommand({ profile: profile.name, version: [profile.defaultVersion], say });
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const made = await profile.demo({ outDir, say });
+  const made = await profile.demo({ outDir, runtime: await runtimeOnFirstUse({ say })(), say });
   say(`backup: ${made.archive}${made.secrets ? ` (secrets: ${made.secrets})` : ''}`);
   await captureCommand({ profile: profile.name, archive: made.archive, ...(made.secrets ? { secrets: made.secrets } : {}), say });
   const json = join(outDir, 'drill-report.json');

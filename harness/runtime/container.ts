@@ -8,7 +8,6 @@ import tar from 'tar-stream';
 import { EnvironmentError, TimeoutError, DrillError } from '../errors.ts';
 import { debug } from '../log.ts';
 import { managedLabels } from './labels.ts';
-import { ensureEngine } from './engine.ts';
 
 /** A finished process inside a container, as a value (a failed one too). */
 export interface ExecOutcome {
@@ -87,14 +86,21 @@ export class DrillContainer implements AsyncDisposable {
   readonly #docker: Docker;
   readonly #c: Docker.Container;
   readonly #info: Docker.ContainerInspectInfo;
+  readonly #removal: (() => Promise<void>) | undefined;
   #stopping: Promise<void> | undefined;
   /** Told what the container is doing (set by the drill for its progress line). */
   activity: ((a: ContainerActivity) => void) | undefined;
 
-  constructor(docker: Docker, container: Docker.Container, info: Docker.ContainerInspectInfo) {
+  /**
+   * `removal`: how a container started by someone else (a test's servers,
+   * started by testcontainers) is removed, if not by the harness's own
+   * forced removal.
+   */
+  constructor(docker: Docker, container: Docker.Container, info: Docker.ContainerInspectInfo, removal?: () => Promise<void>) {
     this.#docker = docker;
     this.#c = container;
     this.#info = info;
+    this.#removal = removal;
     live.add(this);
   }
 
@@ -322,7 +328,7 @@ export class DrillContainer implements AsyncDisposable {
   }
 
   async #remove(): Promise<void> {
-    await removeContainer(this.#c, this.name);
+    await (this.#removal ? withTimeout(this.#removal(), REMOVE_MS, `the container ${this.name} was not removed`) : removeContainer(this.#c, this.name));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -351,15 +357,6 @@ export async function removeContainer(c: Pick<Docker.Container, 'unpause' | 'rem
     }
   })();
   await withTimeout(removal, ms, `the container ${name} was not removed`);
-}
-
-/**
- * Starts a labelled container on this process's engine, found as the CLI
- * finds it: for tools outside a drill (fixtures, benches, tests). A drill
- * starts its containers through the Runtime it was given (ctx.start).
- */
-export async function startContainer(opts: StartOptions): Promise<DrillContainer> {
-  return startContainerOn((await ensureEngine()).docker, opts);
 }
 
 /** Starts a labelled container on the engine given; with no network given it runs with network "none". */

@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureCommand } from '../../harness/commands/capture.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
 import { loadManifestFile } from '../../harness/manifest/load.ts';
-import { ensureEngine } from '../../harness/runtime/index.ts';
+import { ensureEngine } from '../../harness/runtime/engine.ts';
 import { makeStandinDeployment, type StandinDeployment } from '../fixtures/hiveloom-standin/deployment.ts';
 import { skipReason } from './engine.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 /**
  * A manifest records its archive's file name; a genuine archive drilled under
@@ -19,8 +20,8 @@ describe.skipIf(skipReason)('an archive drilled under another name than its mani
   const dir = mkdtempSync(join(tmpdir(), 'rd-archive-name-'));
   let d: StandinDeployment;
   beforeAll(async () => {
-    const { docker } = await ensureEngine();
-    d = await makeStandinDeployment(docker, dir);
+    const runtime = await testRuntime();
+    d = await makeStandinDeployment(runtime, dir);
     await captureCommand({ profile: 'hiveloom', archive: d.instanceArchive, appVersion: d.version, force: true, say: () => {} });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureImage } from '../../harness/images/index.ts';
-import { startContainer, type DrillContainer } from '../../harness/runtime/index.ts';
+import type { DrillContainer } from '../../harness/runtime/index.ts';
+import { dockerRuntime } from '../../harness/runtime/docker.ts';
 import { z4jImage } from '../../scenarios/z4j/image.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { engine, skipReason } from './engine.ts';
@@ -17,9 +17,9 @@ describe.skipIf(skipReason)('files in and out of a container', () => {
   const sh = async (script: string) => (await c.exec(['sh', '-c', script], { timeoutMs: 60_000 })).stdout;
 
   beforeAll(async () => {
-    const { docker } = await engine();
-    const image = await ensureImage(docker, z4jImage(Z4J_PINNED_VERSION));
-    c = await startContainer({ image: image.tag, drillId: 'test-container-files', labels: { 'io.restore-drill.role': 'test' } });
+    const runtime = dockerRuntime(await engine());
+    const image = await runtime.image(z4jImage(Z4J_PINNED_VERSION));
+    c = await runtime.start({ image: image.tag, drillId: 'test-container-files', labels: { 'io.restore-drill.role': 'test' } });
   });
   afterAll(async () => {
     await c?.stop();

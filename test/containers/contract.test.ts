@@ -2,7 +2,6 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureEngine } from '../../harness/runtime/index.ts';
 import { captureCommand } from '../../harness/commands/capture.ts';
 import { runCommand } from '../../harness/commands/run.ts';
 import { UsageError } from '../../harness/errors.ts';
@@ -11,6 +10,7 @@ import { makeEmptyZ4jBackup, makePostRestoreBackup } from '../../scenarios/z4j/s
 import { Z4J_OLDER_VERSION, Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { capture, drill, failures, variant } from '../helpers/drill.ts';
 import { skipReason } from './engine.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 /** The expectations contract on real z4j backups made by z4j itself. */
 describe.skipIf(skipReason)('z4j drills held to the contract', () => {
@@ -18,8 +18,8 @@ describe.skipIf(skipReason)('z4j drills held to the contract', () => {
   let good: Deployment;
 
   beforeAll(async () => {
-    const { docker } = await ensureEngine();
-    good = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: dir, name: 'good.db' });
+    const runtime = await testRuntime();
+    good = await makeZ4jDeployment({ runtime, version: Z4J_PINNED_VERSION, outDir: dir, name: 'good.db' });
     await capture('z4j', good.archive, good.secrets);
   });
 
@@ -36,8 +36,8 @@ describe.skipIf(skipReason)('z4j drills held to the contract', () => {
   });
 
   it("fails a 1.12.1 backup whose manifest says 1.13.0, naming both versions", async () => {
-    const { docker } = await ensureEngine();
-    const older = await makeZ4jDeployment({ docker, version: Z4J_OLDER_VERSION, outDir: dir, name: 'older.db' });
+    const runtime = await testRuntime();
+    const older = await makeZ4jDeployment({ runtime, version: Z4J_OLDER_VERSION, outDir: dir, name: 'older.db' });
     // Capture refuses to record a version the backup contradicts.
     await expect(captureCommand({ profile: 'z4j', archive: older.archive, secrets: older.secrets, appVersion: Z4J_PINNED_VERSION, say: () => {} })).rejects.toThrow(
       new RegExp(`records z4j ${Z4J_OLDER_VERSION} .*--app-version says ${Z4J_PINNED_VERSION}`),
@@ -97,8 +97,8 @@ describe.skipIf(skipReason)('z4j drills held to the contract', () => {
   });
 
   it('fails a backup of an empty data folder by the default policy, and passes the policy where an empty instance is expected', async () => {
-    const { docker } = await ensureEngine();
-    const empty = await makeEmptyZ4jBackup(docker, Z4J_PINNED_VERSION, dir);
+    const runtime = await testRuntime();
+    const empty = await makeEmptyZ4jBackup(runtime, Z4J_PINNED_VERSION, dir);
     const said: string[] = [];
     await captureCommand({ profile: 'z4j', archive: empty.archive, secrets: empty.secrets, appVersion: Z4J_PINNED_VERSION, force: true, say: (l) => said.push(l) });
     expect(said.join('\n')).toMatch(/warning: .* is an empty backup \(it has no users\)/);
@@ -110,8 +110,8 @@ describe.skipIf(skipReason)('z4j drills held to the contract', () => {
   });
 
   it('passes a backup taken right after a restore (only this drill\'s own restore row is set aside)', async () => {
-    const { docker } = await ensureEngine();
-    const post = await makePostRestoreBackup(docker, Z4J_PINNED_VERSION, good, join(dir, 'post'));
+    const runtime = await testRuntime();
+    const post = await makePostRestoreBackup(runtime, Z4J_PINNED_VERSION, good, join(dir, 'post'));
     await capture('z4j', post.archive, post.secrets);
     const r = await drill('z4j', post.archive, { secrets: post.secrets });
     expect(failures(r)).toEqual([]);

@@ -1,4 +1,5 @@
-import { ensureEngine, type Engine } from '../../harness/runtime/index.ts';
+import { type Engine } from '../../harness/runtime/index.ts';
+import { ensureEngine } from '../../harness/runtime/engine.ts';
 
 /**
  * Container tests never skip silently. They run unless RESTORE_DRILL_SKIP_CONTAINER_TESTS

@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DRILL_ID_LABEL, ensureEngine, MANAGED_LABEL, OWNER_PID_LABEL } from '../../harness/runtime/index.ts';
+import { DRILL_ID_LABEL, MANAGED_LABEL, OWNER_PID_LABEL } from '../../harness/runtime/index.ts';
+import { ensureEngine } from '../../harness/runtime/engine.ts';
 import { planDrills } from '../../harness/drill/plan.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
 import { RunReportSchema } from '../../harness/report/schema.ts';
@@ -14,6 +15,7 @@ import { capture, drill, variant } from '../helpers/drill.ts';
 import fc from 'fast-check';
 import { skipReason } from './engine.ts';
 import { leftovers, own } from '../helpers/leftovers.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 /** Runs the CLI as a user would; `onErr` sees stderr as it comes. */
 function cli(args: string[], env: NodeJS.ProcessEnv, onErr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; stderr: string }> {
@@ -33,8 +35,8 @@ describe.skipIf(skipReason)('faults', () => {
   const tiny = join(dir, 'tiny-tmp');
 
   beforeAll(async () => {
-    const { docker } = await ensureEngine();
-    dep = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: dir, name: 'fault.db' });
+    const runtime = await testRuntime();
+    dep = await makeZ4jDeployment({ runtime, version: Z4J_PINNED_VERSION, outDir: dir, name: 'fault.db' });
     await capture('z4j', dep.archive, dep.secrets);
     mkdirSync(tiny);
     // A temp folder far too small for a copy of the backup (root can mount here; the drills do too).

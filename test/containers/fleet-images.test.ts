@@ -6,16 +6,17 @@ import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureImage, ensureWorkerImage, expectedImageIds, imageId, loadImages, type BuiltImage } from '../../harness/images/index.ts';
 import type { RunReport } from '../../harness/report/index.ts';
-import { ensureEngine } from '../../harness/runtime/index.ts';
+import { ensureEngine } from '../../harness/runtime/engine.ts';
 import { createHiveloomProfile } from '../../scenarios/hiveloom/index.ts';
 import { z4jImage } from '../../scenarios/z4j/image.ts';
 import { makeZ4jDeployment } from '../../scenarios/z4j/sample/deployment.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
-import { ensureStandinRuntime, STANDIN_LAUNCHER, STANDIN_VERSION } from '../fixtures/hiveloom-standin/recipe.ts';
+import { standinRuntimeRecipe, STANDIN_LAUNCHER, STANDIN_VERSION } from '../fixtures/hiveloom-standin/recipe.ts';
 import { capture } from '../helpers/drill.ts';
 import { startFleet, type Fleet, type FleetNode } from '../helpers/fleet-nodes.ts';
 import { ensureDebianTool } from '../helpers/source-tools.ts';
 import { skipReason } from './engine.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 /** Runs the worker image as a plain container on one node, its engine socket and a folder mounted; returns exit code and output. */
 async function runWorker(node: FleetNode, image: string, folder: string, args: string[], env: Record<string, string>): Promise<{ code: number; output: string }> {
@@ -64,7 +65,7 @@ describe.skipIf(skipReason)('images on every node of a Swarm, and the worker ima
     worker = await ensureWorkerImage(host, { say });
     say(`worker image ${worker.tag} ${worker.cacheHit ? 'cached' : 'built'} in ${Date.now() - t} ms`);
     z4j = await ensureImage(host, z4jImage(Z4J_PINNED_VERSION));
-    const standin = createHiveloomProfile({ binary: () => STANDIN_LAUNCHER, base: (await ensureStandinRuntime(host)).tag });
+    const standin = createHiveloomProfile({ binary: () => STANDIN_LAUNCHER, base: (await ensureImage(host, standinRuntimeRecipe())).tag });
     hiveloom = await ensureImage(host, standin.image(STANDIN_VERSION));
     ids = await expectedImageIds(host, [z4jImage(Z4J_PINNED_VERSION)]);
 
@@ -72,7 +73,7 @@ describe.skipIf(skipReason)('images on every node of a Swarm, and the worker ima
     fleet = await startFleet({ nodes: 3, say });
     say(`fleet of 3 formed in ${Date.now() - t} ms (${fleet.nodes[0]!.storageDriver})`);
 
-    const deployment = await makeZ4jDeployment({ docker: host, version: Z4J_PINNED_VERSION, outDir: join(dir, 'in'), name: 'good.db' });
+    const deployment = await makeZ4jDeployment({ runtime: await testRuntime(), version: Z4J_PINNED_VERSION, outDir: join(dir, 'in'), name: 'good.db' });
     await capture('z4j', deployment.archive, deployment.secrets);
     archive = deployment.archive;
     secrets = deployment.secrets;

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseJunit } from 'junit2json';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureEngine } from '../../harness/runtime/index.ts';
 import { gateCommand } from '../../harness/commands/gate.ts';
 import { RunReportSchema } from '../../harness/report/schema.ts';
 import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/sample/deployment.ts';
@@ -12,6 +11,7 @@ import { capture } from '../helpers/drill.ts';
 import { makeZ4jPgDeployment } from '../../scenarios/z4j/pg/sample/deployment.ts';
 import { Z4J_PG_TEST_MAJOR } from '../../scenarios/z4j/pg/image.ts';
 import { skipReason } from './engine.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 describe.skipIf(skipReason)('pre-upgrade gate', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rd-gate-'));
@@ -19,10 +19,10 @@ describe.skipIf(skipReason)('pre-upgrade gate', () => {
   let current: Deployment;
 
   beforeAll(async () => {
-    const { docker } = await ensureEngine();
-    older = await makeZ4jDeployment({ docker, version: Z4J_OLDER_VERSION, outDir: join(dir, 'older'), name: 'older.db' });
+    const runtime = await testRuntime();
+    older = await makeZ4jDeployment({ runtime, version: Z4J_OLDER_VERSION, outDir: join(dir, 'older'), name: 'older.db' });
     await capture('z4j', older.archive, older.secrets);
-    current = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: join(dir, 'current'), name: 'current.db' });
+    current = await makeZ4jDeployment({ runtime, version: Z4J_PINNED_VERSION, outDir: join(dir, 'current'), name: 'current.db' });
     await capture('z4j', current.archive, current.secrets);
   });
 
@@ -55,8 +55,8 @@ describe.skipIf(skipReason)('pre-upgrade gate', () => {
   });
 
   it(`passes a PostgreSQL backup of ${Z4J_OLDER_VERSION} upgraded to ${Z4J_PINNED_VERSION}`, async () => {
-    const { docker } = await ensureEngine();
-    const pg = await makeZ4jPgDeployment({ docker, version: Z4J_OLDER_VERSION, pgMajor: Z4J_PG_TEST_MAJOR, outDir: join(dir, 'pg'), name: 'older.dump' });
+    const runtime = await testRuntime();
+    const pg = await makeZ4jPgDeployment({ runtime, version: Z4J_OLDER_VERSION, pgMajor: Z4J_PG_TEST_MAJOR, outDir: join(dir, 'pg'), name: 'older.dump' });
     try {
       await capture('z4j', pg.archive, pg.secrets);
       const json = join(dir, 'gate-pg.json');

@@ -1,6 +1,7 @@
 import { setupCommand } from '../../harness/commands/setup.ts';
 import '../helpers/register-profiles.ts';
-import { ensureEngine, sweep } from '../../harness/runtime/index.ts';
+import { sweep } from '../../harness/runtime/index.ts';
+import { ensureEngine } from '../../harness/runtime/engine.ts';
 import { skipReason } from './engine.ts';
 import { ensureImage } from '../../harness/images/index.ts';
 import { postgresImage } from '../../harness/images/postgres.ts';

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureEngine } from '../../harness/runtime/index.ts';
+import { ensureEngine } from '../../harness/runtime/engine.ts';
 import { ensureImage, type ImageRecipe } from '../../harness/images/index.ts';
 import { loadManifestFile } from '../../harness/manifest/load.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
@@ -15,6 +15,7 @@ import { damageMainPage1, damageWalFrame, dropAllRows, dropOneAgent, dropOneRow,
 import { checkWal } from '../../harness/checks/sqlite-wal.ts';
 import { defaultTenantScopeReason } from '../../scenarios/hiveloom/layout.ts';
 import { skipReason } from './engine.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 async function drill(profile: Profile, archive: string, policy = { acceptEmpty: false, acceptDrop: false }): Promise<DrillReport> {
   const engine = await ensureEngine();
@@ -41,8 +42,8 @@ describe.skipIf(skipReason)('Hiveloom drills (against the stand-in test fixture)
   }
 
   beforeAll(async () => {
-    const { docker } = await ensureEngine();
-    d = await makeStandinDeployment(docker, dir, (l) => process.stderr.write(`[hiveloom] ${l}\n`));
+    const runtime = await testRuntime();
+    d = await makeStandinDeployment(runtime, dir, (l) => process.stderr.write(`[hiveloom] ${l}\n`));
     const { captureCommand } = await import('../../harness/commands/capture.ts');
     for (const a of [d.instanceArchive, d.tenantArchive]) await captureCommand({ profile: 'hiveloom', archive: a, appVersion: d.version, force: true, say: () => {} });
     const backup = JSON.parse((await readEntries(d.tenantArchive))[0]!.body.toString()) as { tenant: { id: string } };

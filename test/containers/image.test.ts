@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureImage, imageId, type ImageRecipe } from '../../harness/images/index.ts';
 import { imagesPrune } from '../../harness/commands/images.ts';
-import { newDrillId, startContainer } from '../../harness/runtime/index.ts';
+import { newDrillId } from '../../harness/runtime/index.ts';
+import { dockerRuntime } from '../../harness/runtime/docker.ts';
 import { z4jImage } from '../../scenarios/z4j/image.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { engine, skipReason } from './engine.ts';
@@ -16,7 +17,7 @@ describe.skipIf(skipReason)('images and isolated containers', () => {
   it('runs the pinned z4j version in a container with network none', async () => {
     const { docker } = await engine();
     const img = await ensureImage(docker, z4jImage(Z4J_PINNED_VERSION));
-    await using c = await startContainer({ image: img.tag, drillId: newDrillId() });
+    await using c = await dockerRuntime(await engine()).start({ image: img.tag, drillId: newDrillId() });
     const r = await c.exec(['z4j', '--version'], { timeoutMs: 60_000 });
     expect(r.exitCode).toBe(0);
     expect(r.stdout.trim()).toBe(Z4J_PINNED_VERSION);
@@ -28,7 +29,7 @@ describe.skipIf(skipReason)('images and isolated containers', () => {
   it('gives the container no network interface but loopback', async () => {
     const { docker } = await engine();
     const img = await ensureImage(docker, z4jImage(Z4J_PINNED_VERSION));
-    await using c = await startContainer({ image: img.tag, drillId: newDrillId() });
+    await using c = await dockerRuntime(await engine()).start({ image: img.tag, drillId: newDrillId() });
     const r = await c.exec(['ls', '/sys/class/net'], { timeoutMs: 30_000 });
     expect(r.exitCode).toBe(0);
     expect(r.stdout.split(/\s+/).filter(Boolean)).toEqual(['lo']);

@@ -5,12 +5,12 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureEngine } from '../../harness/runtime/index.ts';
 import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/sample/deployment.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { parseEnvFile } from '../../harness/model/secrets.ts';
 import { capture } from '../helpers/drill.ts';
 import { skipReason } from './engine.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 /**
  * The CLI with a pseudo-terminal for its stdout and stderr (util-linux
@@ -37,8 +37,8 @@ describe.skipIf(skipReason)('a real drill at a terminal: live progress, and no n
   });
 
   beforeAll(async () => {
-    const { docker } = await ensureEngine();
-    dep = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: dir, name: 'nightly.db' });
+    const runtime = await testRuntime();
+    dep = await makeZ4jDeployment({ runtime, version: Z4J_PINNED_VERSION, outDir: dir, name: 'nightly.db' });
     await capture('z4j', dep.archive, dep.secrets);
     secretValues = [...parseEnvFile(readFileSync(dep.secrets, 'utf8')).values()];
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));

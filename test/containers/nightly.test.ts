@@ -4,7 +4,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureEngine } from '../../harness/runtime/index.ts';
+import { ensureEngine } from '../../harness/runtime/engine.ts';
 import { runCommand } from '../../harness/commands/run.ts';
 import { planDrills } from '../../harness/drill/plan.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
@@ -14,6 +14,7 @@ import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { capture, variant } from '../helpers/drill.ts';
 import { skipReason } from './engine.ts';
 import { leftovers, own } from '../helpers/leftovers.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 function flipByte(path: string): void {
   const fd = openSync(path, 'r+');
@@ -31,8 +32,8 @@ describe.skipIf(skipReason)('nightly runs over many archives', () => {
   const expected: Record<string, string> = {};
 
   beforeAll(async () => {
-    const { docker } = await ensureEngine();
-    dep = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: folder, name: 'base.db' });
+    const runtime = await testRuntime();
+    dep = await makeZ4jDeployment({ runtime, version: Z4J_PINNED_VERSION, outDir: folder, name: 'base.db' });
     await capture('z4j', dep.archive, dep.secrets);
     // Six archives in one folder: four good, one whose count is off, one with a flipped byte.
     for (let i = 1; i <= 4; i++) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PNG_MAGIC } from '../helpers/png.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureEngine } from '../../harness/runtime/index.ts';
+import { ensureEngine } from '../../harness/runtime/engine.ts';
 import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/sample/deployment.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { parseEnvFile } from '../../harness/model/secrets.ts';
@@ -13,6 +13,7 @@ import { capture } from '../helpers/drill.ts';
 import { renderedText, screenshot } from '../helpers/chromium.ts';
 import { skipReason } from './engine.ts';
 import { thirdPartyPython } from '../helpers/third-party-python.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 /** Runs the CLI as a user would, watching every process and container while it runs. */
 async function cli(args: string[], secrets: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string; leaks: string[] }> {
@@ -63,8 +64,8 @@ describe.skipIf(skipReason)('reports and evidence from a real drill', () => {
   let secretValues: string[];
 
   beforeAll(async () => {
-    const { docker } = await ensureEngine();
-    dep = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: dir, name: 'nightly.db' });
+    const runtime = await testRuntime();
+    dep = await makeZ4jDeployment({ runtime, version: Z4J_PINNED_VERSION, outDir: dir, name: 'nightly.db' });
     await capture('z4j', dep.archive, dep.secrets);
     secretValues = [...parseEnvFile(readFileSync(dep.secrets, 'utf8')).values()];
     expect(secretValues.length).toBeGreaterThanOrEqual(4);

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureEngine } from '../../harness/runtime/index.ts';
+import { ensureEngine } from '../../harness/runtime/engine.ts';
 import { runCommand } from '../../harness/commands/run.ts';
 import { keygenCommand, verifyCommand } from '../../harness/commands/evidence.ts';
 import { History } from '../../harness/history/store.ts';
@@ -13,6 +13,7 @@ import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { capture, variant } from '../helpers/drill.ts';
 import { leftovers, own } from '../helpers/leftovers.ts';
 import { skipReason } from './engine.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 /** The CLI as a worker or the merger runs it; resolves with its exit code and what it said. */
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; err: string }> {
@@ -33,8 +34,7 @@ describe.skipIf(skipReason)('two shards drilled for real, merged with the CLI', 
   let dep: Deployment;
 
   beforeAll(async () => {
-    const { docker } = await ensureEngine();
-    dep = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: folder, name: 'base.db' });
+    dep = await makeZ4jDeployment({ runtime: await testRuntime(), version: Z4J_PINNED_VERSION, outDir: folder, name: 'base.db' });
     await capture('z4j', dep.archive, dep.secrets);
     variant(dep.archive, 'good-1.db');
     variant(dep.archive, 'good-2.db');

@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerRuntime } from '../../harness/runtime/docker.ts';
-import { ensureEngine } from '../../harness/runtime/index.ts';
+import { ensureEngine } from '../../harness/runtime/engine.ts';
 import { planCandidates } from '../../harness/drill/plan.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
 import type { DrillReport } from '../../harness/model/types.ts';
@@ -21,6 +21,7 @@ import { rcloneWeedEnv, type Seaweed, startSeaweed } from '../helpers/seaweed.ts
 import { startCutProxy } from '../helpers/cut-proxy.ts';
 import { ensureDebianTool } from '../helpers/source-tools.ts';
 import { skipReason } from './engine.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 /**
  * Drills from s3:// on a real SeaweedFS started on loopback: the manifest read
@@ -78,10 +79,10 @@ describe.skipIf(skipReason)('drills from an S3-compatible store (SeaweedFS on 12
     });
     delete process.env.AWS_PROFILE;
     await weed.client.send(new CreateBucketCommand({ Bucket: 'drills' }));
-    const { docker } = await ensureEngine();
-    z4j = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: dir, name: 'z4j-2026-12-01.db' });
+    const runtime = await testRuntime();
+    z4j = await makeZ4jDeployment({ runtime, version: Z4J_PINNED_VERSION, outDir: dir, name: 'z4j-2026-12-01.db' });
     await capture('z4j', z4j.archive, z4j.secrets);
-    hive = await makeStandinDeployment(docker, dir);
+    hive = await makeStandinDeployment(runtime, dir);
     const { captureCommand } = await import('../../harness/commands/capture.ts');
     await captureCommand({ profile: 'hiveloom', archive: hive.instanceArchive, appVersion: hive.version, force: true, say: () => {} });
     for (const a of [z4j.archive, hive.instanceArchive]) {
@@ -129,8 +130,8 @@ describe.skipIf(skipReason)('drills from an S3-compatible store (SeaweedFS on 12
 
   it('passes a z4j PostgreSQL dump drilled from s3://, its manifest beside it', async () => {
     // Made here rather than in beforeAll: only this case needs a live PostgreSQL deployment.
-    const { docker } = await ensureEngine();
-    const live = await makeZ4jPgDeployment({ docker, version: Z4J_PINNED_VERSION, pgMajor: Z4J_PG_TEST_MAJOR, outDir: join(dir, 'pg'), name: 'z4j-pg-2026-12-01.dump' });
+    const runtime = await testRuntime();
+    const live = await makeZ4jPgDeployment({ runtime, version: Z4J_PINNED_VERSION, pgMajor: Z4J_PG_TEST_MAJOR, outDir: join(dir, 'pg'), name: 'z4j-pg-2026-12-01.dump' });
     let size: number;
     try {
       await capture('z4j', live.archive, live.secrets);

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { ensureImage } from '../../harness/images/index.ts';
-import { DRILL_ID_LABEL, newDrillId, startContainer, sweep } from '../../harness/runtime/index.ts';
+import { DRILL_ID_LABEL, newDrillId, sweep } from '../../harness/runtime/index.ts';
+import { dockerRuntime } from '../../harness/runtime/docker.ts';
 import { z4jImage } from '../../scenarios/z4j/image.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { engine, skipReason } from './engine.ts';
@@ -37,7 +38,7 @@ describe.skipIf(skipReason)('sweep of labelled leftovers', () => {
     expect((await docker.listNetworks({ filters })).length).toBe(1);
 
     // A container owned by this (live) process must survive the sweep.
-    await using mine = await startContainer({ image: img.tag, drillId: newDrillId() });
+    await using mine = await dockerRuntime(await engine()).start({ image: img.tag, drillId: newDrillId() });
 
     child.kill('SIGKILL');
     await once(child, 'exit');

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureEngine } from '../../harness/runtime/index.ts';
 import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/sample/deployment.ts';
 import { Z4J_OLDER_VERSION, Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { capture, captureRefusal, captureUnchecked, drill, failures, variant } from '../helpers/drill.ts';
@@ -12,14 +11,15 @@ import { growChain } from '../../scenarios/z4j/sample/grow-chain.ts';
 import { walkZ4jChain, walkZ4jChainFast } from '../../scenarios/z4j/sqlite-facts.ts';
 import { openReadOnly } from '../../harness/checks/sqlite-db.ts';
 import { skipReason } from './engine.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 describe.skipIf(skipReason)('z4j SQLite drill cases', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rd-z4j-cases-'));
   let good: Deployment;
 
   beforeAll(async () => {
-    const { docker } = await ensureEngine();
-    good = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: dir, name: 'good.db' });
+    const runtime = await testRuntime();
+    good = await makeZ4jDeployment({ runtime, version: Z4J_PINNED_VERSION, outDir: dir, name: 'good.db' });
     await capture('z4j', good.archive, good.secrets);
   });
 
@@ -152,8 +152,8 @@ describe.skipIf(skipReason)('z4j SQLite drill cases', () => {
   });
 
   it("drills a backup whose manifest records an older z4j with that version's image", async () => {
-    const { docker } = await ensureEngine();
-    const older = await makeZ4jDeployment({ docker, version: Z4J_OLDER_VERSION, outDir: dir, name: 'older.db' });
+    const runtime = await testRuntime();
+    const older = await makeZ4jDeployment({ runtime, version: Z4J_OLDER_VERSION, outDir: dir, name: 'older.db' });
     await capture('z4j', older.archive, older.secrets);
     const m = JSON.parse(readFileSync(`${older.archive}.manifest.json`, 'utf8')) as { app: { version: string } };
     expect(m.app.version).toBe(Z4J_OLDER_VERSION);
@@ -185,8 +185,8 @@ describe.skipIf(skipReason)('z4j SQLite drill cases', () => {
   describe('a chain pruned by retention', () => {
     let pruned: Deployment;
     beforeAll(async () => {
-      const { docker } = await ensureEngine();
-      pruned = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: dir, name: 'pruned.db', backdateDays: 120, pruneFirst: 50 });
+      const runtime = await testRuntime();
+      pruned = await makeZ4jDeployment({ runtime, version: Z4J_PINNED_VERSION, outDir: dir, name: 'pruned.db', backdateDays: 120, pruneFirst: 50 });
       await capture('z4j', pruned.archive, pruned.secrets);
     });
 

@@ -11,7 +11,7 @@ import { backupCommand } from '../../harness/commands/backup.ts';
 import { planDrills } from '../../harness/drill/plan.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
 import type { Manifest } from '../../harness/manifest/schema.ts';
-import { ensureEngine } from '../../harness/runtime/index.ts';
+import { ensureEngine } from '../../harness/runtime/engine.ts';
 import { makeZ4jPgDeployment, type PgDeployment } from '../../scenarios/z4j/pg/sample/deployment.ts';
 import { Z4J_PG_TEST_MAJOR } from '../../scenarios/z4j/pg/image.ts';
 import { Z4jSession } from '../../scenarios/z4j/session.ts';
@@ -21,6 +21,7 @@ import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { z4jProfile } from '../../scenarios/z4j/index.ts';
 import { capture, captureRefusal, captureUnchecked, drill, failures, variant } from '../helpers/drill.ts';
 import { skipReason } from './engine.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 /** A manifest edited to describe a changed archive (as if it had been captured after the damage). */
 function rehash(archive: string, edit?: (m: Manifest) => void): Promise<void> {
@@ -47,8 +48,8 @@ describe.skipIf(skipReason)('z4j PostgreSQL drill cases', () => {
   let live: PgDeployment;
 
   beforeAll(async () => {
-    const { docker } = await ensureEngine();
-    live = await makeZ4jPgDeployment({ docker, version: Z4J_PINNED_VERSION, pgMajor: Z4J_PG_TEST_MAJOR, outDir: dir, name: 'good.dump' });
+    const runtime = await testRuntime();
+    live = await makeZ4jPgDeployment({ runtime, version: Z4J_PINNED_VERSION, pgMajor: Z4J_PG_TEST_MAJOR, outDir: dir, name: 'good.dump' });
     await capture('z4j', live.archive, live.secrets);
   });
   afterAll(async () => {

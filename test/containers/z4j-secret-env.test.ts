@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureImage } from '../../harness/images/index.ts';
-import { ensureEngine, newDrillId, startContainer, type DrillContainer } from '../../harness/runtime/index.ts';
+import { newDrillId, type DrillContainer } from '../../harness/runtime/index.ts';
 import { z4jImage } from '../../scenarios/z4j/image.ts';
 import { Z4J_BEFORE_SCHEMA_VERSION, Z4J_FIRST_CHAIN_VERSION, Z4J_OLDER_VERSION, Z4J_PINNED_VERSION, Z4J_SECOND_CHAIN_VERSION } from '../../scenarios/z4j/version.ts';
 import { readZ4jSecretEnv } from '../../scenarios/z4j/secret-env.ts';
 import { generatedSecretEnvs, SECRET_ENV_CASES } from '../helpers/z4j-secret-env-corpus.ts';
 import { skipReason } from './engine.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 /**
  * The harness's reader of secret.env against z4j's own (z4j_brain.secret_store
@@ -29,9 +29,9 @@ const VERSIONS = [Z4J_PINNED_VERSION, Z4J_OLDER_VERSION, Z4J_BEFORE_SCHEMA_VERSI
 describe.skipIf(skipReason).each(VERSIONS)("secret.env: the harness reads it as z4j %s's own reader does", (version) => {
   let c: DrillContainer;
   beforeAll(async () => {
-    const { docker } = await ensureEngine();
-    const image = await ensureImage(docker, z4jImage(version));
-    c = await startContainer({ image: image.tag, drillId: newDrillId(), labels: { 'io.restore-drill.role': 'test' } });
+    const runtime = await testRuntime();
+    const image = await runtime.image(z4jImage(version));
+    c = await runtime.start({ image: image.tag, drillId: newDrillId(), labels: { 'io.restore-drill.role': 'test' } });
   });
   afterAll(async () => {
     await c?.stop();

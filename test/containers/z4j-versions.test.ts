@@ -2,13 +2,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ensureEngine } from '../../harness/runtime/index.ts';
 import { gateCommand } from '../../harness/commands/gate.ts';
 import { RunReportSchema } from '../../harness/report/schema.ts';
 import { makeZ4jDeployment } from '../../scenarios/z4j/sample/deployment.ts';
 import { Z4J_FIRST_CHAIN_VERSION, Z4J_PINNED_VERSION, Z4J_SECOND_CHAIN_VERSION } from '../../scenarios/z4j/version.ts';
 import { capture, drill, failures } from '../helpers/drill.ts';
 import { skipReason } from './engine.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 /**
  * Every z4j release with an authenticated audit chain drills with its own
@@ -20,8 +20,8 @@ describe.skipIf(skipReason)('z4j releases from the first authenticated chain', (
 
   for (const version of [Z4J_FIRST_CHAIN_VERSION, Z4J_SECOND_CHAIN_VERSION]) {
     it(`passes a real z4j ${version} backup, reading that version's own output`, async () => {
-      const { docker } = await ensureEngine();
-      const d = await makeZ4jDeployment({ docker, version, outDir: join(dir, version), name: `z4j-${version}.db` });
+      const runtime = await testRuntime();
+      const d = await makeZ4jDeployment({ runtime, version, outDir: join(dir, version), name: `z4j-${version}.db` });
       await capture('z4j', d.archive, d.secrets);
       const r = await drill('z4j', d.archive, { secrets: d.secrets });
       expect(failures(r)).toEqual([]);

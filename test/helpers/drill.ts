@@ -4,7 +4,7 @@ import { planDrills } from '../../harness/drill/plan.ts';
 import { captureCommand } from '../../harness/commands/capture.ts';
 import { runDrill } from '../../harness/drill/run-drill.ts';
 import type { DrillReport } from '../../harness/model/types.ts';
-import { ensureEngine } from '../../harness/runtime/index.ts';
+import { ensureEngine } from '../../harness/runtime/engine.ts';
 import type { ManifestInput } from '../../harness/manifest/schema.ts';
 import { readSecretsFile } from '../../harness/files/secrets-file.ts';
 
@@ -46,7 +46,7 @@ export function failures(r: DrillReport): string[] {
 export async function captureUnchecked(archive: string, secrets: string): Promise<string> {
   const { z4jProfile } = await import('../../scenarios/z4j/index.ts');
   const { secretsReference } = await import('../../scenarios/z4j/expectations.ts');
-  const m = await z4jProfile.capture({ archive });
+  const m = await z4jProfile.capture({ archive, runtime: async () => dockerRuntime(await ensureEngine()) }); // a dump's scratch server on the CLI's runtime, as capture runs it
   Object.assign(m, secretsReference(readSecretsFile(secrets)));
   writeFileSync(`${archive}.manifest.json`, JSON.stringify(m, null, 2));
   return `${archive}.manifest.json`;

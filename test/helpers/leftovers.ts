@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureEngine, MANAGED_LABEL, OWNER_HOST_LABEL, OWNER_PID_LABEL } from '../../harness/runtime/index.ts';
+import { MANAGED_LABEL, OWNER_HOST_LABEL, OWNER_PID_LABEL } from '../../harness/runtime/index.ts';
+import { ensureEngine } from '../../harness/runtime/engine.ts';
 
 /**
  * The harness processes a test file started: itself (drills run in-process)

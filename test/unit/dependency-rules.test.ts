@@ -27,7 +27,7 @@ async function cruise(cwd: string): Promise<Violation[]> {
 }
 
 describe('dependency rules', () => {
-  it('the project breaks none: no upward import, no circle, harness/ never importing scenarios/', async () => {
+  it('the project breaks none: no upward import, no circle, harness/ never importing scenarios/, the engine found by commands only', async () => {
     expect(await cruise(root)).toEqual([]);
   });
 
@@ -37,6 +37,10 @@ describe('dependency rules', () => {
     ['circular', 'no-circular', 'harness/verdict/a.ts', 'harness/verdict/b.ts'],
     ['scenarios', 'harness-imports-scenarios', 'harness/drill/pipeline.ts', 'scenarios/app/index.ts'],
     ['profile-reaches-up', 'scenario-imports-commands', 'scenarios/app/session.ts', 'harness/commands/run.ts'],
+    ['engine-found-again', 'engine-found-below-commands', 'scenarios/app/capture.ts', 'harness/runtime/engine.ts'],
+    // Packages resolve from the project's node_modules, four folders up from a fixture tree.
+    ['dockerode-constructed', 'dockerode-outside-engine', 'scenarios/app/server.ts', '../../../../node_modules/dockerode/lib/docker.js'],
+    ['testcontainers-in-cli', 'testcontainers-outside-tests', 'harness/runtime/servers.ts', '../../../../node_modules/testcontainers/build/index.js'],
   ])('a tree with a deliberate %s import breaks %s', async (name, rule, from, to) => {
     const found = await cruise(fixture(name));
     expect(found.map((v) => ({ rule: v.rule.name, from: v.from, to: v.to }))).toContainEqual({ rule, from, to });

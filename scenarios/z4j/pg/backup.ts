@@ -5,10 +5,9 @@ import { sha256File } from '../../../harness/archive/hash.ts';
 import { walkDumpData } from '../../../harness/archive/pg-dump-data.ts';
 import { postgresMajor, readDumpToc } from '../../../harness/archive/pg-dump.ts';
 import { EnvironmentError, UsageError } from '../../../harness/errors.ts';
-import { ensureImage } from '../../../harness/images/index.ts';
 import { choosePostgresMajor, postgresImage } from '../../../harness/images/postgres.ts';
 import type { BackupInput, BackupResult } from '../../../harness/profile.ts';
-import { ensureEngine, newDrillId, startContainer, sweep } from '../../../harness/runtime/index.ts';
+import { newDrillId, type Runtime } from '../../../harness/runtime/index.ts';
 import { readPgFacts } from './facts.ts';
 import { connectPg, type PgConnection } from '../../../harness/runtime/pg-kit.ts';
 import { CHAIN_SECRET_NAME } from '../audit-chain.ts';
@@ -34,8 +33,7 @@ export async function backupZ4jPg(input: BackupInput): Promise<BackupResult> {
   const conn = parseDatabaseUrl(input.source);
   const output = resolve(input.output);
   if (existsSync(output)) throw new UsageError(`${output} exists: refusing to overwrite a backup`, 'RD_ARCHIVE_EXISTS');
-  const engine = await ensureEngine({ say: input.say });
-  await sweep(engine.docker);
+  const runtime = await input.runtime();
   const client = await connectPg(conn).catch((e: Error) => {
     throw new EnvironmentError(`cannot connect to ${redactUrl(input.source)}: ${e.message}`, 'RD_SOURCE_UNREACHABLE');
   });
@@ -50,7 +48,7 @@ export async function backupZ4jPg(input: BackupInput): Promise<BackupResult> {
     if (dumpMajor === undefined) throw new EnvironmentError(`no pg_dump here can dump PostgreSQL ${serverVersion}`, 'RD_NO_PG_DUMP');
     input.say(`snapshot ${snapshot} of PostgreSQL ${serverVersion}: dumping it with pg_dump ${dumpMajor} and reading the expectations from it`);
     const [, read] = await Promise.all([
-      dumpSnapshot(conn, snapshot, dumpMajor, partial, input.network ?? 'host'),
+      dumpSnapshot(runtime, conn, snapshot, dumpMajor, partial, input.network ?? 'host'),
       (async () => ({ facts: await readPgFacts(client), ...(await readCapturedChain(client, z4jSecret(input.secrets, CHAIN_SECRET_NAME))) }))(),
     ]);
     await client.query('COMMIT');
@@ -87,10 +85,9 @@ export async function backupZ4jPg(input: BackupInput): Promise<BackupResult> {
 }
 
 /** pg_dump of an exported snapshot, in a container of the postgres image; the password (if any) as a 0600 file. */
-async function dumpSnapshot(conn: PgConnection, snapshot: string, major: number, target: string, network: string): Promise<void> {
-  const { docker } = await ensureEngine({ install: false });
-  const image = await ensureImage(docker, postgresImage(major));
-  await using c = await startContainer({ image: image.tag, drillId: newDrillId(), network, command: ['sleep', 'infinity'], labels: { 'io.restore-drill.role': 'backup' } });
+async function dumpSnapshot(runtime: Runtime, conn: PgConnection, snapshot: string, major: number, target: string, network: string): Promise<void> {
+  const image = await runtime.image(postgresImage(major));
+  await using c = await runtime.start({ image: image.tag, drillId: newDrillId(), network, command: ['sleep', 'infinity'], labels: { 'io.restore-drill.role': 'backup' } });
   const env: Record<string, string> = { PGHOST: conn.host, PGPORT: String(conn.port), PGUSER: conn.user, PGDATABASE: conn.database, PGCONNECT_TIMEOUT: '15', TZ: 'UTC' };
   if (conn.password !== undefined) {
     const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/:/g, '\\:');

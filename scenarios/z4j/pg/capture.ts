@@ -2,12 +2,11 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { sha256File } from '../../../harness/archive/hash.ts';
 import { DumpFormatError, postgresMajor, readDumpToc, type DumpHeader } from '../../../harness/archive/pg-dump.ts';
-import { UsageError } from '../../../harness/errors.ts';
-import { ensureImage } from '../../../harness/images/index.ts';
+import { InternalError, UsageError } from '../../../harness/errors.ts';
 import { choosePostgresMajor, postgresImage } from '../../../harness/images/postgres.ts';
 import type { Manifest } from '../../../harness/manifest/schema.ts';
 import type { CaptureInput } from '../../../harness/profile.ts';
-import { createPrivateNetwork, ensureEngine, newDrillId, startContainer } from '../../../harness/runtime/index.ts';
+import { newDrillId } from '../../../harness/runtime/index.ts';
 import { POSTGRES_COMMAND, POSTGRES_PORT, POSTGRES_SUPERUSER, psql, waitForPostgres } from '../../../harness/runtime/postgres.ts';
 import { TOOL_VERSION } from '../../../harness/version.ts';
 import type { ChainObservation } from '../../../harness/model/types.ts';
@@ -42,11 +41,12 @@ export async function captureZ4jPg(input: CaptureInput): Promise<Manifest> {
   const major = madeBy === undefined ? undefined : choosePostgresMajor(madeBy);
   if (major === undefined) throw new UsageError(`${input.archive} was made by PostgreSQL ${header.serverVersion ?? '(unknown)'}: no server this tool can run reads it`, 'RD_ARCHIVE_FORMAT');
 
-  const { docker } = await ensureEngine();
-  const image = await ensureImage(docker, postgresImage(major));
+  if (!input.runtime) throw new InternalError(`${input.archive} is read on a scratch PostgreSQL server, and its capture was given no runtime to start one on`);
+  const runtime = await input.runtime();
+  const image = await runtime.image(postgresImage(major));
   const drillId = newDrillId();
-  const net = await createPrivateNetwork(docker, drillId);
-  const db = await startContainer({ image: image.tag, drillId, network: net.name, command: POSTGRES_COMMAND, labels: { 'io.restore-drill.role': 'capture-scratch' } });
+  const net = await runtime.privateNetwork(drillId);
+  const db = await runtime.start({ image: image.tag, drillId, network: net.name, command: POSTGRES_COMMAND, labels: { 'io.restore-drill.role': 'capture-scratch' } });
   try {
     await waitForPostgres(db);
     await psql(db, 'postgres', `CREATE DATABASE ${SCRATCH_DATABASE}`);
