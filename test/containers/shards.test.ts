@@ -3,7 +3,6 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureEngine } from '../../harness/runtime/engine.ts';
 import { runCommand } from '../../harness/commands/run.ts';
 import { keygenCommand, verifyCommand } from '../../harness/commands/evidence.ts';
 import { History } from '../../harness/history/store.ts';
