@@ -162,7 +162,7 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
 
   program
     .command('sweep')
-    .description('remove labelled containers, networks, volumes and work folders left by harness processes that are gone')
+    .description('remove labelled containers, networks, volumes, work folders and Swarm services and secrets (run --on swarm) left by harness processes that are gone')
     .option('--all', 'also remove those of harness processes still running')
     .action(async (o: { all?: boolean }) => setExit(await sweepCommand({ ...o, out })));
 

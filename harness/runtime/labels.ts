@@ -7,6 +7,8 @@ export const DRILL_ID_LABEL = 'io.restore-drill.drill-id';
 /** The harness process that owns the object: a sweep removes objects whose owner is gone. */
 export const OWNER_PID_LABEL = 'io.restore-drill.owner-pid';
 export const OWNER_HOST_LABEL = 'io.restore-drill.owner-host';
+/** The fleet run a Swarm service or secret belongs to (run --on swarm). */
+export const RUN_ID_LABEL = 'io.restore-drill.run-id';
 /** Images the harness built carry this label (and their recipe hash). */
 export const IMAGE_LABEL = 'io.restore-drill.image';
 export const RECIPE_LABEL = 'io.restore-drill.recipe';
