@@ -18,11 +18,22 @@ export function newDrillId(): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
+/**
+ * The owner's host as labels name it: the host name, or $RESTORE_DRILL_OWNER_HOST
+ * when set. A fleet worker sets it to its Swarm task: workers on one node share
+ * the node's host name (host network) but each has its own pid namespace, so
+ * by pid alone one worker's sweep would take another's live containers for a
+ * dead owner's.
+ */
+export function ownerHost(env: NodeJS.ProcessEnv = process.env): string {
+  return env.RESTORE_DRILL_OWNER_HOST?.trim().slice(0, 200) || hostname();
+}
+
 export function managedLabels(drillId: string, pid = process.pid): Record<string, string> {
   return {
     [MANAGED_LABEL]: 'true',
     [DRILL_ID_LABEL]: drillId,
     [OWNER_PID_LABEL]: String(pid),
-    [OWNER_HOST_LABEL]: hostname(),
+    [OWNER_HOST_LABEL]: ownerHost(),
   };
 }

@@ -35,6 +35,8 @@ export interface ShardState {
   reason?: string;
   /** The scheduler's word on a waiting task ("no suitable node ..."). */
   waitingFor?: string;
+  /** Lost with its node: swarmkit still counts its task as running (see stalled()). */
+  holdsSlot?: boolean;
 }
 
 export type ShardEvent =
@@ -93,6 +95,7 @@ export class ShardTracker {
       const nodeState = task.nodeId ? byNode.get(task.nodeId)?.state : undefined;
       if (task.nodeId && (nodeState === 'down' || (nodeState === undefined && nodes.length > 0))) {
         this.lose(shard, `node ${node} went down while its task was ${task.state}`, events);
+        shard.holdsSlot = true;
         continue;
       }
       if (ACTIVE.has(task.state)) {
@@ -113,6 +116,25 @@ export class ShardTracker {
     for (const s of this.shards) {
       if (s.phase === 'ended' || s.phase === 'lost') continue;
       this.lose(s, s.node ? `${reason} (its task was on node ${s.node})` : reason, events);
+    }
+    return events;
+  }
+
+  /**
+   * Shards that can never start. The reconciler makes new tasks only while
+   * fewer than MaxConcurrent are "running", and a task on a down node counts
+   * as running for the 24 hours before it is orphaned; once such tasks fill
+   * MaxConcurrent, a shard with no task yet would wait for nothing. Seen on
+   * the test's Swarm: with MaxConcurrent 3, a node stopped under one task held
+   * its place until the job ended.
+   */
+  stalled(maxConcurrent: number): ShardEvent[] {
+    const held = this.shards.filter((s) => s.holdsSlot).length;
+    if (held < maxConcurrent) return [];
+    const events: ShardEvent[] = [];
+    for (const s of this.shards) {
+      if (s.phase !== 'waiting' || s.taskId) continue;
+      this.lose(s, `no task was ever started for it: the ${held} task(s) of nodes that went down still count against --jobs ${maxConcurrent} in the Swarm`, events);
     }
     return events;
   }
