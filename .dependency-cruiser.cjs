@@ -21,6 +21,8 @@ const LAYERS = [
   { name: 'drill', path: '^harness/drill/' },
   // What is made of finished drills: reports, history, notifications.
   { name: 'output', path: '^harness/(report|history|notify)/' },
+  // Runs spread over many workers: shards of a selection, where their reports go, merging them.
+  { name: 'fleet', path: '^harness/fleet/' },
   // The commands and the CLI wiring.
   { name: 'commands', path: '^harness/(commands/|cli[.]ts$)' },
 ];
@@ -54,7 +56,7 @@ module.exports = {
       comment: 'a profile plugs in below the pipeline: it never reaches the commands, the CLI or what is made of finished drills',
       severity: 'error',
       from: { path: '^scenarios/' },
-      to: { path: '^harness/(commands/|cli[.]ts$|report/|history/|notify/)' },
+      to: { path: '^harness/(commands/|cli[.]ts$|report/|history/|notify/|fleet/)' },
     },
     ...upward,
   ],

@@ -124,6 +124,8 @@ export interface DrillReport {
    * and the longest stage up to then.
    */
   recovery?: { ms?: number; budgetMs?: number; budgetFrom?: 'manifest' | 'command line'; warnOnly?: boolean; longestStage?: StageName };
+  /** Where the drill ran: $RESTORE_DRILL_NODE or the host name (a merged report shows which node drilled what). */
+  node?: string;
   startedAt: string;
   finishedAt: string;
   durationMs: number;

@@ -53,6 +53,8 @@ export const DrillReportSchema = z.object({
       longestStage: Check.shape.stage.optional(),
     })
     .optional(),
+  /** Where the drill ran: $RESTORE_DRILL_NODE or the host name. */
+  node: z.string().optional(),
   startedAt: z.string(),
   finishedAt: z.string(),
   durationMs: z.number().nonnegative(),
@@ -64,6 +66,25 @@ export const RunReportSchema = z.object({
   startedAt: z.string(),
   finishedAt: z.string(),
   drills: z.array(DrillReportSchema),
+  /** A worker's report of one shard (run --shard I/N); index is 1-based; selection is the whole run's, in deal order. */
+  shard: z
+    .object({
+      runId: z.string().min(1),
+      index: z.number().int().positive(),
+      count: z.number().int().positive(),
+      selection: z.array(z.string()),
+      node: z.string().optional(),
+    })
+    .optional(),
+  /** A report merged from shard reports: the shards that reported and those that never did (their archives are error drills). */
+  merged: z
+    .object({
+      runId: z.string().min(1),
+      count: z.number().int().positive(),
+      reported: z.array(z.object({ index: z.number().int().positive(), node: z.string().optional() })),
+      lost: z.array(z.object({ index: z.number().int().positive(), reason: z.string() })),
+    })
+    .optional(),
 });
 
 export function reportJsonSchema(): Record<string, unknown> {

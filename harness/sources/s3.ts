@@ -102,6 +102,21 @@ export class S3Source implements ArchiveSource {
     return Buffer.concat(chunks);
   }
 
+  /**
+   * Writes one small object (a shard's report, its signed evidence) whole, with
+   * the same SDK, configuration chain and client as the reads: where a worker
+   * reads its archives, it can write its report. Failures are said as reads' are.
+   */
+  async put(location: string, body: string | Buffer, contentType: string, signal?: AbortSignal): Promise<void> {
+    const loc = parseS3Location(location);
+    if (loc.prefix) throw new SourceError(`${this.display(location)}: a prefix, not an object: name the object to write`, 'RD_SOURCE_PREFIX');
+    const s3 = await this.sdk();
+    const client = await this.getClient();
+    await client.send(new s3.PutObjectCommand({ Bucket: loc.bucket, Key: loc.key, Body: body, ContentType: contentType }), { abortSignal: signal }).catch((e: unknown) => {
+      throw this.failure(location, e, 'no such bucket (404)');
+    });
+  }
+
   private sdk(): Promise<typeof import('@aws-sdk/client-s3')> {
     return import('@aws-sdk/client-s3');
   }
