@@ -31,4 +31,6 @@ export function shardFromTaskSlot(slotText: string | undefined, nodeId: string |
 export const TASK_SLOT_ENV = {
   RESTORE_DRILL_TASK_SLOT: '{{.Task.Slot}}',
   RESTORE_DRILL_NODE: '{{.Node.ID}}',
+  // Each worker its own owner identity (see ownerHost in runtime/labels.ts).
+  RESTORE_DRILL_OWNER_HOST: 'swarm-task-{{.Task.ID}}',
 } as const;
