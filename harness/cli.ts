@@ -15,7 +15,9 @@ import { historyCommand } from './commands/history.ts';
 import { stopAllContainers } from './runtime/container.ts';
 import { currentInterruptHandler } from './interrupt.ts';
 import { gateCommand } from './commands/gate.ts';
-import { DRILL_OPTIONS, OPTIONS, SELECTION_OPTIONS, parseDurationOption, parseVersion, withOptions } from './commands/options.ts';
+import { DRILL_OPTIONS, OPTIONS, REPORT_OPTIONS, SELECTION_OPTIONS, SHARD_OPTIONS, parseDurationOption, parseVersion, withOptions } from './commands/options.ts';
+import { mergeCommand } from './commands/merge.ts';
+import type { ShardSpec } from './fleet/shard.ts';
 import { printable } from './model/printable.ts';
 
 // After a signal, drills still unwinding must not print verdicts they did not reach.
@@ -45,8 +47,23 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
     .description('drill archives: restore each into a fresh container and compare with its manifest')
     .addOption(OPTIONS.profile())
     .argument('<archive...>', 'backup archives, folders or globs, or locations (s3://BUCKET/KEY or PREFIX/, restic:REPO#SNAPSHOT:/PATH, rclone:REMOTE:PATH); each needs <archive>.manifest.json beside it or --manifest');
-  withOptions(run, [...DRILL_OPTIONS, ...SELECTION_OPTIONS]).action(async (archives: string[], o: RunCliOptions) => {
-    setExit(await runCommand({ ...runOptions(o), profile: o.profile, archives, out, say }));
+  withOptions(run, [...DRILL_OPTIONS, ...SELECTION_OPTIONS, ...SHARD_OPTIONS]).action(async (archives: string[], o: RunCliOptions & ShardCliOptions) => {
+    const shard = {
+      ...(o.shard ? { shard: o.shard } : {}),
+      ...(o.runId !== undefined ? { runId: o.runId } : {}),
+      ...(o.reportTo !== undefined ? { reportTo: o.reportTo } : {}),
+    };
+    setExit(await runCommand({ ...runOptions(o), ...shard, profile: o.profile, archives, out, say }));
+  });
+
+  const merge = program
+    .command('merge')
+    .description(
+      'combine the shard reports of one run (run --shard I/N) into its report, then report, record, sign and notify as a local run does; an archive whose shard never reported is error; exit code of the whole run',
+    )
+    .argument('<report...>', 'shard reports (shard-I-of-N.json files or s3:// objects), or the folders or s3://BUCKET/PREFIX/ locations they were written to (--report-to)');
+  withOptions(merge, [...REPORT_OPTIONS, 'mergeRunId']).action(async (inputs: string[], o: ReportCliOptions & { runId?: string }) => {
+    setExit(await mergeCommand({ ...reportOptions(o), ...(o.runId !== undefined ? { runId: o.runId } : {}), inputs, out, say }));
   });
 
   const gate = program
@@ -189,14 +206,38 @@ function pick(o: { profile?: string; appVersion?: string[]; base?: 'auto' | 'deb
   return { ...(o.profile ? { profile: o.profile } : {}), ...(o.appVersion ? { version: o.appVersion } : {}), ...(o.base ? { base: o.base } : {}) };
 }
 
-interface RunCliOptions {
-  profile: string;
-  manifest?: string;
-  secrets?: string;
+/** The reporter options (REPORT_OPTIONS) as commander gives them. */
+interface ReportCliOptions {
   reporter?: string[];
   json?: string;
   sign?: string;
   history: string | boolean;
+  notify?: string;
+  notifyOn?: 'failure' | 'always';
+}
+
+/** The reporter options as run, gate and merge take them. */
+function reportOptions(o: ReportCliOptions) {
+  return {
+    ...(o.reporter ? { reporters: o.reporter } : {}),
+    ...(o.json ? { json: o.json } : {}),
+    ...(o.sign ? { sign: o.sign } : {}),
+    ...(o.history === false ? { history: false as const } : typeof o.history === 'string' ? { history: o.history } : {}),
+    ...(o.notify !== undefined ? { notify: o.notify } : {}),
+    ...(o.notifyOn ? { notifyOn: o.notifyOn } : {}),
+  };
+}
+
+interface ShardCliOptions {
+  shard?: ShardSpec;
+  runId?: string;
+  reportTo?: string;
+}
+
+interface RunCliOptions extends ReportCliOptions {
+  profile: string;
+  manifest?: string;
+  secrets?: string;
   latest?: number;
   sample?: number;
   seed?: number;
@@ -211,8 +252,6 @@ interface RunCliOptions {
   rtoWarn?: boolean;
   acceptDrop?: boolean;
   manifestPubkey?: string;
-  notify?: string;
-  notifyOn?: 'failure' | 'always';
 }
 
 /** Options shared by run and gate, as the commands take them. */
@@ -230,10 +269,7 @@ function runOptions(o: RunCliOptions) {
   return {
     ...(o.manifest ? { manifest: o.manifest } : {}),
     ...(o.secrets ? { secrets: o.secrets } : {}),
-    ...(o.reporter ? { reporters: o.reporter } : {}),
-    ...(o.json ? { json: o.json } : {}),
-    ...(o.sign ? { sign: o.sign } : {}),
-    ...(o.history === false ? { history: false as const } : typeof o.history === 'string' ? { history: o.history } : {}),
+    ...reportOptions(o),
     ...(Object.keys(selection).length > 0 ? { selection } : {}),
     ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
     ...(o.timeout !== undefined ? { timeoutMs: o.timeout } : {}),
@@ -244,8 +280,6 @@ function runOptions(o: RunCliOptions) {
     ...(o.acceptDrop ? { acceptDrop: true } : {}),
     ...(o.manifestPubkey ? { manifestPubkey: o.manifestPubkey } : {}),
     ...(o.execTimeout !== undefined ? { execTimeoutMs: o.execTimeout * 1000 } : {}),
-    ...(o.notify !== undefined ? { notify: o.notify } : {}),
-    ...(o.notifyOn ? { notifyOn: o.notifyOn } : {}),
   };
 }
 

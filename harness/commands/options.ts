@@ -2,6 +2,7 @@ import { CommanderError, Option } from 'commander';
 import { ExitCode } from '../errors.ts';
 import { parseDuration } from '../history/store.ts';
 import { VERSION_PATTERN } from '../manifest/schema.ts';
+import { parseRunId, parseShard } from '../fleet/shard.ts';
 
 /**
  * Every option more than one command takes, declared once: its flags, its
@@ -47,6 +48,21 @@ export const OPTIONS = {
   notify: () =>
     new Option('--notify <url>', 'when the run ends, POST a JSON summary with a Slack-compatible "text" to this URL (default: $RESTORE_DRILL_NOTIFY, which keeps a secret URL out of the process list); only its host is ever printed'),
   notifyOn: () => new Option('--notify-on <when>', 'failure: post only when the run did not pass (default); always: after every run').choices(['failure', 'always']),
+  shard: () =>
+    new Option(
+      '--shard <I/N>',
+      "drill only part I of N of the selection (I counts from 1: 1/3, 2/3, 3/3; Kubernetes' JOB_COMPLETION_INDEX counts from 0, add 1): the selection sorted by location then content digest, dealt round-robin, so every worker given the same archives, selection options and --seed drills its own part and together they drill each archive once; the report gets a shard block for merge; no history is recorded unless --history is named, and no notification (merge notifies)",
+    ).argParser((v) => parseOr(() => parseShard(v))),
+  runId: () =>
+    new Option('--run-id <id>', 'with --shard: the id of the run this shard belongs to, e.g. a CI pipeline id (default: a digest of the profile, the selected archives, N and --seed, the same on every worker); merge refuses reports of different runs').argParser((v) =>
+      parseOr(() => parseRunId(v)),
+    ),
+  reportTo: () =>
+    new Option(
+      '--report-to <location>',
+      'with --shard: write the shard\'s JSON report as shard-I-of-N.json (and with --sign its .dsse.json and .intoto.jsonl) into this folder (local, or mounted on every node; use a fresh one per run) or s3://BUCKET/PREFIX/ (same AWS configuration as s3:// archives); checked before any drill starts; a report that cannot be written there makes the exit code of a passing shard 3 (error); restic: and rclone: are read-only',
+    ),
+  mergeRunId: () => new Option('--run-id <id>', 'merge only this run: a shard report of another run is refused').argParser((v) => parseOr(() => parseRunId(v))),
   appVersion: () => new Option('--app-version <version>', 'application version, for archives (or databases) that do not record it').argParser((v) => parseVersion(v, '--app-version')),
   appVersions: () =>
     new Option('--app-version <version...>', 'application versions to build images for (default: the profile default)').argParser((v: string, prev: string[] = []) => [...prev, parseVersion(v, '--app-version')]),
@@ -56,15 +72,14 @@ export const OPTIONS = {
 
 export type OptionName = keyof typeof OPTIONS;
 
+/** What becomes of a run's results: reporters, signed evidence, history, notification (run, gate and merge). */
+export const REPORT_OPTIONS = ['reporter', 'json', 'sign', 'history', 'noHistory', 'notify', 'notifyOn'] as const satisfies readonly OptionName[];
+
 /** What run and gate both take: planning, reports, history, limits, policy, notification. */
 export const DRILL_OPTIONS = [
   'manifest',
   'secrets',
-  'reporter',
-  'json',
-  'sign',
-  'history',
-  'noHistory',
+  ...REPORT_OPTIONS,
   'timeout',
   'rto',
   'rtoWarn',
@@ -72,12 +87,13 @@ export const DRILL_OPTIONS = [
   'acceptDrop',
   'manifestPubkey',
   'execTimeout',
-  'notify',
-  'notifyOn',
 ] as const satisfies readonly OptionName[];
 
 /** What run adds: which archives of a folder, how many at once, and the run's own limit. */
 export const SELECTION_OPTIONS = ['latest', 'sample', 'seed', 'within', 'oldestUndrilled', 'jobs', 'deadline'] as const satisfies readonly OptionName[];
+
+/** What run adds for a worker of a run spread over many machines. */
+export const SHARD_OPTIONS = ['shard', 'runId', 'reportTo'] as const satisfies readonly OptionName[];
 
 /** Adds the named options from the table to a command. */
 export function withOptions<C extends { addOption(o: Option): C }>(cmd: C, names: readonly OptionName[]): C {
@@ -90,6 +106,15 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function invalid(message: string): CommanderError {
   return new CommanderError(ExitCode.usage, 'restore-drill.invalidArgument', message);
+}
+
+/** A parser's UsageError as the invalid-argument error commander reports (one line, exit 2). */
+function parseOr<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    throw invalid((e as Error).message);
+  }
 }
 
 export function parseCount(v: string, name: string, min = 0): number {

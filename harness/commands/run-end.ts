@@ -70,13 +70,13 @@ export interface RunEnd {
   readonly lastPassed: ((profile: string, sha256: string) => Date | undefined) | undefined;
   /** Records one finished drill in the history (a failure to record is said, never costs the report). */
   record(report: RunReport['drills'][number]): void;
-  /**
-   * Drills that ran elsewhere (shards, a fleet's tasks): each recorded and
-   * shown as a local run shows a drill when it ends.
-   */
-  replay(run: RunReport): Promise<void>;
   /** Signed evidence, every reporter, the history's report link, the notification; returns the exit code. */
   finish(run: RunReport): Promise<number>;
+  /**
+   * `finish` for drills that ran elsewhere (shards, a fleet's tasks): each is
+   * first recorded and shown as a local run shows a drill when it ends.
+   */
+  finishElsewhere(run: RunReport): Promise<number>;
   /** The run could not go on (no container engine, say): the failure a nightly notification exists for. */
   crashed(e: unknown, startedAt: string): Promise<void>;
   close(): void;
@@ -138,12 +138,13 @@ function openRunEnd(
     history,
     lastPassed,
     record,
-    async replay(run) {
+    async finishElsewhere(run) {
       await reporters.onRunStart(run.drills.map((d) => d.archive.path));
       for (const d of run.drills) {
         record(d);
         reporters.onDrillEnd(d);
       }
+      return this.finish(run);
     },
     async finish(run) {
       const ctx: RunEndContext = { ...(lastPassed ? { lastPassed } : {}) };
@@ -216,21 +217,29 @@ function openRunEnd(
 }
 
 /**
- * The whole end of a run whose drills ran elsewhere (merged shard reports, a
- * fleet's tasks): checks, history, every reporter, signed evidence, the
- * notification, and the exit code of the whole, exactly as for a local run.
- * A caller that must check outputs before its drills start uses
- * prepareRunEnd first, then open().replay() and finish() itself.
+ * Opens the run end, runs `body` with it, and closes it whatever happens; a
+ * run that could not go on is notified (`crashed`) before its error goes on.
  */
-export async function finishRun(run: RunReport, opts: RunEndOptions): Promise<number> {
-  const end = (await prepareRunEnd(opts)).open();
+export async function withRunEnd(prepared: PreparedRunEnd, startedAt: () => string, body: (end: RunEnd) => Promise<number>): Promise<number> {
+  const end = prepared.open();
+  const at = startedAt();
   try {
-    await end.replay(run);
-    return await end.finish(run);
+    return await body(end);
   } catch (e) {
-    await end.crashed(e, run.startedAt);
+    await end.crashed(e, at);
     throw e;
   } finally {
     end.close();
   }
+}
+
+/**
+ * The whole end of a run whose drills ran elsewhere (merged shard reports, a
+ * fleet's tasks): checks, history, every reporter, signed evidence, the
+ * notification, and the exit code of the whole, exactly as for a local run.
+ * A caller that must check outputs before its drills start calls
+ * prepareRunEnd first, then withRunEnd(prepared, ..., (end) => end.finishElsewhere(run)).
+ */
+export async function finishRun(run: RunReport, opts: RunEndOptions): Promise<number> {
+  return withRunEnd(await prepareRunEnd(opts), () => run.startedAt, (end) => end.finishElsewhere(run));
 }

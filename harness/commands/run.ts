@@ -1,33 +1,23 @@
-import { dockerRuntime } from '../runtime/docker.ts';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { UsageError, ExitCode, errorMessage } from '../errors.ts';
+import { UsageError, errorMessage } from '../errors.ts';
+import { dockerRuntime } from '../runtime/docker.ts';
 import { ensureEngine } from '../runtime/engine.ts';
 import { sweep } from '../runtime/sweep.ts';
-import { loadManifestFile, manifestPathFor } from '../manifest/load.ts';
-import { manifestSignatureProblem } from '../manifest/signature.ts';
-import type { Manifest } from '../manifest/schema.ts';
-import { SecretBag } from '../model/secrets.ts';
 import { notStarted, runDrill, unprovenReport } from '../drill/run-drill.ts';
-import { planCandidates, type PlanOptions } from '../drill/plan.ts';
+import { planCandidates } from '../drill/plan.ts';
 import { runPool } from '../drill/pool.ts';
 import type { DrillReport } from '../model/types.ts';
-import { createReporters, envelopePath, parseReporterSpecs, type RunEndContext, type RunReport } from '../report/index.ts';
-import { writeFileAtomic } from '../report/write.ts';
-import { ReporterFanOut } from '../report/fan-out.ts';
-import { checkOutputPath } from '../files/output-path.ts';
-import { REPORT_PAYLOAD_TYPE, envelopeText, signEnvelope } from '../evidence/dsse.ts';
-import { loadPrivateKey, loadPublicKey } from '../evidence/keys.ts';
-import { attestationPath, signAttestations } from '../attestation/statement.ts';
-import { History, historyLocation } from '../history/store.ts';
-import { expandArchives } from '../select/expand.ts';
+import type { RunReport } from '../report/index.ts';
+import type { ShardInfo } from '../report/run-report.ts';
 import { selectArchives, type Selection } from '../select/select.ts';
 import { onInterrupt } from '../interrupt.ts';
-import { getProfile } from '../profiles.ts';
 import { TOOL_VERSION } from '../version.ts';
-import { notifyRun, notifyTarget, type NotifyOn } from '../notify/notify.ts';
-import { readSecretsFile } from '../files/secrets-file.ts';
+import type { NotifyOn } from '../notify/notify.ts';
+import { nodeName } from '../fleet/node.ts';
+import { reportStore } from '../fleet/report-to.ts';
+import { shardFileName, type ShardSpec } from '../fleet/shard.ts';
+import { splitSelection } from '../fleet/split.ts';
+import { prepareRunEnd, withRunEnd } from './run-end.ts';
 
 export interface RunOptions {
   profile: string;
@@ -67,54 +57,52 @@ export interface RunOptions {
   notify?: string;
   /** Post on a run that did not pass (default) or on every run. */
   notifyOn?: NotifyOn;
+  /** Drill only this shard (1-based) of the selection: a worker of a run spread over many machines. */
+  shard?: ShardSpec;
+  /** With shard: the run's identity (default: a digest of the profile, selection, N and seed). */
+  runId?: string;
+  /** With shard: a folder or s3://BUCKET/PREFIX/ where shard-I-of-N.json (and its signed evidence) is written. */
+  reportTo?: string;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
   out: (line: string) => void;
   say: (line: string) => void;
 }
 
-/**
- * A history file the user named (--history, RESTORE_DRILL_HISTORY) must go in
- * a folder that exists: a mistyped path is refused, nothing is made where it
- * points. The default one's folder, in the state dir, is made here.
- */
-function prepareHistoryFolder({ path, named }: { path: string; named: boolean }): void {
-  if (!named) {
-    try {
-      mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
-    } catch (e) {
-      throw new UsageError(`history file ${path}: its folder cannot be made (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}); name one with --history or RESTORE_DRILL_HISTORY, or give --no-history`, 'RD_OUTPUT_PATH');
-    }
-  }
-  checkOutputPath(path, 'history file', { createParents: false });
-}
-
 export async function runCommand(opts: RunOptions): Promise<number> {
   const env = opts.env ?? process.env;
   const now = opts.now ?? (() => new Date());
-  const specs = parseReporterSpecs(opts.reporters?.length ? opts.reporters : ['console']);
-  if (opts.json && !specs.some((s) => s.name === 'json')) specs.push({ name: 'json', target: opts.json });
-  if (opts.sign && !specs.some((s) => s.name === 'json')) specs.push({ name: 'json' });
-  const signingKey = opts.sign ? loadPrivateKey(opts.sign) : undefined;
-  const notify = notifyTarget(opts.notify, opts.notifyOn, env);
-  // Every place a result will be written is checked before anything starts.
-  for (const s of specs) if (s.target) checkOutputPath(s.target, `${s.name} report`);
-  if (signingKey) {
-    checkOutputPath(envelopePath(specs.find((s) => s.name === 'json')?.target), 'signed evidence');
-    checkOutputPath(attestationPath(specs.find((s) => s.name === 'json')?.target), 'signed attestations');
-  }
-  const historyFile = opts.history === false ? undefined : historyLocation(opts.history, env);
-  if (historyFile) prepareHistoryFolder(historyFile);
-  const { candidates, unproven, secrets } = await planCandidates(opts);
+  refuseShardConflicts(opts);
+  const shard = opts.shard;
+  const reportTo = opts.reportTo && shard ? { store: reportStore(opts.reportTo, env), name: shardFileName(shard.index, shard.count) } : undefined;
+  // Every place a result will be written is checked before anything starts. A shard
+  // is not the run: its drills go in the merge's history and notification, unless named here.
+  const { reportTo: _location, ...rest } = opts;
+  const prepared = await prepareRunEnd({
+    ...rest,
+    ...(shard && opts.history === undefined ? { history: false as const } : {}),
+    ...(shard ? { notify: false as const } : {}),
+    ...(reportTo ? { reportTo } : {}),
+    env,
+    now,
+  });
+  const planned = await planCandidates(opts);
+  const { candidates, secrets } = planned;
   for (const w of secrets?.warnings ?? []) opts.say(`warning: ${w}`);
-  const history = historyFile ? History.open(historyFile.path) : undefined;
-  const runStartedAt = now().toISOString();
+  const node = nodeName(env);
+  // Where each drill ran, for a merged report (and for a reader of any report).
+  const placed = (report: DrillReport): DrillReport => Object.assign(report, { node });
 
-  try {
-    const lastPassed = history ? (p: string, sha256: string) => history.lastPassed(p, sha256) : undefined;
-    const plans = selectArchives(candidates, opts.selection ?? {}, { now: now(), ...(lastPassed ? { lastPassed } : {}) }).map((c) => c.plan);
+  return withRunEnd(prepared, () => now().toISOString(), async (end) => {
+    const { reporters, lastPassed } = end;
+    let plans = selectArchives(candidates, opts.selection ?? {}, { now: now(), ...(lastPassed ? { lastPassed } : {}) }).map((c) => c.plan);
+    let unproven = planned.unproven;
     if (plans.length === 0 && unproven.length === 0) throw new UsageError('the selection leaves no archive to drill', 'RD_EMPTY_SELECTION');
-    const reporters = new ReporterFanOut(createReporters(specs, { env, out: opts.out, err: process.stderr }), opts.say);
+    let shardInfo: ShardInfo | undefined;
+    if (shard) {
+      ({ plans, unproven, info: shardInfo } = splitSelection(plans, unproven, shard, { profile: opts.profile, ...(opts.runId ? { runId: opts.runId } : {}), ...(opts.selection?.seed !== undefined ? { seed: opts.selection.seed } : {}), node }));
+      opts.say(`shard ${shard.index}/${shard.count} of run ${shardInfo.runId}: ${plans.length + unproven.length} of the selection's ${shardInfo.selection.length} archive(s)`);
+    }
     const engine = plans.length > 0 ? await ensureEngine({ say: opts.say }) : undefined;
     if (engine) for (const n of (await sweep(engine.docker)).notRemoved) opts.say(`warning: a leftover was not removed: ${n}`);
 
@@ -130,8 +118,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     await reporters.onRunStart([...unproven.map((u) => u.archive), ...plans.map((p) => p.archive)]);
     // Archives that cannot be drilled as they are: each an `error` report, so a folder never passes around them.
     const refused = unproven.map((u) => {
-      const report = unprovenReport(opts.profile, u.archive, u.reason);
-      history?.record(report);
+      const report = placed(unprovenReport(opts.profile, u.archive, u.reason));
+      end.record(report);
       reporters.onDrillEnd(report);
       return report;
     });
@@ -142,7 +130,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
         opts.jobs ?? availableParallelism(),
         async (plan) => {
           reporters.onDrillStart(plan.archive);
-          const report = await runDrill(plan, {
+          const report = placed(await runDrill(plan, {
             runtime: dockerRuntime(engine!),
             signal: stop.signal,
             ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
@@ -150,23 +138,18 @@ export async function runCommand(opts: RunOptions): Promise<number> {
             ...(opts.upgradeTo ? { upgradeTo: opts.upgradeTo } : {}),
             onStage: (archive, stage) => reporters.onStage(archive, stage),
             ...(reporters.wantsProgress ? { onProgress: (archive: string, text: string) => reporters.onProgress(archive, text) } : {}),
-          });
-          // The report stands whatever befalls its record (a full disk, a reporter bug).
-          try {
-            history?.record(report);
-          } catch (e) {
-            opts.say(`warning: the drill of ${plan.archive} could not be recorded in the history: ${errorMessage(e)}`);
-          }
+          }));
+          end.record(report);
           reporters.onDrillEnd(report);
           return report;
         },
         (plan) => {
           if (!stop.signal.aborted) return undefined;
-          const report = notStarted(plan, stop.signal.reason === 'deadline' ? 'the run\'s --deadline passed first' : 'the run was interrupted first');
+          const report = placed(notStarted(plan, stop.signal.reason === 'deadline' ? 'the run\'s --deadline passed first' : 'the run was interrupted first'));
           reporters.onDrillEnd(report);
           return report;
         },
-        (plan, e) => notStarted(plan, `the harness crashed: ${errorMessage(e)}`),
+        (plan, e) => placed(notStarted(plan, `the harness crashed: ${errorMessage(e)}`)),
       ))];
     } finally {
       clearTimeout(deadline);
@@ -175,49 +158,31 @@ export async function runCommand(opts: RunOptions): Promise<number> {
 
     const interrupted = stop.signal.aborted && stop.signal.reason === 'interrupted';
     const status = interrupted ? 'interrupted' : reports.some((r) => r.verdict === 'failed') ? 'failed' : reports.some((r) => r.verdict === 'error') ? 'error' : 'passed';
-    const run: RunReport = { tool: { name: 'restore-drill', version: TOOL_VERSION }, status, startedAt, finishedAt: now().toISOString(), drills: reports };
-    const ctx: RunEndContext = { ...(lastPassed ? { lastPassed } : {}) };
-    if (signingKey) {
-      const target = resolve(envelopePath(specs.find((s) => s.name === 'json')?.target));
-      const envelope = signEnvelope(Buffer.from(JSON.stringify(run, null, 2)), REPORT_PAYLOAD_TYPE, signingKey);
-      await writeFileAtomic(target, envelopeText(envelope));
-      ctx.signature = { keyId: envelope.signatures[0]!.keyid, envelope: target };
-      opts.say(`signed evidence: ${target}`);
-      // The same evidence as in-toto attestations, per archive, for verifiers no one here wrote.
-      const bundle = signAttestations(run, signingKey);
-      if (bundle.count > 0) {
-        const bundleTarget = resolve(attestationPath(specs.find((s) => s.name === 'json')?.target));
-        await writeFileAtomic(bundleTarget, bundle.text);
-        ctx.signature.attestations = bundleTarget;
-        opts.say(`signed attestations: ${bundleTarget} (in-toto, ${bundle.count / 2} archive(s))`);
-      }
-    }
-    // One reporter failing (a full disk, a path gone since the start) does not cost the others their report.
-    const { written, lost } = await reporters.onRunEnd(run, ctx);
-    // Each drill links to the report a reader would open first (history --html).
-    const linked = ['html', 'json', 'junit'].map((n) => written.find((w) => w.reporter === n)).find(Boolean);
-    if (history && linked) {
-      try {
-        history.recordReport(reports.map((r) => r.drillId), linked.path);
-      } catch (e) {
-        opts.say(`warning: the report of this run could not be recorded in the history: ${errorMessage(e)}`);
-      }
-    }
-    // A run whose drills passed but whose report was lost has not proven anything to anyone: error.
-    const code = lost && status === 'passed' ? ExitCode.error : ExitCode[status];
-    if (notify) {
-      const unwritten = lost && status === 'passed';
-      await notifyRun(notify, unwritten ? { ...run, status: 'error' } : run, { say: opts.say, reports: written, ...(unwritten ? { problem: 'a report could not be written (see the console)' } : {}) });
-    }
-    return code;
-  } catch (e) {
-    // A run that could not go on (no container engine, say) is the failure a nightly notification exists for.
-    if (notify && !(e instanceof UsageError)) {
-      const run: RunReport = { tool: { name: 'restore-drill', version: TOOL_VERSION }, status: 'error', startedAt: runStartedAt, finishedAt: now().toISOString(), drills: [] };
-      await notifyRun(notify, run, { say: opts.say, problem: errorMessage(e) });
-    }
-    throw e;
-  } finally {
-    history?.close();
+    const run: RunReport = { tool: { name: 'restore-drill', version: TOOL_VERSION }, status, startedAt, finishedAt: now().toISOString(), drills: reports, ...(shardInfo ? { shard: shardInfo } : {}) };
+    return end.finish(run);
+  });
+}
+
+/**
+ * A shard's selection must come out the same on every worker, and a shard's
+ * options must name a shard. History-dependent selection is refused: each
+ * worker's history is its own (resolve the selection once, and give every
+ * worker the same explicit archives).
+ */
+function refuseShardConflicts(opts: RunOptions): void {
+  if (!opts.shard) {
+    if (opts.reportTo !== undefined) throw new UsageError('--report-to writes a shard\'s report (shard-I-of-N.json): give --shard I/N with it (1/1 for the whole selection)', 'RD_USAGE');
+    if (opts.runId !== undefined) throw new UsageError('--run-id names the run a shard belongs to: give --shard I/N with it', 'RD_USAGE');
+    return;
   }
+  if (opts.selection?.oldestUndrilled !== undefined) {
+    throw new UsageError(
+      "--oldest-undrilled reads this machine's drill history, which other workers do not share, so shards would not split one selection: resolve the selection once and give every worker the same archives (run --on swarm does), or drop --shard",
+      'RD_USAGE',
+    );
+  }
+  if (opts.selection?.sample !== undefined && opts.selection.seed === undefined) {
+    throw new UsageError('--sample with --shard needs --seed: without one each worker would pick its own sample', 'RD_USAGE');
+  }
+  if (opts.notify !== undefined) throw new UsageError('--notify goes with merge (or a whole run): a shard is not the run, and its verdicts are not the run\'s', 'RD_USAGE');
 }
