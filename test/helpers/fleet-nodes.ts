@@ -62,6 +62,13 @@ export interface Fleet {
   stop(node: number | FleetNode): Promise<void>;
   /** Runs a command inside the hub namespace (reaches every node's address); returns stdout. */
   exec(cmd: string[]): string;
+  /**
+   * The argv that runs `cmd` inside the hub namespace, for spawning long-lived
+   * processes there: a server every node reaches at `hubAddress` (e.g. SeaweedFS),
+   * or a submitter that must reach what the nodes reach. Unix sockets (the node
+   * engines') work from any namespace; only TCP addresses are per namespace.
+   */
+  inHub(cmd: string[]): string[];
   /** Removes every engine, container, namespace, veth, mount, cgroup and folder the fleet made. Idempotent. */
   teardown(): Promise<void>;
 }
@@ -475,6 +482,9 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
       },
       exec(cmd) {
         return run('nsenter', [`--net=${join(NETNS_DIR, hub)}`, '--', ...cmd]);
+      },
+      inHub(cmd) {
+        return ['nsenter', `--net=${join(NETNS_DIR, hub)}`, '--', ...cmd];
       },
       async teardown() {
         teardownSync();
