@@ -23,6 +23,8 @@ export interface WorkerServiceInput {
   /** Plain settings (no secret values): the source's endpoint, the expected image ids, file paths of mounted secrets. */
   env: Record<string, string>;
   secrets: MountedSecret[];
+  /** A folder every node mounts at this path (a --report-to folder): mounted at the same path in the worker. */
+  sharedFolder?: string;
   /** Where each node's engine socket is, as a path on the node; may hold swarm templates ({{.Node.ID}}). */
   socketPath: string;
   /** Reserved for each task so the scheduler places it where a drill fits. */
@@ -53,7 +55,10 @@ export function workerServiceSpec(input: WorkerServiceInput): Docker.CreateServi
         Args: input.args,
         Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         Labels: input.labels,
-        Mounts: [{ Type: 'bind', Source: input.socketPath, Target: WORKER_SOCKET }],
+        Mounts: [
+          { Type: 'bind' as const, Source: input.socketPath, Target: WORKER_SOCKET },
+          ...(input.sharedFolder ? [{ Type: 'bind' as const, Source: input.sharedFolder, Target: input.sharedFolder }] : []),
+        ],
         Secrets: input.secrets.map((s) => ({ SecretID: s.id, SecretName: s.name, File: { Name: s.file, UID: '0', GID: '0', Mode: 0o400 } })),
         // A stopped worker removes its drills' containers first (its SIGTERM handler); give it the time a local run gets.
         StopGracePeriod: 30_000_000_000,

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.ts';
+import { MAX_SHARDS, type ShardSpec } from '../fleet/shard.ts';
 
 /**
  * Which shard a Swarm task drills, from what the service's templates give it.
@@ -34,3 +35,17 @@ export const TASK_SLOT_ENV = {
   // Each worker its own owner identity (see ownerHost in runtime/labels.ts).
   RESTORE_DRILL_OWNER_HOST: 'swarm-task-{{.Task.ID}}',
 } as const;
+
+/**
+ * `--shard task-slot/N`, as the fleet service gives each worker (a service's
+ * arguments take no templates, its env does): the shard (1-based, as
+ * everywhere) of this task, from RESTORE_DRILL_TASK_SLOT and RESTORE_DRILL_NODE.
+ * Undefined for any other form of --shard.
+ */
+export function taskSlotShard(text: string, env: NodeJS.ProcessEnv = process.env): ShardSpec | undefined {
+  const m = /^task-slot\/(\d+)$/.exec(text.trim());
+  if (!m) return undefined;
+  const count = Number(m[1]);
+  if (!Number.isSafeInteger(count) || count < 1 || count > MAX_SHARDS) throw new UsageError(`--shard task-slot/N takes 1 <= N <= ${MAX_SHARDS}, got ${JSON.stringify(text.slice(0, 40))}`, 'RD_USAGE');
+  return { index: shardFromTaskSlot(env.RESTORE_DRILL_TASK_SLOT, env.RESTORE_DRILL_NODE, count) + 1, count };
+}

@@ -28,6 +28,8 @@ export interface FleetRunInput {
   env: Record<string, string>;
   /** Files the workers need whose content is secret, each a Swarm secret under /run/secrets/<key>. */
   secretFiles: SecretFile[];
+  /** A --report-to folder: every node mounts it at this same path, and so does each worker. */
+  sharedFolder?: string;
   /** The node engine's socket path on each node (may hold {{.Node.ID}}). */
   socketPath: string;
   reservations: { nanoCpus: number; memoryBytes: number };
@@ -99,7 +101,7 @@ export async function runOnSwarm(input: FleetRunInput, deps: FleetRunDeps): Prom
       serviceId = await swarm.createService(
         workerServiceSpec({
           name, image: input.image, count: input.count, maxConcurrent: input.maxConcurrent, args, env: input.env, secrets,
-          socketPath: input.socketPath, reservations: input.reservations, labels: input.labels,
+          socketPath: input.socketPath, ...(input.sharedFolder ? { sharedFolder: input.sharedFolder } : {}), reservations: input.reservations, labels: input.labels,
         }),
       );
       say(`fleet run ${input.runId}: service ${name} on ${swarm.endpoint}, ${input.count} shard(s) of ${input.selection.length} archive(s), at most ${input.maxConcurrent} at once; reports to ${deps.store.shown}`);

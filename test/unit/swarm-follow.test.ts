@@ -74,13 +74,13 @@ describe('following the tasks of a fleet run (the state machine)', () => {
 class FakeSwarm implements SwarmApi {
   readonly endpoint = 'fake manager';
   spec?: Docker.CreateServiceOptions;
-  secrets: Array<{ id: string; name: string; data: Buffer; labels: Record<string, string> }> = [];
+  made: Array<{ id: string; name: string; data: Buffer; labels: Record<string, string> }> = [];
   removedServices: string[] = [];
   removedSecrets: string[] = [];
   step = 0;
   constructor(private readonly script: Array<{ tasks: SwarmTask[]; down?: string[]; report?: number[] }>, private readonly onReport: (slot: number) => void) {}
   async createSecret(name: string, data: Buffer, labels: Record<string, string>) {
-    this.secrets.push({ id: `sec-${name}`, name, data, labels });
+    this.made.push({ id: `sec-${name}`, name, data, labels });
     return `sec-${name}`;
   }
   async removeSecret(id: string) {
@@ -104,6 +104,9 @@ class FakeSwarm implements SwarmApi {
     return nodes(this.script[Math.max(0, Math.min(this.step - 1, this.script.length - 1))]!.down ?? []);
   }
   async services(): Promise<SwarmObject[]> {
+    return [];
+  }
+  async secrets(): Promise<SwarmObject[]> {
     return [];
   }
 }
@@ -157,7 +160,7 @@ describe('a fleet run against a fake Swarm', () => {
     const args = (f.swarm.spec!.TaskTemplate as { ContainerSpec: { Args: string[] } }).ContainerSpec.Args;
     expect(args).toEqual(['run', '--profile', 'z4j', '--shard', 'task-slot/3', '--run-id', 'run1', '--report-to', 's3://reports/run1/', '--jobs', '1', '--no-history', '--timeout', '600s', '--', ...SELECTION]);
     expect(JSON.stringify(f.swarm.spec)).not.toContain('Z4J_SECRET');
-    expect(f.swarm.secrets.map((s) => s.name)).toEqual(['restore-drill-run1-secrets-file']);
+    expect(f.swarm.made.map((s) => s.name)).toEqual(['restore-drill-run1-secrets-file']);
     expect(f.swarm.removedServices).toEqual(['svc1']);
     expect(f.swarm.removedSecrets).toEqual(['sec-restore-drill-run1-secrets-file']);
     expect(f.said).toContain('shard 2/3 ended failed (exit 1) on node host-n1 (n1)');

@@ -98,3 +98,13 @@ describe('source credentials for the workers', () => {
     expect(access).toEqual({ files: [], env: {} });
   });
 });
+
+describe('--shard task-slot/N (the fleet worker)', () => {
+  it('is the 1-based shard of this task: slot 0 (rendered as the node id) is shard 1, slot 2 shard 3', async () => {
+    const { taskSlotShard } = await import('../../harness/swarm/slot.ts');
+    expect(taskSlotShard('task-slot/3', { RESTORE_DRILL_TASK_SLOT: 'nodeid0', RESTORE_DRILL_NODE: 'nodeid0' })).toEqual({ index: 1, count: 3 });
+    expect(taskSlotShard('task-slot/3', { RESTORE_DRILL_TASK_SLOT: '2', RESTORE_DRILL_NODE: 'nodeid0' })).toEqual({ index: 3, count: 3 });
+    expect(taskSlotShard('2/3', {})).toBeUndefined();
+    expect(() => taskSlotShard('task-slot/3', {})).toThrow(/RESTORE_DRILL_TASK_SLOT/);
+  });
+});
