@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, InternalError, UsageError, isRestoreDrillError } from './errors.ts';
 import { TOOL_VERSION } from './version.ts';
 import { setupCommand } from './commands/setup.ts';
-import { imagesBuild, imagesList, imagesPrune } from './commands/images.ts';
+import { imagesBuild, imagesList, imagesLoad, imagesPrune } from './commands/images.ts';
 import { runCommand } from './commands/run.ts';
 import { runOnSwarmCommand } from './commands/run-swarm.ts';
 import { captureCommand } from './commands/capture.ts';
@@ -168,8 +168,9 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
     .addOption(OPTIONS.someProfile())
     .addOption(OPTIONS.appVersions())
     .addOption(OPTIONS.base())
-    .action(async (o: { profile?: string; appVersion?: string[]; base?: 'auto' | 'debootstrap' | 'registry' }) => {
-      setExit(await setupCommand({ ...pick(o), say }));
+    .option('--worker', "also build restore-drill's own worker image (for fleets)")
+    .action(async (o: { profile?: string; appVersion?: string[]; base?: 'auto' | 'debootstrap' | 'registry'; worker?: boolean }) => {
+      setExit(await setupCommand({ ...pick(o), ...(o.worker ? { worker: true } : {}), say }));
     });
 
   const images = program.command('images').description('images the drills run, built locally without a registry');
@@ -179,8 +180,34 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
     .addOption(OPTIONS.someProfile())
     .addOption(OPTIONS.appVersions())
     .addOption(OPTIONS.base())
-    .action(async (o: { profile?: string; appVersion?: string[]; base?: 'auto' | 'debootstrap' | 'registry' }) => {
-      setExit(await imagesBuild({ ...pick(o), say, out }));
+    .option('--worker', "restore-drill's own worker image (alone, unless --profile or --app-version ask for more)")
+    .action(async (o: { profile?: string; appVersion?: string[]; base?: 'auto' | 'debootstrap' | 'registry'; worker?: boolean }) => {
+      setExit(await imagesBuild({ ...pick(o), ...(o.worker ? { worker: true } : {}), say, out }));
+    });
+  images
+    .command('load')
+    .description('make images present on other engines (fleet nodes) with the ids they have here: save into each load where missing, or --registry')
+    .argument('[ref...]', 'images by reference, e.g. restore-drill/z4j:1.13.0-HASH')
+    .requiredOption('--to <engine...>', 'engine addresses: unix:///path/docker.sock, tcp://HOST:PORT, ssh://USER@HOST')
+    .option('--from <engine>', "the engine that has the images (default: this host's)")
+    .addOption(OPTIONS.someProfile())
+    .addOption(OPTIONS.appVersions())
+    .addOption(OPTIONS.base())
+    .option('--worker', "restore-drill's own worker image")
+    .option('--registry <host[:port][/path]>', 'push each image once to this registry (one you run) and pull it by digest on every engine')
+    .action(async (refs: string[], o: { to: string[]; from?: string; profile?: string; appVersion?: string[]; base?: 'auto' | 'debootstrap' | 'registry'; worker?: boolean; registry?: string }) => {
+      setExit(
+        await imagesLoad({
+          ...pick(o),
+          to: o.to,
+          refs,
+          ...(o.from ? { from: o.from } : {}),
+          ...(o.worker ? { worker: true } : {}),
+          ...(o.registry ? { registry: o.registry } : {}),
+          say,
+          out,
+        }),
+      );
     });
   images
     .command('list')

@@ -71,6 +71,8 @@ export const ERROR_CODES = {
   RD_CONTAINER_GONE: 'a container went away while the drill used it',
   RD_CONTAINER_COMMAND: 'a command in a container, or a file it should hold, was not what the drill needed',
   RD_IMAGE_BUILD: 'an application image could not be built',
+  RD_IMAGE_LOAD: 'an image could not be copied onto an engine (save, load, push or pull), or arrived as another image',
+  RD_IMAGE_MISSING: 'an image a drill needs is not present on this node, or is another image than expected; this worker never builds',
   RD_BASE_BUILD: 'the base image could not be built',
   RD_BASE_PULL: 'the base image could not be pulled',
   RD_WHEELHOUSE: "the application's packages could not be fetched",

@@ -1,9 +1,16 @@
-import { ensureEngine } from '../runtime/engine.ts';
-import { ensureImage, listImages, pruneImages, type BaseMode } from '../images/index.ts';
+import { engineAt, ensureEngine, type Engine } from '../runtime/engine.ts';
+import { ensureImage, ensureWorkerImage, listImages, loadImages, pruneImages, type BaseMode } from '../images/index.ts';
+import { UsageError } from '../errors.ts';
 import { getProfile, listProfiles } from '../profiles.ts';
 
-export async function imagesBuild(opts: { profile?: string; version?: string[]; base?: BaseMode; say: (l: string) => void; out: (l: string) => void }): Promise<number> {
+export async function imagesBuild(opts: { profile?: string; version?: string[]; base?: BaseMode; worker?: boolean; say: (l: string) => void; out: (l: string) => void }): Promise<number> {
   const engine = await ensureEngine({ install: true, say: opts.say });
+  if (opts.worker) {
+    const img = await ensureWorkerImage(engine.docker, { ...(opts.base ? { baseMode: opts.base } : {}), say: opts.say });
+    opts.out(`${img.tag}\t${img.cacheHit ? 'cached' : 'built'}\t${img.id.slice(7, 19)}`);
+    // --worker alone builds only the worker; with --profile or --app-version, those too.
+    if (!opts.profile && !opts.version?.length) return 0;
+  }
   const profiles = opts.profile ? [getProfile(opts.profile)] : listProfiles();
   for (const p of profiles) {
     for (const version of opts.version?.length ? opts.version : [p.defaultVersion]) {
@@ -44,5 +51,59 @@ export async function imagesPrune(opts: { all?: boolean; out: (l: string) => voi
   for (const n of r.removed) opts.out(`removed\t${n}`);
   for (const n of r.busy) opts.out(`in use\t${n}`);
   opts.out(`${r.removed.length} removed, ${r.kept.length} kept, ${r.busy.length} in use`);
+  return 0;
+}
+
+export interface ImagesLoadOptions {
+  /** Engine addresses to make the images present on (unix://, tcp://, ssh://). */
+  to: string[];
+  /** The engine that has the images (default: this host's, found as every command finds it). */
+  from?: string;
+  /** Images by reference. */
+  refs?: string[];
+  /** A profile's images (and their base) for these versions, built on the source engine when missing. */
+  profile?: string;
+  version?: string[];
+  /** restore-drill's own worker image (built on the source engine when missing). */
+  worker?: boolean;
+  /** A registry the user runs: push once, pull by digest on every target. */
+  registry?: string;
+  base?: BaseMode;
+  say: (l: string) => void;
+  out: (l: string) => void;
+}
+
+/**
+ * Makes images present on other engines (fleet nodes) with the ids they have
+ * here: one line per image and engine, "present" (already there), "loaded"
+ * (save into load) or "pulled" (through --registry).
+ */
+export async function imagesLoad(opts: ImagesLoadOptions): Promise<number> {
+  if (opts.to.length === 0) throw new UsageError('images load needs --to ENGINE (one or more engine addresses)', 'RD_USAGE');
+  if (!opts.refs?.length && !opts.profile && !opts.version?.length && !opts.worker) {
+    throw new UsageError('images load needs images: name them (REF...), or give --profile/--app-version, or --worker', 'RD_USAGE');
+  }
+  const targets = await Promise.all(opts.to.map(engineAt));
+  const source: Engine = opts.from ? await engineAt(opts.from) : await ensureEngine();
+  const built = { ...(opts.base ? { baseMode: opts.base } : {}), say: opts.say };
+  const refs = [...(opts.refs ?? [])];
+  if (opts.worker) refs.push((await ensureWorkerImage(source.docker, built)).tag);
+  if (opts.profile || opts.version?.length) {
+    const profiles = opts.profile ? [getProfile(opts.profile)] : listProfiles();
+    for (const p of profiles) {
+      for (const version of opts.version?.length ? opts.version : [p.defaultVersion]) {
+        const img = await ensureImage(source.docker, p.image(version), built);
+        // The base too: a worker told only "present" names the image by a hash computed on the base's id.
+        refs.push(img.tag, img.base.ref);
+      }
+    }
+  }
+  const loaded = await loadImages(
+    source.docker,
+    targets.map((t) => ({ docker: t.docker, name: t.endpoint })),
+    refs,
+    { ...(opts.registry ? { registry: opts.registry } : {}), say: opts.say },
+  );
+  for (const l of loaded) opts.out(`${l.action}\t${l.ref}\t${l.target}\t${l.id.slice(7, 19)}`);
   return 0;
 }

@@ -1,6 +1,6 @@
 import { ensureEngine } from '../runtime/engine.ts';
 import { sweep } from '../runtime/sweep.ts';
-import { ensureImage, type BaseMode } from '../images/index.ts';
+import { ensureImage, ensureWorkerImage, type BaseMode } from '../images/index.ts';
 import { getProfile, listProfiles } from '../profiles.ts';
 import type { Profile } from '../profile.ts';
 
@@ -8,6 +8,8 @@ export interface SetupOptions {
   profile?: string;
   version?: string[];
   base?: BaseMode;
+  /** Also restore-drill's own worker image, for fleets. */
+  worker?: boolean;
   say: (line: string) => void;
 }
 
@@ -29,6 +31,10 @@ export async function setupCommand(opts: SetupOptions): Promise<number> {
       const img = await ensureImage(engine.docker, p.image(version), { ...(opts.base ? { baseMode: opts.base } : {}), say: opts.say });
       opts.say(`image: ${img.tag} (${img.cacheHit ? 'cached' : 'built'}; base ${img.base.source})`);
     }
+  }
+  if (opts.worker) {
+    const img = await ensureWorkerImage(engine.docker, { ...(opts.base ? { baseMode: opts.base } : {}), say: opts.say });
+    opts.say(`worker image: ${img.tag} (${img.cacheHit ? 'cached' : 'built'})`);
   }
   return 0;
 }

@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 // dockerode loads when an engine is first needed, not with the CLI.
 import type Docker from 'dockerode';
-import { EnvironmentError, errorMessage } from '../errors.ts';
+import { EnvironmentError, UsageError, errorMessage } from '../errors.ts';
 import { debug } from '../log.ts';
 import { stateDir } from '../paths.ts';
 import { deferModules } from './lazy-modules.ts';
@@ -79,6 +79,17 @@ type DockerClass = new (opts?: Docker.DockerOptions) => Docker;
 function dockerFor(Docker: DockerClass, host: string): Docker {
   if (host.startsWith('unix://')) return new Docker({ socketPath: host.slice('unix://'.length) });
   if (host.startsWith('/')) return new Docker({ socketPath: host });
+  if (host.startsWith('ssh://')) {
+    // As the docker CLI: the ssh agent's keys; dockerode runs the remote engine's socket through ssh2.
+    const u = new URL(host);
+    return new Docker({
+      protocol: 'ssh',
+      host: u.hostname,
+      port: Number(u.port || 22),
+      ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+      ...(process.env.SSH_AUTH_SOCK ? { sshOptions: { agent: process.env.SSH_AUTH_SOCK } } : {}),
+    } as Docker.DockerOptions);
+  }
   // tcp:// and others: dockerode reads DOCKER_HOST with its TLS settings itself.
   const u = new URL(host.replace(/^tcp:/, 'http:'));
   return new Docker({ host: u.hostname, port: Number(u.port || 2375), protocol: u.protocol === 'https:' ? 'https' : 'http' });
@@ -134,6 +145,25 @@ export async function findEngine(env: NodeJS.ProcessEnv = process.env): Promise<
     notes.push(note);
   }
   return { notes };
+}
+
+/**
+ * An engine named by address (unix:///path, a bare socket path, tcp://host:port,
+ * ssh://user@host), for commands that work on several engines at once (images
+ * load --to). It must answer; nothing is installed or started.
+ */
+export async function engineAt(address: string): Promise<Engine> {
+  if (!/^(unix|tcp|ssh|https?):\/\//.test(address) && !address.startsWith('/')) {
+    throw new UsageError(`"${address}" is no engine address: write unix:///path/to/docker.sock, tcp://HOST:PORT or ssh://USER@HOST`, 'RD_USAGE');
+  }
+  if (address.startsWith('unix://') && !existsSync(address.slice('unix://'.length))) {
+    throw new EnvironmentError(`no engine at ${address}: the socket does not exist`, 'RD_NO_ENGINE');
+  }
+  const { default: Docker } = await import('dockerode');
+  const docker = dockerFor(Docker, address);
+  const answer = await ping(docker);
+  if (!('version' in answer)) throw new EnvironmentError(`the engine at ${address} does not answer (${answer.why})`, 'RD_NO_ENGINE');
+  return { docker, endpoint: address, serverVersion: answer.version };
 }
 
 let cached: Engine | undefined;
