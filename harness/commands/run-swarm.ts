@@ -4,7 +4,7 @@ import { EnvironmentError, UsageError, errorMessage } from '../errors.ts';
 import { ensureEngine } from '../runtime/engine.ts';
 import { managedLabels, newDrillId, RUN_ID_LABEL } from '../runtime/labels.ts';
 import { dockerSwarm } from '../runtime/swarm.ts';
-import { ensureImage, ensureWorkerImage } from '../images/index.ts';
+import { ensureWorkerImage, expectedImageIds } from '../images/index.ts';
 import { planCandidates } from '../drill/plan.ts';
 import { selectArchives } from '../select/select.ts';
 import { onInterrupt } from '../interrupt.ts';
@@ -80,13 +80,8 @@ export async function runOnSwarmCommand(opts: RunOptions & { swarm: SwarmOptions
     }
     // The images every node must hold, by id (their content digest): the worker's and each drill's.
     const worker = await ensureWorkerImage(engine.docker, { say: opts.say });
-    const imageIds: Record<string, string> = {};
-    for (const plan of plans) {
-      for (const version of [plan.manifest.app.version, ...(opts.upgradeTo ? [opts.upgradeTo] : [])]) {
-        const built = await ensureImage(engine.docker, plan.profile.image(version, plan.manifest), { say: opts.say });
-        imageIds[built.tag] = built.id;
-      }
-    }
+    const recipes = plans.flatMap((plan) => [plan.manifest.app.version, ...(opts.upgradeTo ? [opts.upgradeTo] : [])].map((v) => plan.profile.image(v, plan.manifest)));
+    const imageIds = { ...(await expectedImageIds(engine.docker, recipes, { say: opts.say })), [worker.tag]: worker.id };
     const access = await sourceAccess({ locations: [...info.selection, reportTo], env });
     const files: SecretFile[] = [...access.files];
     const workerOptions: string[] = [];
