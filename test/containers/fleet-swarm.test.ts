@@ -13,7 +13,7 @@ import { RunReportSchema } from '../../harness/report/schema.ts';
 import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/sample/deployment.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { ensureImage } from '../../harness/images/index.ts';
-import { capture, variant } from '../helpers/drill.ts';
+import { capture, drill, variant } from '../helpers/drill.ts';
 import { startFleet, type Fleet } from '../helpers/fleet-nodes.ts';
 import { bridgeIntoHub, type HubBridge } from '../helpers/hub-bridge.ts';
 import { startSeaweed, type Seaweed } from '../helpers/seaweed.ts';
@@ -133,9 +133,13 @@ describe.skipIf(skipReason)('drills spread over a Docker Swarm (run --on swarm)'
     expect(r.err).not.toContain(weed.secretKey);
     const run = RunReportSchema.parse(JSON.parse(readFileSync(json, 'utf8')));
     expect(Object.fromEntries(run.drills.map((d) => [d.archive.file, d.verdict]))).toEqual(expected);
-    // The damaged one fails for what is wrong with it, as it does locally: the count, nothing else.
+    // The damaged one fails for what is wrong with it, exactly as the same archive drilled locally on this host's engine.
     const off = run.drills.find((d) => d.archive.file === 'z4j-count-off.db')!;
-    expect(off.checks.filter((c) => c.status !== 'pass').map((c) => c.id)).toEqual(['compare.count.tasks']);
+    const locally = await drill('z4j', join(dir, 'made', 'z4j-count-off.db'), { secrets: dep.secrets });
+    expect(locally.verdict).toBe('failed');
+    const failing = (d: typeof off) => d.checks.filter((c) => c.status !== 'pass').map((c) => `${c.id}: ${c.reason}`);
+    expect(failing(off)).toEqual(failing(locally));
+    expect(failing(off).some((f) => f.startsWith('compare.count.tasks'))).toBe(true);
     expect(r.code).toBe(1);
     expect(run.status).toBe('failed');
     // One report of the whole run, merged from six shards, each drill naming the Swarm node it ran on.
