@@ -42,6 +42,12 @@ export interface SwarmApi {
   removeSecret(id: string): Promise<void>;
   createService(spec: Docker.CreateServiceOptions): Promise<string>;
   removeService(id: string): Promise<void>;
+  /**
+   * Stops a replicated job's running tasks and starts no new ones: the spec
+   * updated to MaxConcurrent 0 (a job's update is a new iteration, and the
+   * reconciler marks the old iteration's unfinished tasks for removal).
+   */
+  stopJob(id: string): Promise<void>;
   tasks(serviceId: string): Promise<SwarmTask[]>;
   nodes(): Promise<SwarmNode[]>;
   /** Services and secrets carrying every one of these labels (KEY=VALUE or KEY). */
@@ -81,6 +87,20 @@ export function dockerSwarm(docker: Docker, endpoint: string): SwarmApi {
       await docker.getService(id).remove().catch((e: unknown) => {
         if (!gone(e)) throw e;
       });
+    },
+    async stopJob(id) {
+      const service = docker.getService(id);
+      const info = (await service.inspect()) as { Version: { Index: number }; Spec: Docker.ServiceSpec & { Mode?: { ReplicatedJob?: { MaxConcurrent?: number; TotalCompletions?: number } } } };
+      const spec = info.Spec;
+      const job = spec.Mode?.ReplicatedJob;
+      if (!job) return;
+      const task = (spec.TaskTemplate ?? {}) as Docker.ContainerTaskSpec;
+      await service.update({
+        ...spec,
+        version: info.Version.Index,
+        Mode: { ReplicatedJob: { ...job, MaxConcurrent: 0 } },
+        TaskTemplate: { ...task, ForceUpdate: (task.ForceUpdate ?? 0) + 1 },
+      } as unknown as Docker.ServiceSpec & { version: number });
     },
     async tasks(serviceId) {
       const list = (await docker.listTasks({ filters: JSON.stringify({ service: [serviceId] }) })) as Array<{

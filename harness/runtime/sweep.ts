@@ -85,6 +85,8 @@ export async function sweepSwarm(swarm: SwarmApi, orphan: (labels: Record<string
     if (!orphan(s.labels)) continue;
     debug.runtime('sweeping service %s', s.name);
     try {
+      // Its tasks stopped first: Docker 20.10 leaves a removed job's tasks running (see harness/swarm/submit.ts).
+      await swarm.stopJob(s.id).catch((e: unknown) => debug.runtime('stopping the tasks of %s: %s', s.name, e));
       await swarm.removeService(s.id);
       result.services++;
     } catch (e) {

@@ -34,6 +34,8 @@ export const TASK_SLOT_ENV = {
   RESTORE_DRILL_NODE: '{{.Node.ID}}',
   // Each worker its own owner identity (see ownerHost in runtime/labels.ts).
   RESTORE_DRILL_OWNER_HOST: 'swarm-task-{{.Task.ID}}',
+  // How the worker finds its own container when it ends (see worker-end.ts).
+  RESTORE_DRILL_TASK_ID: '{{.Task.ID}}',
 } as const;
 
 /**

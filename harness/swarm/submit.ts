@@ -166,21 +166,23 @@ function tell(say: (l: string) => void, e: ShardEvent, count: number): void {
 }
 
 /**
- * Removes the service (its tasks stop: a worker's SIGTERM handler removes its
- * drill containers), waits a bounded time for the tasks to be gone so no
- * container of the run outlives the command, then the secrets.
+ * Removes the service (its tasks stopped first: a worker's SIGTERM handler
+ * removes its drill containers), then the secrets. A finished worker has its
+ * own container removed (swarm/worker-end.ts).
  */
 async function removeAll(swarm: SwarmApi, serviceId: string | undefined, secrets: MountedSecret[], say: (l: string) => void, drainMs: number, pollMs: number): Promise<void> {
   if (serviceId) {
     try {
-      await swarm.removeService(serviceId);
-      const until = Date.now() + drainMs;
+      // Docker 20.10's swarmkit leaves a removed job's tasks running (fixed upstream in 75e563b4, 2023-01): tasks still
+      // under way (the deadline, an interrupt, a lost node's) are stopped first, and removal waits for them, bounded.
       const live = new Set((await swarm.nodes().catch(() => [])).filter((n) => n.state === 'ready').map((n) => n.id));
-      while (Date.now() < until) {
-        const left = (await swarm.tasks(serviceId).catch(() => [])).filter((t) => t.nodeId && live.has(t.nodeId) && !['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove'].includes(t.state));
-        if (left.length === 0) break;
-        await sleep(pollMs);
+      const active = async () => (await swarm.tasks(serviceId).catch(() => [])).filter((t) => t.nodeId && live.has(t.nodeId) && ACTIVE_STATES.has(t.state) && t.desiredState !== 'remove');
+      if ((await active()).length > 0) {
+        await swarm.stopJob(serviceId);
+        const until = Date.now() + drainMs;
+        while (Date.now() < until && (await active()).length > 0) await sleep(pollMs);
       }
+      await swarm.removeService(serviceId);
     } catch (e) {
       say(`warning: the fleet service ${serviceId} could not be removed (${errorMessage(e)}); "restore-drill sweep" on a manager removes it`);
     }
@@ -193,6 +195,8 @@ async function removeAll(swarm: SwarmApi, serviceId: string | undefined, secrets
     }
   }
 }
+
+const ACTIVE_STATES = new Set(['new', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running']);
 
 /** The shard reports of this run at its location; another run's, or a file that is not a shard report, is passed over with a warning. */
 async function readReports(store: FleetRunDeps['store'], input: FleetRunInput, say: (l: string) => void): Promise<ShardReport[]> {

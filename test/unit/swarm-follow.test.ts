@@ -93,8 +93,14 @@ class FakeSwarm implements SwarmApi {
   async removeService(id: string) {
     this.removedServices.push(id);
   }
+  stoppedJobs: string[] = [];
+  async stopJob(id: string) {
+    this.stoppedJobs.push(id);
+  }
   async tasks() {
     if (this.removedServices.length) return [];
+    // Stopped: the old iteration's tasks shut down (what the agents do once they are marked for removal).
+    if (this.stoppedJobs.length) return this.script[Math.min(this.step, this.script.length) - 1]!.tasks.map((t) => ({ ...t, state: ['complete', 'failed'].includes(t.state) ? t.state : 'shutdown', desiredState: 'remove' }));
     const s = this.script[Math.min(this.step, this.script.length - 1)]!;
     if (this.step < this.script.length) for (const slot of s.report ?? []) this.onReport(slot);
     this.step++;
@@ -162,6 +168,8 @@ describe('a fleet run against a fake Swarm', () => {
     expect(JSON.stringify(f.swarm.spec)).not.toContain('Z4J_SECRET');
     expect(f.swarm.made.map((s) => s.name)).toEqual(['restore-drill-run1-secrets-file']);
     expect(f.swarm.removedServices).toEqual(['svc1']);
+    // Every task had ended: nothing to stop before the removal.
+    expect(f.swarm.stoppedJobs).toEqual([]);
     expect(f.swarm.removedSecrets).toEqual(['sec-restore-drill-run1-secrets-file']);
     expect(f.said).toContain('shard 2/3 ended failed (exit 1) on node host-n1 (n1)');
   });
@@ -201,6 +209,8 @@ describe('a fleet run against a fake Swarm', () => {
       { index: 3, reason: "the run's --deadline passed before it reported" },
     ]);
     expect(run.drills.map((d) => d.verdict)).toEqual(['passed', 'error', 'error']);
+    // The task still running is stopped (a removed job's tasks would run on in Docker 20.10), then the service removed.
+    expect(f.swarm.stoppedJobs).toEqual(['svc1']);
     expect(f.swarm.removedServices).toEqual(['svc1']);
     expect(f.swarm.removedSecrets).toHaveLength(1);
   });
@@ -235,12 +245,13 @@ describe('sweep of fleet services and secrets', () => {
     const swarm = {
       services: async () => objects('service'),
       secrets: async () => objects('secret'),
+      stopJob: async (id: string) => void removed.push(`stop ${id}`),
       removeService: async (id: string) => void removed.push(id),
       removeSecret: async (id: string) => void removed.push(id),
     } as unknown as SwarmApi;
     const result: SweepResult = { containers: 0, networks: 0, volumes: 0, services: 0, secrets: 0, workDirs: 0, notRemoved: [] };
     await sweepSwarm(swarm, (l) => l.owner === 'dead', result);
-    expect(removed).toEqual(['service-dead', 'secret-dead']);
+    expect(removed).toEqual(['stop service-dead', 'service-dead', 'secret-dead']);
     expect(result).toMatchObject({ services: 1, secrets: 1 });
     const notManager = { services: async () => { throw Object.assign(new Error('This node is not a swarm manager.'), { statusCode: 503 }); } } as unknown as SwarmApi;
     await expect(sweepSwarm(notManager, () => true, result)).resolves.toBeUndefined();
