@@ -88,3 +88,22 @@ export async function startSeaweed(): Promise<Seaweed> {
   }
   return { endpoint, accessKey, secretKey, client, stop };
 }
+
+/**
+ * Points the AWS SDK's own configuration chain at this server, as a user's
+ * environment would (endpoint, keys; no region, no profile or config file of
+ * the machine's), so code under test finds the store the way it would in use.
+ */
+export function useSeaweedChain(weed: Seaweed, dir: string, secret = weed.secretKey): void {
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_S3: weed.endpoint,
+    AWS_ACCESS_KEY_ID: weed.accessKey,
+    AWS_SECRET_ACCESS_KEY: secret,
+    AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
+    AWS_MAX_ATTEMPTS: '2',
+  });
+  delete process.env.AWS_REGION;
+  delete process.env.AWS_DEFAULT_REGION;
+  delete process.env.AWS_PROFILE;
+}
