@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { EnvironmentError, UsageError } from '../errors.ts';
 import { imageId, localBaseTag, type BaseImage } from './base.ts';
 import { ensureImage, type BuiltImage, type EnsureImageOptions } from './build.ts';
-import { pinnedTag, recipeHash, type ImageRecipe } from './recipe.ts';
+import { imageRepo, pinnedTag, recipeHash, type ImageRecipe } from './recipe.ts';
+import { RECIPE_LABEL } from '../runtime/labels.ts';
 
 /**
  * Where images come from on a fleet node: a worker there finds the images the
@@ -21,7 +22,8 @@ import { pinnedTag, recipeHash, type ImageRecipe } from './recipe.ts';
  * computed on top of its id, so the base itself need not be on the node).
  */
 
-export type ImagePolicy = { mode: 'build' } | { mode: 'present'; ids?: Record<string, string>; node: string };
+export type PresentPolicy = { mode: 'present'; ids?: Record<string, string>; node: string };
+export type ImagePolicy = { mode: 'build' } | PresentPolicy;
 
 const IdsSchema = z.record(z.string().regex(/^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+$/), z.string().regex(/^sha256:[0-9a-f]{64}$/));
 
@@ -54,7 +56,7 @@ function howToLoad(tag: string, node: string, endpoint: string): string {
 }
 
 /** The base id the recipe hash is computed on: the submitter's expectation, else the base on this node. */
-async function baseFor(docker: Docker, recipe: ImageRecipe, policy: Extract<ImagePolicy, { mode: 'present' }>, endpoint: string): Promise<BaseImage> {
+async function baseFor(docker: Docker, recipe: ImageRecipe, policy: PresentPolicy, endpoint: string): Promise<BaseImage> {
   const tag = localBaseTag(recipe.baseSuite);
   // The submitter's base: built here by debootstrap, or Debian's slim image where it had that.
   for (const ref of [tag, `debian:${recipe.baseSuite ?? 'bookworm'}-slim`]) {
@@ -71,23 +73,48 @@ async function baseFor(docker: Docker, recipe: ImageRecipe, policy: Extract<Imag
   );
 }
 
+/**
+ * The tag the submitter made present for this recipe: one of its ids of this
+ * image name and version. The submitter's recipe decides, not one computed
+ * here: inputs that live on the submitting host (a binary the user supplied
+ * there, say) are not on the node, and would name another image here. Where
+ * several of that name and version are expected, the one this recipe names on
+ * the submitter's base is taken.
+ */
+async function expectedTag(docker: Docker, recipe: ImageRecipe, policy: PresentPolicy & { ids: Record<string, string> }, endpoint: string): Promise<string> {
+  const prefix = `${imageRepo(recipe.name)}:${recipe.version}-`;
+  const candidates = Object.keys(policy.ids).filter((k) => k.startsWith(prefix) && /^[0-9a-f]{12}$/.test(k.slice(prefix.length)));
+  if (candidates.length === 1) return candidates[0]!;
+  const computed = candidates.length ? pinnedTag(recipe, recipeHash(recipe, (await baseFor(docker, recipe, policy, endpoint)).id)) : `${prefix}<hash>`;
+  if (candidates.includes(computed)) return computed;
+  throw new EnvironmentError(
+    `the image ${computed} is not among the images the submitter made present (RESTORE_DRILL_IMAGE_IDS) for node ${policy.node}; this worker never builds images: have the submitter build and load it (${howToLoad(`${imageRepo(recipe.name)}:${recipe.version}-<hash>`, policy.node, endpoint)})`,
+    'RD_IMAGE_MISSING',
+  );
+}
+
 /** The image a recipe names, found on this node with the expected id; never built. */
-export async function presentImage(docker: Docker, recipe: ImageRecipe, policy: Extract<ImagePolicy, { mode: 'present' }>, endpoint: string): Promise<BuiltImage> {
-  const base = await baseFor(docker, recipe, policy, endpoint);
-  const hash = recipeHash(recipe, base.id);
-  const tag = pinnedTag(recipe, hash);
-  const expected = policy.ids?.[tag];
-  if (policy.ids && !expected) {
-    throw new EnvironmentError(`the image ${tag} is not among the images the submitter made present (RESTORE_DRILL_IMAGE_IDS) for node ${policy.node}; this worker never builds images: ${howToLoad(tag, policy.node, endpoint)}`, 'RD_IMAGE_MISSING');
+export async function presentImage(docker: Docker, recipe: ImageRecipe, policy: PresentPolicy, endpoint: string): Promise<BuiltImage> {
+  const ids = policy.ids;
+  let tag: string;
+  let base: BaseImage;
+  if (ids) {
+    tag = await expectedTag(docker, recipe, { ...policy, ids }, endpoint);
+    base = { ref: '', id: '', source: "the submitter's (not needed on the node)", built: false };
+  } else {
+    base = await baseFor(docker, recipe, policy, endpoint);
+    tag = pinnedTag(recipe, recipeHash(recipe, base.id));
   }
-  const id = await imageId(docker, tag);
-  if (!id) {
+  const expected = ids?.[tag];
+  const image = await docker.getImage(tag).inspect().catch(() => undefined);
+  if (!image) {
     throw new EnvironmentError(`the image ${tag} is not present on node ${policy.node} (engine ${endpoint}) and this worker never builds images: ${howToLoad(tag, policy.node, endpoint)}`, 'RD_IMAGE_MISSING');
   }
-  if (expected && id !== expected) {
-    throw new EnvironmentError(`the image ${tag} on node ${policy.node} is ${id}, not ${expected} as the submitter expects; this worker never builds images: ${howToLoad(tag, policy.node, endpoint)}`, 'RD_IMAGE_MISSING');
+  if (expected && image.Id !== expected) {
+    throw new EnvironmentError(`the image ${tag} on node ${policy.node} is ${image.Id}, not ${expected} as the submitter expects; this worker never builds images: ${howToLoad(tag, policy.node, endpoint)}`, 'RD_IMAGE_MISSING');
   }
-  return { tag, id, hash, cacheHit: true, base };
+  const hash = image.Config?.Labels?.[RECIPE_LABEL] ?? tag.slice(tag.lastIndexOf('-') + 1);
+  return { tag, id: image.Id, hash, cacheHit: true, base };
 }
 
 /**

@@ -266,8 +266,15 @@ function removeFleetSync(pid: number, tmp: string): void {
   }
   for (const m of mountsUnder(dir)) tryRun('umount', ['-l', m]);
   rmSync(dir, { recursive: true, force: true });
-  // The hub last: deleting it drops the bridge and every veth end it holds.
-  for (const n of names.filter((x) => !nodeNames.includes(x))) tryRun('ip', ['netns', 'del', n]);
+  // The hub last: what a test ran there (a server every node reaches) ends with it, and
+  // deleting it drops the bridge and every veth end it holds.
+  for (const n of names.filter((x) => !nodeNames.includes(x))) {
+    for (let round = 0; round < 20 && netnsPids(n).length; round++) {
+      killAll(netnsPids(n), round === 0 ? 'SIGTERM' : 'SIGKILL');
+      sleepSync(100);
+    }
+    tryRun('ip', ['netns', 'del', n]);
+  }
 }
 
 /** Fleets left by processes that no longer exist (killed tests): removed before a new one is made. */
@@ -342,6 +349,8 @@ function startEngine(n: NodeState, hostname: string, socket: string, storageDriv
       `--storage-driver=${storageDriver}`,
       `--cgroup-parent=/${n.cgroupParent}`,
       '--userland-proxy=false',
+      // A registry a test runs in the hub (plain HTTP on the fleet's private network) is usable.
+      `--insecure-registry=${SUBNET}.0/24`,
       // No config from the host's /etc/docker/daemon.json (it may name a socket, a data root).
       '--config-file', writeEmptyConfig(n.dir),
     ],
