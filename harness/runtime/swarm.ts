@@ -19,6 +19,8 @@ export interface SwarmTask {
   message?: string;
   err?: string;
   exitCode?: number;
+  /** When the manager made it (ISO): the first task of a slot is the one the run goes by. */
+  createdAt?: string;
 }
 
 export interface SwarmNode {
@@ -105,6 +107,7 @@ export function dockerSwarm(docker: Docker, endpoint: string): SwarmApi {
     async tasks(serviceId) {
       const list = (await docker.listTasks({ filters: JSON.stringify({ service: [serviceId] }) })) as Array<{
         ID: string;
+        CreatedAt?: string;
         Slot?: number;
         NodeID?: string;
         DesiredState?: string;
@@ -119,6 +122,7 @@ export function dockerSwarm(docker: Docker, endpoint: string): SwarmApi {
         ...(t.Status?.Message ? { message: t.Status.Message } : {}),
         ...(t.Status?.Err ? { err: t.Status.Err } : {}),
         ...(typeof t.Status?.ContainerStatus?.ExitCode === 'number' ? { exitCode: t.Status.ContainerStatus.ExitCode } : {}),
+        ...(t.CreatedAt ? { createdAt: t.CreatedAt } : {}),
       }));
     },
     async nodes() {

@@ -159,11 +159,11 @@ export function describeNode(node: SwarmNode | undefined, id: string): string {
 }
 
 /**
- * The task that speaks for a slot: one that completed, else one still under
- * way, else the last that ended. With restart condition none there is one; a
- * slot with several (a manager's retry after a leader change) is judged by
- * its best.
+ * The task that speaks for a slot: the first the manager made for it. The job
+ * reconciler makes another whenever one ends without completing (restart
+ * policy or not); the run has decided on the shard by then (lost, or ended
+ * and judged by its report), so a later task of the slot changes nothing.
  */
 function pick(tasks: SwarmTask[]): SwarmTask | undefined {
-  return tasks.find((t) => t.state === 'complete') ?? tasks.find((t) => !ENDED.has(t.state) && !LOST.has(t.state)) ?? tasks.find((t) => ENDED.has(t.state)) ?? tasks[0];
+  return [...tasks].sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.id.localeCompare(b.id))[0];
 }

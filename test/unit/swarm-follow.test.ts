@@ -49,6 +49,14 @@ describe('following the tasks of a fleet run (the state machine)', () => {
     expect(t.shards[1]).toMatchObject({ phase: 'lost', holdsSlot: true });
   });
 
+  it("a slot's first task decides: the reconciler's replacement of a rejected task does not bring the shard back", () => {
+    const t = new ShardTracker(1);
+    const first = task(0, 'rejected', 'n1', { id: 'a', createdAt: '2026-12-06T01:00:00Z', err: 'invalid mount config' });
+    const again = task(0, 'running', 'n2', { id: 'b', createdAt: '2026-12-06T01:00:01Z' });
+    expect(t.observe([again, first], nodes())).toEqual([{ kind: 'lost', index: 0, reason: 'its task rejected on node host-n1 (n1) (invalid mount config)' }]);
+    expect(t.observe([again, first, task(0, 'complete', 'n2', { id: 'b' })], nodes())).toEqual([]);
+  });
+
   it('a task of a node that left the Swarm is lost too', () => {
     const t = new ShardTracker(1);
     expect(t.observe([task(0, 'running', 'gone')], nodes())).toEqual([{ kind: 'lost', index: 0, reason: 'node gone went down while its task was running' }]);
