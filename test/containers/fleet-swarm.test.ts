@@ -13,6 +13,8 @@ import { RunReportSchema } from '../../harness/report/schema.ts';
 import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/sample/deployment.ts';
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { ensureImage } from '../../harness/images/index.ts';
+import { makeStandinDeployment, type StandinDeployment } from '../fixtures/hiveloom-standin/deployment.ts';
+import { ensureStandinRuntime, STANDIN_LAUNCHER } from '../fixtures/hiveloom-standin/recipe.ts';
 import { capture, drill, variant } from '../helpers/drill.ts';
 import { startFleet, type Fleet } from '../helpers/fleet-nodes.ts';
 import { bridgeIntoHub, type HubBridge } from '../helpers/hub-bridge.ts';
@@ -34,6 +36,8 @@ describe.skipIf(skipReason)('drills spread over a Docker Swarm (run --on swarm)'
   let weed: Seaweed;
   let bridge: HubBridge;
   let dep: Deployment;
+  let hive: StandinDeployment;
+  let standinBase: string;
   const expected: Record<string, string> = {};
   const children: ChildProcess[] = [];
 
@@ -51,9 +55,9 @@ describe.skipIf(skipReason)('drills spread over a Docker Swarm (run --on swarm)'
   });
 
   /** The CLI inside the hub namespace; resolves with its exit code and output. */
-  function submit(args: string[], onLine?: (line: string, child: ChildProcess) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
+  function submit(args: string[], onLine?: (line: string, child: ChildProcess) => void, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
     const [cmd, ...rest] = fleet.inHub([process.execPath, 'bin/restore-drill.mjs', ...args]);
-    const child = own(spawn(cmd!, rest, { env: submitterEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
+    const child = own(spawn(cmd!, rest, { env: { ...submitterEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
     children.push(child);
     let out = '';
     let err = '';
@@ -122,10 +126,19 @@ describe.skipIf(skipReason)('drills spread over a Docker Swarm (run --on swarm)'
         await put(`good/${n}.manifest.json`, readFileSync(join(made, `${n}.manifest.json`)));
       }
     }
-    // What the nodes need, made present through each node's engine (no registry): the worker, the drill image and its base.
+    // Two Hiveloom (stand-in) archives, an instance's and a tenant's, beside them.
+    hive = await makeStandinDeployment(docker, join(dir, 'hive'));
+    standinBase = (await ensureStandinRuntime(docker)).tag;
+    for (const a of [hive.instanceArchive, hive.tenantArchive]) {
+      const { captureCommand } = await import('../../harness/commands/capture.ts');
+      await captureCommand({ profile: 'hiveloom', archive: a, appVersion: hive.version, force: true, say: () => {} });
+      await put(`hiveloom/${basename(a)}`, readFileSync(a));
+      await put(`hiveloom/${basename(a)}.manifest.json`, readFileSync(`${a}.manifest.json`));
+    }
+    // What the nodes need, made present through each node's engine (no registry): the worker, the drill images and their base.
     const worker = await ensureWorkerImage(docker);
     const app = await ensureImage(docker, z4jImage(Z4J_PINNED_VERSION));
-    await loadImages(docker, fleet.nodes.map((n) => n.docker), [worker.tag, app.tag, app.base.ref]);
+    await loadImages(docker, fleet.nodes.map((n) => n.docker), [worker.tag, app.tag, app.base.ref, hive.imageTag]);
   }, 1_800_000);
 
   afterAll(async () => {
@@ -173,6 +186,23 @@ describe.skipIf(skipReason)('drills spread over a Docker Swarm (run --on swarm)'
     expect(await services()).toEqual([]);
     expect(await secrets()).toEqual([]);
     for (const n of fleet.nodes) expect(await settledOn(n.docker)).toEqual({ containers: [], networks: [] });
+  });
+
+  it('drills Hiveloom (stand-in) archives the same way: the instance and the tenant archive pass on the nodes, as they do locally', async () => {
+    const json = join(dir, 'hive.json');
+    // The submitter is given the stand-in as a user gives a Hiveloom binary (and the image it needs to run); the nodes only hold the image.
+    const r = await submit(
+      ['run', '--on', 'swarm', '--profile', 'hiveloom', '--swarm-socket-path', fleet.socketTemplate, '--report-to', 's3://reports/runs/', '--jobs', '2', '--task-cpus', '0.5', '--task-memory', '256m', '--json', json, '--no-history', 's3://drills/hiveloom/'],
+      undefined,
+      { RESTORE_DRILL_HIVELOOM_BINARY: STANDIN_LAUNCHER, RESTORE_DRILL_HIVELOOM_BASE: standinBase },
+    );
+    const run = RunReportSchema.parse(JSON.parse(readFileSync(json, 'utf8')));
+    expect(Object.fromEntries(run.drills.map((d) => [d.archive.file, d.verdict])), r.err.slice(-3000)).toEqual({ [basename(hive.instanceArchive)]: 'passed', [basename(hive.tenantArchive)]: 'passed' });
+    expect(r.code).toBe(0);
+    // The image the submitter made present, by its tag and id: the node had no binary to build one from.
+    for (const d of run.drills) expect(d.image?.tag).toBe(hive.imageTag);
+    expect(run.drills.every((d) => fleet.nodes.some((n) => n.nodeId === d.node))).toBe(true);
+    expect(await services()).toEqual([]);
   });
 
   it('a submitter killed mid-run leaves its service, which the next sweep on the manager removes with its secrets', async () => {
