@@ -152,9 +152,10 @@ describe.skipIf(skipReason)('drills spread over a Docker Swarm (run --on swarm)'
   it('drills six archives from the store over the nodes: the verdicts a local drill gives, on at least two nodes, one merged report, history and exit code', async () => {
     const json = join(dir, 'six.json');
     const history = join(dir, 'history.sqlite');
+    // 1.5 CPUs reserved per task on nodes of 2: the scheduler can place only one task per node at a time, so three run on three nodes.
     const r = await submit([
       'run', '--on', 'swarm', '--profile', 'z4j', '--secrets', dep.secrets, '--swarm-socket-path', fleet.socketTemplate,
-      '--report-to', 's3://reports/runs/', '--jobs', '3', '--task-cpus', '0.5', '--task-memory', '256m', '--json', json, '--history', history, 's3://drills/z4j/',
+      '--report-to', 's3://reports/runs/', '--jobs', '3', '--task-cpus', '1.5', '--task-memory', '256m', '--json', json, '--history', history, 's3://drills/z4j/',
     ]);
     expect(r.err).not.toContain(weed.secretKey);
     const run = RunReportSchema.parse(JSON.parse(readFileSync(json, 'utf8')));
@@ -233,7 +234,7 @@ describe.skipIf(skipReason)('drills spread over a Docker Swarm (run --on swarm)'
     const victim = fleet.nodes[2]!;
     let stopped = false;
     const r = await submit(
-      ['run', '--on', 'swarm', '--profile', 'z4j', '--secrets', dep.secrets, '--swarm-socket-path', fleet.socketTemplate, '--report-to', 's3://reports/runs/', '--jobs', '4', '--task-cpus', '0.5', '--task-memory', '256m', '--json', json, '--no-history', 's3://drills/good/'],
+      ['run', '--on', 'swarm', '--profile', 'z4j', '--secrets', dep.secrets, '--swarm-socket-path', fleet.socketTemplate, '--report-to', 's3://reports/runs/', '--jobs', '4', '--task-cpus', '1.5', '--task-memory', '256m', '--json', json, '--no-history', 's3://drills/good/'],
       (line) => {
         if (!stopped && line.includes(`started on node ${victim.hostname}`)) {
           stopped = true;
