@@ -5,7 +5,7 @@ import { setupCommand } from './commands/setup.ts';
 import { imagesBuild, imagesList, imagesLoad, imagesPrune } from './commands/images.ts';
 import { runCommand } from './commands/run.ts';
 import { runOnSwarmCommand } from './commands/run-swarm.ts';
-import { endSwarmTask, isSwarmTask } from './swarm/worker-end.ts';
+import { endSwarmTask, isSwarmTask, scheduleOwnRemoval } from './swarm/worker-end.ts';
 import { captureCommand } from './commands/capture.ts';
 import { backupCommand } from './commands/backup.ts';
 import { sweepCommand } from './commands/sweep.ts';
@@ -387,9 +387,10 @@ export async function checkCommandLine(args: string[]): Promise<void> {
 let decided: number | undefined;
 
 export async function main(argv: string[]): Promise<number> {
+  // A fleet worker's Swarm task: its container removed once it exits, and exit 0 whatever the run's code (see swarm/worker-end.ts).
+  const removal = isSwarmTask() ? scheduleOwnRemoval() : undefined;
   let code = await outcome(argv);
-  // A fleet worker's Swarm task: exit 0 whatever the run's code (see swarm/worker-end.ts).
-  if (isSwarmTask()) code = await endSwarmTask(code, say);
+  if (removal) code = await endSwarmTask(code, removal, say);
   decided = code;
   return code;
 }

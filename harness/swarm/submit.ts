@@ -68,7 +68,8 @@ export async function runOnSwarm(input: FleetRunInput, deps: FleetRunDeps): Prom
   const { say } = input;
   const { swarm } = deps;
   const now = deps.now ?? (() => new Date());
-  const pollMs = deps.pollMs ?? 500;
+  // A shard's end is seen at most this late: part of each drill's dispatch overhead.
+  const pollMs = deps.pollMs ?? 250;
   const startedAt = now().toISOString();
   const name = serviceName(input.runId);
   const secrets: MountedSecret[] = [];

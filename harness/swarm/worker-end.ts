@@ -19,6 +19,7 @@ import { WORKER_SOCKET } from './service-spec.ts';
  *   worker has its own container removed once it has exited: a small container
  *   of the same image, on the same engine, auto-removed, waits for the
  *   worker's container to stop and removes it. The task stays `complete`.
+ *   It is set up as the task starts (scheduleOwnRemoval), off the shard's time.
  *
  * Only for a process started as a fleet task (RESTORE_DRILL_TASK_ID, set by
  * the service's template).
@@ -41,8 +42,13 @@ const call = (method, path) => new Promise((ok, ko) => {
 })().catch((e) => { process.stderr.write(String(e) + '\\n'); process.exit(1); });
 `;
 
-export async function endSwarmTask(code: number, say: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  say(`this shard's run ended with exit code ${code}; the task exits 0 (the report at --report-to says how the shard went; a non-zero exit would make Swarm run the shard again)`);
+/**
+ * Started as the task starts, so it costs the shard nothing at its end: the
+ * reaper waits on the engine for this container to stop, whatever stops it
+ * (the run's end, a crash, the submitter stopping the job). Resolves with a
+ * warning when it could not be set up.
+ */
+export async function scheduleOwnRemoval(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
   try {
     const { docker } = await ensureEngine({ env });
     const [self] = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`com.docker.swarm.task.id=${env.RESTORE_DRILL_TASK_ID}`] }) });
@@ -59,9 +65,17 @@ export async function endSwarmTask(code: number, say: (line: string) => void, en
       HostConfig: { AutoRemove: true, NetworkMode: 'none', Binds: [`${socket}:/var/run/docker.sock`] },
     });
     await reaper.start();
+    return undefined;
   } catch (e) {
     debug.runtime('task container removal not scheduled: %s', e);
-    say(`warning: this task's container could not be set to be removed after it exits (${errorMessage(e)}); "restore-drill sweep --all" on the node removes it`);
+    return `this task's container could not be set to be removed after it exits (${errorMessage(e)}); "restore-drill sweep --all" on the node removes it`;
   }
+}
+
+/** The task's end: the run's code said, the removal's problem if any, and 0 for Swarm. */
+export async function endSwarmTask(code: number, removal: Promise<string | undefined>, say: (line: string) => void): Promise<number> {
+  say(`this shard's run ended with exit code ${code}; the task exits 0 (the report at --report-to says how the shard went; a non-zero exit would make Swarm run the shard again)`);
+  const problem = await removal;
+  if (problem) say(`warning: ${problem}`);
   return 0;
 }
