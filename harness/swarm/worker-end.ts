@@ -52,10 +52,10 @@ export async function scheduleOwnRemoval(env: NodeJS.ProcessEnv = process.env): 
   try {
     const { docker } = await ensureEngine({ env });
     const [self] = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`com.docker.swarm.task.id=${env.RESTORE_DRILL_TASK_ID}`] }) });
-    if (!self) throw new Error(`no container of task ${env.RESTORE_DRILL_TASK_ID} on this engine`);
+    if (!self) return notSet(`no container of task ${env.RESTORE_DRILL_TASK_ID} on this engine`);
     const info = await docker.getContainer(self.Id).inspect();
     const socket = info.Mounts.find((m) => m.Destination === WORKER_SOCKET)?.Source;
-    if (!socket) throw new Error(`the task's container has no ${WORKER_SOCKET} mounted`);
+    if (!socket) return notSet(`the task's container has no ${WORKER_SOCKET} mounted`);
     const reaper = await docker.createContainer({
       Image: info.Image,
       Entrypoint: ['/usr/local/bin/node', '-e', REAPER],
@@ -68,8 +68,12 @@ export async function scheduleOwnRemoval(env: NodeJS.ProcessEnv = process.env): 
     return undefined;
   } catch (e) {
     debug.runtime('task container removal not scheduled: %s', e);
-    return `this task's container could not be set to be removed after it exits (${errorMessage(e)}); "restore-drill sweep --all" on the node removes it`;
+    return notSet(errorMessage(e));
   }
+}
+
+function notSet(why: string): string {
+  return `this task's container could not be set to be removed after it exits (${why}); "restore-drill sweep --all" on the node removes it`;
 }
 
 /** The task's end: the run's code said, the removal's problem if any, and 0 for Swarm. */
