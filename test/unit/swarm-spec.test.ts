@@ -108,3 +108,14 @@ describe('--shard task-slot/N (the fleet worker)', () => {
     expect(() => taskSlotShard('task-slot/3', {})).toThrow(/RESTORE_DRILL_TASK_SLOT/);
   });
 });
+
+describe('run --on swarm refuses what the workers could not do, before anything starts', () => {
+  const base = { profile: 'z4j', out: () => {}, say: () => {}, swarm: {} };
+  it('needs --report-to, shared locations, and makes its own shards', async () => {
+    const { runOnSwarmCommand } = await import('../../harness/commands/run-swarm.ts');
+    await expect(runOnSwarmCommand({ ...base, archives: ['s3://b/a.db'] })).rejects.toThrow(/--on swarm needs --report-to/);
+    await expect(runOnSwarmCommand({ ...base, archives: ['/var/backups/a.db'], reportTo: 's3://r/p/' })).rejects.toThrow(/a path on this machine; the workers read archives from the shared source/);
+    await expect(runOnSwarmCommand({ ...base, archives: ['s3://b/a.db'], reportTo: 's3://r/p/', shard: { index: 1, count: 2 } })).rejects.toThrow(/makes its own shards/);
+    await expect(runOnSwarmCommand({ ...base, archives: ['s3://b/a.db'], reportTo: 's3://r/p/', manifest: '/tmp/m.json' })).rejects.toThrow(/--manifest names a file on this machine/);
+  });
+});
