@@ -23,6 +23,8 @@ const LAYERS = [
   { name: 'output', path: '^harness/(report|history|notify)/' },
   // Runs spread over many workers: shards of a selection, where their reports go, merging them.
   { name: 'fleet', path: '^harness/fleet/' },
+  // Fleet runs on a Docker Swarm: the worker service, its tasks followed, the shards merged (above the fleet it submits to).
+  { name: 'swarm', path: '^harness/swarm/' },
   // The commands and the CLI wiring.
   { name: 'commands', path: '^harness/(commands/|cli[.]ts$)' },
 ];
@@ -56,7 +58,7 @@ module.exports = {
       comment: 'a profile plugs in below the pipeline: it never reaches the commands, the CLI or what is made of finished drills',
       severity: 'error',
       from: { path: '^scenarios/' },
-      to: { path: '^harness/(commands/|cli[.]ts$|report/|history/|notify/|fleet/)' },
+      to: { path: '^harness/(commands/|cli[.]ts$|report/|history/|notify/|fleet/|swarm/)' },
     },
     {
       name: 'engine-found-below-commands',

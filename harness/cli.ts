@@ -4,6 +4,8 @@ import { TOOL_VERSION } from './version.ts';
 import { setupCommand } from './commands/setup.ts';
 import { imagesBuild, imagesList, imagesLoad, imagesPrune } from './commands/images.ts';
 import { runCommand } from './commands/run.ts';
+import { runOnSwarmCommand } from './commands/run-swarm.ts';
+import { endSwarmTask, isSwarmTask, scheduleOwnRemoval } from './swarm/worker-end.ts';
 import { captureCommand } from './commands/capture.ts';
 import { backupCommand } from './commands/backup.ts';
 import { sweepCommand } from './commands/sweep.ts';
@@ -15,7 +17,7 @@ import { historyCommand } from './commands/history.ts';
 import { stopAllContainers } from './runtime/container.ts';
 import { currentInterruptHandler } from './interrupt.ts';
 import { gateCommand } from './commands/gate.ts';
-import { DRILL_OPTIONS, OPTIONS, REPORT_OPTIONS, SELECTION_OPTIONS, SHARD_OPTIONS, parseDurationOption, parseVersion, withOptions } from './commands/options.ts';
+import { DRILL_OPTIONS, OPTIONS, REPORT_OPTIONS, SELECTION_OPTIONS, SHARD_OPTIONS, SWARM_OPTIONS, parseDurationOption, parseVersion, withOptions } from './commands/options.ts';
 import { mergeCommand } from './commands/merge.ts';
 import type { ShardSpec } from './fleet/shard.ts';
 import { printable } from './model/printable.ts';
@@ -47,13 +49,27 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
     .description('drill archives: restore each into a fresh container and compare with its manifest')
     .addOption(OPTIONS.profile())
     .argument('<archive...>', 'backup archives, folders or globs, or locations (s3://BUCKET/KEY or PREFIX/, restic:REPO#SNAPSHOT:/PATH, rclone:REMOTE:PATH); each needs <archive>.manifest.json beside it or --manifest');
-  withOptions(run, [...DRILL_OPTIONS, ...SELECTION_OPTIONS, ...SHARD_OPTIONS]).action(async (archives: string[], o: RunCliOptions & ShardCliOptions) => {
+  withOptions(run, [...DRILL_OPTIONS, ...SELECTION_OPTIONS, ...SHARD_OPTIONS, ...SWARM_OPTIONS]).action(async (archives: string[], o: RunCliOptions & ShardCliOptions & SwarmCliOptions) => {
     const shard = {
       ...(o.shard ? { shard: o.shard } : {}),
       ...(o.runId !== undefined ? { runId: o.runId } : {}),
       ...(o.reportTo !== undefined ? { reportTo: o.reportTo } : {}),
     };
-    setExit(await runCommand({ ...runOptions(o), ...shard, profile: o.profile, archives, out, say }));
+    const given = { ...runOptions(o), ...shard, profile: o.profile, archives, out, say };
+    if (o.on === 'swarm') {
+      const swarm = {
+        ...(o.swarmSocketPath !== undefined ? { socketPath: o.swarmSocketPath } : {}),
+        ...(o.shards !== undefined ? { shards: o.shards } : {}),
+        ...(o.taskCpus !== undefined ? { taskCpus: o.taskCpus } : {}),
+        ...(o.taskMemory !== undefined ? { taskMemoryBytes: o.taskMemory } : {}),
+      };
+      setExit(await runOnSwarmCommand({ ...given, swarm }));
+      return;
+    }
+    for (const [set, flag] of [[o.swarmSocketPath, '--swarm-socket-path'], [o.shards, '--shards'], [o.taskCpus, '--task-cpus'], [o.taskMemory, '--task-memory']] as const) {
+      if (set !== undefined) throw new UsageError(`${flag} is for --on swarm`, 'RD_USAGE');
+    }
+    setExit(await runCommand(given));
   });
 
   const merge = program
@@ -206,7 +222,7 @@ Debug output: DEBUG=restore-drill:* (namespaces cli, runtime, exec, image, engin
 
   program
     .command('sweep')
-    .description('remove labelled containers, networks, volumes and work folders left by harness processes that are gone')
+    .description('remove labelled containers, networks, volumes, work folders and Swarm services and secrets (run --on swarm) left by harness processes that are gone')
     .option('--all', 'also remove those of harness processes still running')
     .action(async (o: { all?: boolean }) => setExit(await sweepCommand({ ...o, out })));
 
@@ -259,6 +275,14 @@ interface ShardCliOptions {
   shard?: ShardSpec;
   runId?: string;
   reportTo?: string;
+}
+
+interface SwarmCliOptions {
+  on?: 'local' | 'swarm';
+  swarmSocketPath?: string;
+  shards?: number;
+  taskCpus?: number;
+  taskMemory?: number;
 }
 
 interface RunCliOptions extends ReportCliOptions {
@@ -363,7 +387,10 @@ export async function checkCommandLine(args: string[]): Promise<void> {
 let decided: number | undefined;
 
 export async function main(argv: string[]): Promise<number> {
-  const code = await outcome(argv);
+  // A fleet worker's Swarm task: its container removed once it exits, and exit 0 whatever the run's code (see swarm/worker-end.ts).
+  const removal = isSwarmTask() ? scheduleOwnRemoval() : undefined;
+  let code = await outcome(argv);
+  if (removal) code = await endSwarmTask(code, removal, say);
   decided = code;
   return code;
 }

@@ -1,8 +1,9 @@
 import { CommanderError, Option } from 'commander';
-import { ExitCode } from '../errors.ts';
+import { ExitCode, UsageError } from '../errors.ts';
 import { parseDuration } from '../history/store.ts';
 import { VERSION_PATTERN } from '../manifest/schema.ts';
 import { parseRunId, parseShard } from '../fleet/shard.ts';
+import { taskSlotShard } from '../swarm/slot.ts';
 
 /**
  * Every option more than one command takes, declared once: its flags, its
@@ -52,7 +53,7 @@ export const OPTIONS = {
     new Option(
       '--shard <I/N>',
       "drill only part I of N of the selection (I counts from 1: 1/3, 2/3, 3/3; Kubernetes' JOB_COMPLETION_INDEX counts from 0, add 1): the selection sorted by location then content digest, dealt round-robin, so every worker given the same archives, selection options and --seed drills its own part and together they drill each archive once; the report gets a shard block for merge; no history is recorded unless --history is named, and no notification (merge notifies)",
-    ).argParser((v) => parseOr(() => parseShard(v))),
+    ).argParser((v) => parseOr(() => taskSlotShard(v) ?? parseShard(v))),
   runId: () =>
     new Option('--run-id <id>', 'with --shard: the id of the run this shard belongs to, e.g. a CI pipeline id (default: a digest of the profile, the selected archives, N and --seed, the same on every worker); merge refuses reports of different runs').argParser((v) =>
       parseOr(() => parseRunId(v)),
@@ -62,6 +63,16 @@ export const OPTIONS = {
       '--report-to <location>',
       'with --shard: write the shard\'s JSON report as shard-I-of-N.json (and with --sign its .dsse.json and .intoto.jsonl) into this folder (local, or mounted on every node; use a fresh one per run) or s3://BUCKET/PREFIX/ (same AWS configuration as s3:// archives); checked before any drill starts; a report that cannot be written there makes the exit code of a passing shard 3 (error); restic: and rclone: are read-only',
     ),
+  on: () =>
+    new Option(
+      '--on <where>',
+      'where the drills run: local (this engine, default) or swarm: one replicated-job service on the Swarm this engine (DOCKER_HOST) manages, a task per shard on its node\'s engine; the selection is resolved here, the shards\' reports (--report-to) merged into this run\'s report, history and exit code',
+    ).choices(['local', 'swarm']),
+  swarmSocketPath: () =>
+    new Option('--swarm-socket-path <path>', "with --on swarm: each node's engine socket as a path on the node, mounted into its worker; Swarm templates allowed, e.g. /run/engines/{{.Node.ID}}.sock (default /var/run/docker.sock)"),
+  shards: () => new Option('--shards <n>', 'with --on swarm: split the selection into N shards, one task each (default: one per archive, so nodes take drills as they free up)').argParser((v) => parseCount(v, '--shards', 1)),
+  taskCpus: () => new Option('--task-cpus <n>', 'with --on swarm: CPUs reserved for each task (one drill at a time), so the Swarm places tasks where they fit (default 1)').argParser((v) => parsePositive(v, '--task-cpus')),
+  taskMemory: () => new Option('--task-memory <size>', 'with --on swarm: memory reserved for each task, e.g. 512m, 2g (default 1g)').argParser((v) => parseOr(() => parseSize(v, '--task-memory'))),
   mergeRunId: () => new Option('--run-id <id>', 'merge only this run: a shard report of another run is refused').argParser((v) => parseOr(() => parseRunId(v))),
   appVersion: () => new Option('--app-version <version>', 'application version, for archives (or databases) that do not record it').argParser((v) => parseVersion(v, '--app-version')),
   appVersions: () =>
@@ -94,6 +105,17 @@ export const SELECTION_OPTIONS = ['latest', 'sample', 'seed', 'within', 'oldestU
 
 /** What run adds for a worker of a run spread over many machines. */
 export const SHARD_OPTIONS = ['shard', 'runId', 'reportTo'] as const satisfies readonly OptionName[];
+
+/** What run adds to submit its drills to a Swarm (run --on swarm). */
+export const SWARM_OPTIONS = ['on', 'swarmSocketPath', 'shards', 'taskCpus', 'taskMemory'] as const satisfies readonly OptionName[];
+
+/** A memory size: bytes, or a number with k, m, g (powers of 1024), as docker takes it. */
+export function parseSize(v: string, name: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$/i.exec(v);
+  const n = m ? Number(m[1]) * 1024 ** ['', 'k', 'm', 'g'].indexOf(m[2]!.toLowerCase()) : NaN;
+  if (!Number.isFinite(n) || n < 4 * 1024 ** 2) throw new UsageError(`${name} takes a size of at least 4m, like 512m or 2g, got ${JSON.stringify(v.slice(0, 40))}`, 'RD_USAGE');
+  return Math.round(n);
+}
 
 /** Adds the named options from the table to a command. */
 export function withOptions<C extends { addOption(o: Option): C }>(cmd: C, names: readonly OptionName[]): C {

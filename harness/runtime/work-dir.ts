@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join, normalize, resolve } from 'node:path';
 import { debug } from '../log.ts';
 import { stateDir } from '../paths.ts';
 import { ownerAlive } from './owner.ts';
-import { OWNER_HOST_LABEL, OWNER_PID_LABEL } from './labels.ts';
+import { OWNER_HOST_LABEL, OWNER_PID_LABEL, ownerHost } from './labels.ts';
 import { InternalError } from '../errors.ts';
 
 const PREFIX = 'restore-drill-';
@@ -44,7 +44,7 @@ export async function makeWorkDir(kind: string, opts: WorkDirOptions = {}): Prom
   // Absolute even under a relative TMPDIR: the record must lead a sweep run from anywhere back here.
   const dir = resolve(opts.base ?? tmpdir(), `${PREFIX}${kind}-${randomBytes(6).toString('hex')}`);
   if (!NAME.test(basename(dir))) throw new InternalError(`work folder kind ${JSON.stringify(kind)} is not letters, digits and dashes`);
-  const owner = { [OWNER_PID_LABEL]: String(process.pid), [OWNER_HOST_LABEL]: hostname() };
+  const owner = { [OWNER_PID_LABEL]: String(process.pid), [OWNER_HOST_LABEL]: ownerHost() };
   // All synchronous: no other drill of this process runs between the record and its folder.
   forgetGoneFolders(records);
   const record = remember(records, { ...owner, path: dir });
@@ -125,11 +125,11 @@ function sweepRecorded(records: string, all: boolean): number {
     const entry = readJson(file);
     if (!entry) {
       // Unreadable: a writer killed mid-write made no folder yet (the record comes first).
-      if (!ownerAlive({ [OWNER_PID_LABEL]: m[1]!, [OWNER_HOST_LABEL]: hostname() })) rmSync(file, { force: true });
+      if (!ownerAlive({ [OWNER_PID_LABEL]: m[1]!, [OWNER_HOST_LABEL]: ownerHost() })) rmSync(file, { force: true });
       continue;
     }
     const owner = { [OWNER_PID_LABEL]: String(entry[OWNER_PID_LABEL]), [OWNER_HOST_LABEL]: String(entry[OWNER_HOST_LABEL]) };
-    if (owner[OWNER_HOST_LABEL] !== hostname()) continue; // another host's (a shared home): not ours to judge
+    if (owner[OWNER_HOST_LABEL] !== ownerHost()) continue; // another host's (a shared home): not ours to judge
     if (!all && ownerAlive(owner)) continue;
     if (removeRecorded(entry.path, owner)) removed++;
     rmSync(file, { force: true });

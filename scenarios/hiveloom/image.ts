@@ -5,6 +5,8 @@ import type { ImageRecipe } from '../../harness/images/index.ts';
 
 const DOCKERFILE = new URL('../../docker/hiveloom/Dockerfile', import.meta.url);
 export const BINARY_ENV = 'RESTORE_DRILL_HIVELOOM_BINARY';
+/** An image holding what the supplied binary needs, to build FROM instead of restore-drill's base. */
+export const BASE_ENV = 'RESTORE_DRILL_HIVELOOM_BASE';
 
 /**
  * Where the Hiveloom binary for a version comes from. Hiveloom is on no
@@ -20,10 +22,13 @@ export interface HiveloomBinarySource {
 /**
  * From $RESTORE_DRILL_HIVELOOM_BINARY: a binary (used for any version; the
  * drill checks `hiveloom version`), or a folder holding `hiveloom-<version>`
- * or `<version>/hiveloom`.
+ * or `<version>/hiveloom`; $RESTORE_DRILL_HIVELOOM_BASE, when set, names the
+ * image it is built on (one holding the libraries or runtime the binary needs).
  */
 export function envBinarySource(env: NodeJS.ProcessEnv = process.env): HiveloomBinarySource {
+  const base = env[BASE_ENV]?.trim();
   return {
+    ...(base ? { base } : {}),
     binary(version) {
       const p = env[BINARY_ENV];
       if (!p || !existsSync(p)) return undefined;
