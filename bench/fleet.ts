@@ -15,7 +15,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { ensureEngine } from '../harness/runtime/index.ts';
+import { ensureEngine } from '../harness/runtime/engine.ts';
+import { testRuntime } from '../test/helpers/test-runtime.ts';
 import { ensureImage, ensureWorkerImage, loadImages } from '../harness/images/index.ts';
 import { RunReportSchema } from '../harness/report/schema.ts';
 import type { RunReport } from '../harness/report/run-report.ts';
@@ -37,7 +38,7 @@ const weed = await startSeaweed();
 const bridge = await bridgeIntoHub(fleet, Number(new URL(weed.endpoint).port));
 
 try {
-  const dep = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: join(dir, 'src'), name: 'base.db', say });
+  const dep = await makeZ4jDeployment({ runtime: await testRuntime(), version: Z4J_PINNED_VERSION, outDir: join(dir, 'src'), name: 'base.db', say });
   await capture('z4j', dep.archive, dep.secrets);
   await weed.client.send(new CreateBucketCommand({ Bucket: 'bench' }));
   for (let i = 1; i <= ARCHIVES; i++) {

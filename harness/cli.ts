@@ -15,6 +15,7 @@ import { reportJsonSchema } from './report/schema.ts';
 import { keygenCommand, verifyCommand } from './commands/evidence.ts';
 import { historyCommand } from './commands/history.ts';
 import { stopAllContainers } from './runtime/container.ts';
+import { ensureEngine } from './runtime/engine.ts';
 import { currentInterruptHandler } from './interrupt.ts';
 import { gateCommand } from './commands/gate.ts';
 import { DRILL_OPTIONS, OPTIONS, REPORT_OPTIONS, SELECTION_OPTIONS, SHARD_OPTIONS, SWARM_OPTIONS, parseDurationOption, parseVersion, withOptions } from './commands/options.ts';
@@ -388,7 +389,7 @@ let decided: number | undefined;
 
 export async function main(argv: string[]): Promise<number> {
   // A fleet worker's Swarm task: its container removed once it exits, and exit 0 whatever the run's code (see swarm/worker-end.ts).
-  const removal = isSwarmTask() ? scheduleOwnRemoval() : undefined;
+  const removal = isSwarmTask() ? scheduleOwnRemoval(async () => (await ensureEngine({ env: process.env })).docker) : undefined;
   let code = await outcome(argv);
   if (removal) code = await endSwarmTask(code, removal, say);
   decided = code;

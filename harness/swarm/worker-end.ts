@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors.ts';
 import { debug } from '../log.ts';
-import { ensureEngine } from '../runtime/engine.ts';
+import type Docker from 'dockerode';
 import { WORKER_SOCKET } from './service-spec.ts';
 
 /**
@@ -48,9 +48,10 @@ const call = (method, path) => new Promise((ok, ko) => {
  * (the run's end, a crash, the submitter stopping the job). Resolves with a
  * warning when it could not be set up.
  */
-export async function scheduleOwnRemoval(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+export async function scheduleOwnRemoval(engine: () => Promise<Docker>, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
   try {
-    const { docker } = await ensureEngine({ env });
+    // The node's engine, found by the command (cli.ts) and handed down: no layer below the commands finds one.
+    const docker = await engine();
     const [self] = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`com.docker.swarm.task.id=${env.RESTORE_DRILL_TASK_ID}`] }) });
     if (!self) return notSet(`no container of task ${env.RESTORE_DRILL_TASK_ID} on this engine`);
     const info = await docker.getContainer(self.Id).inspect();

@@ -5,7 +5,9 @@ import { basename, join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureEngine, MANAGED_LABEL } from '../../harness/runtime/index.ts';
+import { MANAGED_LABEL } from '../../harness/runtime/index.ts';
+import { ensureEngine } from '../../harness/runtime/engine.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 import { RUN_ID_LABEL } from '../../harness/runtime/labels.ts';
 import { ensureWorkerImage, loadImages } from '../../harness/images/index.ts';
 import { z4jImage } from '../../scenarios/z4j/image.ts';
@@ -14,7 +16,7 @@ import { makeZ4jDeployment, type Deployment } from '../../scenarios/z4j/sample/d
 import { Z4J_PINNED_VERSION } from '../../scenarios/z4j/version.ts';
 import { ensureImage } from '../../harness/images/index.ts';
 import { makeStandinDeployment, type StandinDeployment } from '../fixtures/hiveloom-standin/deployment.ts';
-import { ensureStandinRuntime, STANDIN_LAUNCHER } from '../fixtures/hiveloom-standin/recipe.ts';
+import { standinRuntimeRecipe, STANDIN_LAUNCHER } from '../fixtures/hiveloom-standin/recipe.ts';
 import { capture, drill, variant } from '../helpers/drill.ts';
 import { startFleet, type Fleet } from '../helpers/fleet-nodes.ts';
 import { bridgeIntoHub, type HubBridge } from '../helpers/hub-bridge.ts';
@@ -104,8 +106,9 @@ describe.skipIf(skipReason)('drills spread over a Docker Swarm (run --on swarm)'
     await weed.client.send(new CreateBucketCommand({ Bucket: 'reports' }));
 
     const { docker } = await ensureEngine();
+    const runtime = await testRuntime();
     const made = join(dir, 'made');
-    dep = await makeZ4jDeployment({ docker, version: Z4J_PINNED_VERSION, outDir: made, name: 'base.db' });
+    dep = await makeZ4jDeployment({ runtime, version: Z4J_PINNED_VERSION, outDir: made, name: 'base.db' });
     await capture('z4j', dep.archive, dep.secrets);
     // Six archives under one prefix: five good, one whose recorded counts are off (a damaged backup: failed).
     const names: string[] = [];
@@ -127,8 +130,8 @@ describe.skipIf(skipReason)('drills spread over a Docker Swarm (run --on swarm)'
       }
     }
     // Two Hiveloom (stand-in) archives, an instance's and a tenant's, beside them.
-    hive = await makeStandinDeployment(docker, join(dir, 'hive'));
-    standinBase = (await ensureStandinRuntime(docker)).tag;
+    hive = await makeStandinDeployment(runtime, join(dir, 'hive'));
+    standinBase = (await runtime.image(standinRuntimeRecipe())).tag;
     for (const a of [hive.instanceArchive, hive.tenantArchive]) {
       const { captureCommand } = await import('../../harness/commands/capture.ts');
       await captureCommand({ profile: 'hiveloom', archive: a, appVersion: hive.version, force: true, say: () => {} });
