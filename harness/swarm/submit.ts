@@ -6,34 +6,26 @@ import { parseShardReport } from '../fleet/shard-report.ts';
 import type { RunReport } from '../report/run-report.ts';
 import type { SwarmApi } from '../runtime/swarm.ts';
 import { ShardTracker, type ShardEvent } from './follow.ts';
-import { workerServiceSpec, type MountedSecret } from './service-spec.ts';
+import { workerServiceSpec, type MountedSecret, type WorkerServiceInput } from './service-spec.ts';
 import type { SecretFile } from './source-secrets.ts';
 
-export interface FleetRunInput {
+/**
+ * A fleet run: the service's own settings as the spec takes them (shards,
+ * tasks at once, image, plain env, shared folder, socket path, reservations,
+ * labels; documented on WorkerServiceInput), plus what the submitter makes of
+ * the run itself.
+ */
+export interface FleetRunInput extends Pick<WorkerServiceInput, 'count' | 'maxConcurrent' | 'image' | 'env' | 'sharedFolder' | 'socketPath' | 'reservations' | 'labels'> {
   profile: string;
   runId: string;
   /** Every archive of the run (planned and unproven alike), in deal order: what each worker is given and what merge expects. */
   selection: string[];
-  /** Shards, one task each. */
-  count: number;
-  /** Tasks at once (--jobs). */
-  maxConcurrent: number;
   /** The run's own report location (the user's --report-to plus the run id): workers write shard-I-of-N.json there. */
   reportTo: string;
-  /** The worker image by id. */
-  image: string;
   /** Worker options after `run` that every shard takes (limits, policy), never a secret. */
   workerOptions: string[];
-  /** Plain worker settings (the expected image ids, source endpoints, the paths of secret files). */
-  env: Record<string, string>;
   /** Files the workers need whose content is secret, each a Swarm secret under /run/secrets/<key>. */
   secretFiles: SecretFile[];
-  /** A --report-to folder: every node mounts it at this same path, and so does each worker. */
-  sharedFolder?: string;
-  /** The node engine's socket path on each node (may hold {{.Node.ID}}). */
-  socketPath: string;
-  reservations: { nanoCpus: number; memoryBytes: number };
-  labels: Record<string, string>;
   /** When the run's --deadline passes (ms from now). */
   deadlineMs?: number;
   /** Aborted by SIGINT/SIGTERM. */
